@@ -1,0 +1,149 @@
+"""The identity provider: maps a request to a user, or to nobody.
+
+Three ways in, checked in this order:
+
+1. ``Authorization: token <token>`` header (API clients);
+2. ``?token=<token>`` in the URL (the link printed at start-up), after which
+   a signed cookie is set so the token need not travel again;
+3. the signed login cookie (set by ``?token=`` or by the ``/login`` form).
+
+The method used is remembered on the handler: XSRF protection only matters
+for cookie-authenticated requests, because a forged cross-site request
+carries cookies but can never carry the token.
+"""
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import hmac
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from traitlets import Bool, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from .security import passwd_check
+
+if TYPE_CHECKING:
+    from tornado.web import RequestHandler
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    """The identity model of ``GET /api/me`` (field names as in Jupyter Server)."""
+
+    username: str
+    name: str = ""
+    display_name: str = ""
+    initials: str | None = None
+    avatar_url: str | None = None
+    color: str | None = None
+
+    def to_model(self) -> dict[str, Any]:
+        model = dataclasses.asdict(self)
+        model["name"] = self.name or self.username
+        model["display_name"] = self.display_name or model["name"]
+        return model
+
+
+class IdentityProvider(LoggingConfigurable):
+    """Token and password authentication for a single-user server."""
+
+    token = Unicode(
+        help="""Token that grants access. By default a random token is made at every
+        start, unless a password is set. An empty string disables authentication
+        entirely (not recommended: anyone who can reach the port can run code).""",
+    ).tag(config=True)
+
+    @default("token")
+    def _default_token(self) -> str:
+        if self.hashed_password:
+            return ""
+        self.token_generated = True
+        return secrets.token_hex(24)
+
+    token_generated = Bool(False, help="Whether the token was made at random for this start.")
+
+    hashed_password = Unicode(
+        "",
+        help="""Hashed password for the /login page, as made by
+        `jupyter server-lite password` or `jupyter_server_lite.auth.passwd()`.""",
+    ).tag(config=True)
+
+    username = Unicode(help="The name of the single user of this server.").tag(config=True)
+
+    @default("username")
+    def _default_username(self) -> str:
+        try:
+            return getpass.getuser()
+        except Exception:  # no passwd entry (containers): still a usable name
+            return "jovyan"
+
+    cookie_name = Unicode(
+        "",
+        help="Name of the login cookie; by default derived from the port so two servers on one host do not share it.",
+    ).tag(config=True)
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.token or self.hashed_password)
+
+    @property
+    def user(self) -> User:
+        return User(username=self.username)
+
+    def cookie_name_for(self, handler: RequestHandler) -> str:
+        if self.cookie_name:
+            return self.cookie_name
+        host = handler.request.host or ""
+        port = host.rsplit(":", 1)[-1] if ":" in host else ""
+        return f"jsl-auth-{port or 'default'}"
+
+    def get_user(self, handler: RequestHandler) -> tuple[User | None, str | None]:
+        """Identify the request: ``(user, method)``; ``(None, None)`` when anonymous.
+
+        ``method`` is ``"header"``, ``"query"``, ``"cookie"`` or ``"none"``
+        (authentication disabled).  A valid ``?token=`` also sets the cookie.
+        """
+        if not self.auth_enabled:
+            return self.user, "none"
+        header = handler.request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() in ("token", "bearer") and self._token_matches(value.strip()):
+            return self.user, "header"
+        query_token = handler.get_query_argument("token", "")
+        if query_token and self._token_matches(query_token):
+            self.set_login_cookie(handler)
+            return self.user, "query"
+        cookie = handler.get_signed_cookie(self.cookie_name_for(handler))
+        if cookie is not None and hmac.compare_digest(cookie, self._cookie_value().encode()):
+            return self.user, "cookie"
+        return None, None
+
+    def _token_matches(self, candidate: str) -> bool:
+        return bool(self.token) and hmac.compare_digest(candidate.encode(), self.token.encode())
+
+    def _cookie_value(self) -> str:
+        # Binding the cookie to the user keeps it meaningful; the signature
+        # (cookie_secret, random per start unless configured) makes it unforgeable.
+        return self.username
+
+    def check_login(self, password: str) -> bool:
+        """Whether a /login form submission is valid: the password, or the token."""
+        if self.hashed_password and passwd_check(self.hashed_password, password):
+            return True
+        return self._token_matches(password)
+
+    def set_login_cookie(self, handler: RequestHandler) -> None:
+        handler.set_signed_cookie(
+            self.cookie_name_for(handler),
+            self._cookie_value(),
+            expires_days=None,
+            httponly=True,
+            samesite="Lax",
+            secure=handler.request.protocol == "https",
+            path=handler.settings.get("base_url", "/"),
+        )
+
+    def clear_login_cookie(self, handler: RequestHandler) -> None:
+        handler.clear_cookie(self.cookie_name_for(handler), path=handler.settings.get("base_url", "/"))

@@ -1,0 +1,103 @@
+"""The small subcommands: ``list``, ``stop [PORT]``, ``password``."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from jupyter_core.application import JupyterApp, base_flags
+from jupyter_core.paths import jupyter_config_dir
+from traitlets import Bool, Integer
+
+from ._version import __version__
+from .auth.security import passwd
+from .configfiles import SERVER_CONFIG_NAME, ConfigFileError, read_json_file
+from .runtime import list_running_servers, stop_server
+
+
+class ListApp(JupyterApp):
+    """``jupyter server-lite list``: running servers, with their tokens."""
+
+    name = "jupyter-server-lite-list"
+    version = __version__
+    description = "List the running servers of this user (from their runtime files)."
+    json_output = Bool(False, help="One JSON object per line instead of URLs.").tag(config=True)
+    flags = dict(base_flags, json=({"ListApp": {"json_output": True}}, "Print one JSON object per server."))
+
+    def start(self) -> None:
+        servers = list_running_servers(self.runtime_dir)
+        if self.json_output:
+            for info in servers:
+                print(json.dumps(info))
+            return
+        if not servers:
+            print("No running servers.")
+            return
+        print("Running servers:")
+        for info in servers:
+            token = f"?token={info['token']}" if info.get("token") else ""
+            print(f"{info['url']}{token} :: {info['root_dir']}")
+
+
+class StopApp(JupyterApp):
+    """``jupyter server-lite stop [PORT]``: stop a running server."""
+
+    name = "jupyter-server-lite-stop"
+    version = __version__
+    description = "Stop the server listening on PORT (the only running one when PORT is omitted)."
+    port = Integer(0, help="Port of the server to stop.").tag(config=True)
+    aliases = {"port": "StopApp.port"}
+
+    def parse_command_line(self, argv: Any = None) -> None:
+        super().parse_command_line(argv)
+        if self.extra_args:
+            try:
+                self.port = int(self.extra_args[0])
+            except ValueError:
+                self.exit_with(f"PORT must be a number, not {self.extra_args[0]!r}")
+
+    def exit_with(self, message: str) -> None:
+        print(message, file=sys.stderr)
+        self.exit(1)
+
+    def start(self) -> None:
+        servers = list_running_servers(self.runtime_dir)
+        if self.port:
+            servers = [s for s in servers if s["port"] == self.port]
+            if not servers:
+                self.exit_with(f"There is no running server on port {self.port}.")
+        elif len(servers) != 1:
+            ports = ", ".join(str(s["port"]) for s in servers) or "none"
+            self.exit_with(f"Name the PORT of the server to stop (running: {ports}).")
+        info = servers[0]
+        print(f"Stopping the server on port {info['port']} (pid {info['pid']})...")
+        if not stop_server(info):
+            self.exit_with(f"The server (pid {info['pid']}) did not stop within the timeout.")
+
+
+class PasswordApp(JupyterApp):
+    """``jupyter server-lite password``: hash a password into the user config."""
+
+    name = "jupyter-server-lite-password"
+    version = __version__
+    description = "Prompt for a password and store its hash in the user's jupyter_server_lite_config.json."
+
+    def start(self) -> None:
+        try:
+            hashed = passwd()
+        except ValueError as err:
+            print(err, file=sys.stderr)
+            self.exit(1)
+        path = os.path.join(jupyter_config_dir(), SERVER_CONFIG_NAME + ".json")
+        try:
+            config = read_json_file(path) if os.path.exists(path) else {}
+        except ConfigFileError as err:
+            print(err, file=sys.stderr)
+            self.exit(1)
+        config.setdefault("IdentityProvider", {})["hashed_password"] = hashed
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(config, f, indent=2)
+        print(f"Wrote the hashed password to {path}")

@@ -1,0 +1,82 @@
+"""Runtime files: how ``list`` and ``stop`` find running servers.
+
+Each server writes ``jupyter_runtime_dir()/jsl-server-<pid>.json`` (mode
+0600: it holds the token) when it starts and removes it when it stops.  A
+file whose process is gone (the server was killed) is stale and is removed
+when listed.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import signal
+import time
+from typing import Any
+
+from jupyter_core.paths import jupyter_runtime_dir
+
+PREFIX = "jsl-server-"
+
+
+def runtime_file_path(pid: int | None = None, runtime_dir: str | None = None) -> str:
+    return os.path.join(runtime_dir or jupyter_runtime_dir(), f"{PREFIX}{pid or os.getpid()}.json")
+
+
+def write_runtime_file(info: dict[str, Any], path: str) -> None:
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    tmp = f"{path}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def remove_runtime_file(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def list_running_servers(runtime_dir: str | None = None) -> list[dict[str, Any]]:
+    """Every live server's runtime info, oldest pid first; stale files are removed."""
+    servers = []
+    for path in sorted(glob.glob(os.path.join(runtime_dir or jupyter_runtime_dir(), f"{PREFIX}*.json"))):
+        try:
+            with open(path, encoding="utf-8") as f:
+                info = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(info, dict) or not isinstance(info.get("pid"), int):
+            continue
+        if pid_alive(info["pid"]):
+            servers.append(info)
+        else:
+            remove_runtime_file(path)
+    return sorted(servers, key=lambda s: s["pid"])
+
+
+def stop_server(info: dict[str, Any], timeout: float = 15.0) -> bool:
+    """Send SIGTERM to a server and wait for it to exit; whether it did."""
+    pid = info["pid"]
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False

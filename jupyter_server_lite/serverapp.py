@@ -1,0 +1,408 @@
+"""ServerApp: configuration, command line, start and stop of one server.
+
+The flow of a start (see ``ARCHITECTURE.md``)::
+
+    initialize(argv)  parse CLI -> load config files -> core managers
+                      -> extensions (find, import, configure) -> web app
+    start_server()    bind -> runtime file -> hooks ``server_started``
+    stop_server()     hooks ``server_stopping`` -> close sockets
+                      -> shut down kernels -> remove runtime file
+
+``initialize`` never needs a running event loop, so a program can build a
+server, inspect it, and serve it from its own loop with ``await
+start_server()``; ``start()`` is the command-line path that owns the loop
+and stops on SIGINT/SIGTERM.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import webbrowser
+from copy import deepcopy
+from typing import Any
+
+from jupyter_core.application import JupyterApp, base_aliases, base_flags
+from tornado import httpserver, web
+from tornado.netutil import bind_sockets
+from traitlets import Bool, Dict, Instance, Integer, List, TraitError, Type, Unicode, default, validate
+
+from ._version import __version__
+from .activity import Activity
+from .auth.identity import IdentityProvider
+from .configfiles import ConfigFileError, load_config_files
+from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
+from .web.application import make_application
+from .web.handlers import host_is_local, url_path_join
+
+aliases = dict(base_aliases)
+aliases.update(
+    {
+        "ip": "ServerApp.ip",
+        "port": "ServerApp.port",
+        "port-retries": "ServerApp.port_retries",
+        "base-url": "ServerApp.base_url",
+        "root-dir": "ServerApp.root_dir",
+        "certfile": "ServerApp.certfile",
+        "keyfile": "ServerApp.keyfile",
+        "token": "IdentityProvider.token",
+        "browser": "ServerApp.browser",
+    }
+)
+flags = dict(base_flags)
+flags.update(
+    {
+        "no-browser": ({"ServerApp": {"open_browser": False}}, "Do not open a browser after start-up."),
+        "safe-mode": ({"ServerApp": {"safe_mode": True}}, "Start the core only, with no extension at all (for debugging)."),
+        "strict-extensions": (
+            {"ServerApp": {"strict_extensions": True}},
+            "Fail the start when any enabled extension fails to load.",
+        ),
+        "allow-remote-access": (
+            {"ServerApp": {"allow_remote_access": True}},
+            "Answer requests whose Host header is not a local name.",
+        ),
+    }
+)
+
+
+class ServerApp(JupyterApp):
+    """A Jupyter server: kernels, kernelspecs and sessions, plus extensions."""
+
+    name = "jupyter-server-lite"
+    version = __version__
+    description = """A small, fast, extensible Jupyter server.
+
+    Serves Jupyter kernels, kernelspecs and sessions over the Jupyter Server
+    REST API and kernel websocket; everything else is an extension."""
+    examples = """
+    jupyter server-lite                       # start on localhost:8888 (or the next free port)
+    jupyter server-lite --port=0 --no-browser # any free port
+    jupyter server-lite list                  # running servers and their tokens
+    jupyter server-lite stop 8888             # stop the server on port 8888
+    jupyter server-lite extension list        # extensions, enabled or not, and their state
+    """
+    aliases = aliases
+    flags = flags
+    subcommands = {
+        "list": ("jupyter_server_lite.commands.ListApp", "List running servers."),
+        "stop": ("jupyter_server_lite.commands.StopApp", "Stop a running server: stop [PORT]."),
+        "password": ("jupyter_server_lite.commands.PasswordApp", "Set a login password in the user config."),
+    }
+
+    @default("log_format")
+    def _default_log_format(self) -> str:
+        return "%(color)s[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s]%(end_color)s %(message)s"
+
+    @default("log_datefmt")
+    def _default_log_datefmt(self) -> str:
+        return "%H:%M:%S"
+
+    @property
+    def config_file_name(self) -> str:  # type: ignore[override]
+        return "jupyter_server_lite_config"
+
+    # -- network ----------------------------------------------------------
+
+    ip = Unicode("localhost", help="The IP address or host name the server listens on.").tag(config=True)
+
+    @validate("ip")
+    def _validate_ip(self, proposal: Any) -> str:
+        return "" if proposal["value"] == "*" else proposal["value"]
+
+    port = Integer(8888, help="The port to listen on; 0 picks a free port.").tag(config=True)
+    port_retries = Integer(
+        50, help="How many following ports to try when the port is taken; 0 fails at once."
+    ).tag(config=True)
+    base_url = Unicode("/", help="The URL prefix of every route, for serving behind a proxy.").tag(config=True)
+
+    @validate("base_url")
+    def _validate_base_url(self, proposal: Any) -> str:
+        return url_path_join("/", proposal["value"], "/")
+
+    certfile = Unicode("", help="TLS certificate file: serve https when set (with keyfile).").tag(config=True)
+    keyfile = Unicode("", help="TLS private key file for certfile.").tag(config=True)
+    max_body_size = Integer(
+        512 * 1024 * 1024, help="Largest request body (and websocket message) accepted, in bytes."
+    ).tag(config=True)
+    max_buffer_size = Integer(
+        512 * 1024 * 1024, help="Largest amount of incoming data buffered per connection, in bytes."
+    ).tag(config=True)
+
+    # -- security -----------------------------------------------------------
+
+    allow_origin = Unicode(
+        "", help="Origin allowed to make cross-origin requests (CORS); '*' allows any. Default: none."
+    ).tag(config=True)
+    allow_origin_pat = Unicode("", help="Regular expression of origins allowed cross-origin; used if allow_origin is unset.").tag(config=True)
+    allow_credentials = Bool(False, help="Send Access-Control-Allow-Credentials: true to allowed origins.").tag(config=True)
+    allow_remote_access = Bool(
+        help="""Answer requests whose Host is not a local name. Off by default when
+        listening on a loopback address (protects against DNS rebinding); on when
+        listening on all interfaces or a non-loopback address."""
+    ).tag(config=True)
+
+    @default("allow_remote_access")
+    def _default_allow_remote(self) -> bool:
+        if self.ip in ("", "0.0.0.0", "::"):
+            return True
+        return not host_is_local(self.ip, self.local_hostnames)
+
+    local_hostnames = List(
+        Unicode(), ["localhost"], help="Host names taken as local by the Host check (loopback IPs always are)."
+    ).tag(config=True)
+    disable_check_xsrf = Bool(
+        False, help="Disable the XSRF check for cookie-authenticated requests (not recommended)."
+    ).tag(config=True)
+    cookie_secret = Unicode(help="Secret that signs the login cookie; random per start by default.").tag(config=True)
+
+    @default("cookie_secret")
+    def _default_cookie_secret(self) -> str:
+        return secrets.token_hex(32)
+
+    # -- files and pages ----------------------------------------------------
+
+    root_dir = Unicode(help="The directory kernels start in (with a session's path below it). Default: the current directory.").tag(config=True)
+
+    @default("root_dir")
+    def _default_root_dir(self) -> str:
+        return os.getcwd()
+
+    @validate("root_dir")
+    def _validate_root_dir(self, proposal: Any) -> str:
+        value = os.path.abspath(os.path.expanduser(proposal["value"]))
+        if not os.path.isdir(value):
+            raise TraitError(f"ServerApp.root_dir: {value!r} is not a directory")
+        return value
+
+    open_browser = Bool(True, help="Open a browser at the landing page after start-up.").tag(config=True)
+    browser = Unicode("", help="Browser command for webbrowser.get(); the system default when empty.").tag(config=True)
+    default_url = Unicode("/", help="The path (below base_url) printed and opened at start-up.").tag(config=True)
+    tornado_settings = Dict(help="Extra settings for the tornado Application.").tag(config=True)
+
+    # -- lifetime -----------------------------------------------------------
+
+    shutdown_no_activity_timeout = Integer(
+        0,
+        help="""Stop the server after this many seconds with no kernels, no connections and
+        no state-changing request. 0 (the default) never stops.""",
+    ).tag(config=True)
+
+    # -- extensions -----------------------------------------------------------
+
+    jpserver_extensions = Dict(
+        Bool(),
+        help="""Extensions to load: {"module": true|false}. Merged from every conf.d
+        enabler file, config file and the command line; false disables.""",
+    ).tag(config=True)
+    safe_mode = Bool(False, help="Load no extension at all, for debugging the core.").tag(config=True)
+    strict_extensions = Bool(False, help="Fail the start when an enabled extension fails to load.").tag(config=True)
+
+    # -- swappable parts ----------------------------------------------------------
+
+    identity_provider_class = Type(
+        IdentityProvider, klass=IdentityProvider, help="The identity provider (authentication) class."
+    ).tag(config=True)
+
+    identity_provider = Instance(IdentityProvider)
+    activity = Instance(Activity, ())
+    web_app = Instance(web.Application, allow_none=True)
+    http_server = Instance(httpserver.HTTPServer, allow_none=True)
+    started = Bool(False, help="Whether start_server() has finished.")
+    loaded_config: Any = None
+
+    # -- initialisation -----------------------------------------------------
+
+    def initialize(self, argv: list[str] | None = None) -> None:
+        """Parse the command line, load config and build everything that needs no loop."""
+        if argv is None:
+            argv = sys.argv[1:]
+        self.parse_command_line(argv)
+        if self.subapp is not None:
+            return
+        cl_config = deepcopy(self.config)
+        self.init_logging_bridge()
+        self.load_config_file()
+        cli_extensions = cl_config.get("ServerApp", {}).get("jpserver_extensions")
+        self.update_config(cl_config)
+        if cli_extensions:
+            merged = dict(self.loaded_config.extensions)
+            merged.update(cli_extensions)
+            self.jpserver_extensions = merged
+        self.init_configurables()
+        self.init_webapp()
+
+    def init_logging_bridge(self) -> None:
+        """Route tornado's and our modules' loggers through the application log."""
+        for name in ("tornado", "jupyter_server_lite"):
+            logger = logging.getLogger(name)
+            logger.parent = self.log
+            logger.propagate = True
+            logger.setLevel(logging.NOTSET)
+
+    def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]
+        """Load every config file; a malformed one stops the start, naming the file."""
+        self.loaded_config = load_config_files(self.config_file_paths, extra_file=self.config_file or None, log=self.log)
+        self.update_config(self.loaded_config.config)
+
+    def init_configurables(self) -> None:
+        self.identity_provider = self.identity_provider_class(parent=self, log=self.log)
+
+    def init_webapp(self) -> None:
+        self.web_app = make_application(self)
+
+    # -- serving ------------------------------------------------------------
+
+    @property
+    def actual_port(self) -> int:
+        return self._bound_port
+
+    _bound_port = 0
+    _runtime_file = ""
+
+    def _bind(self) -> list[socket.socket]:
+        """Bind the port, trying the next ones on a clash (port_retries)."""
+        if self.port == 0:
+            return bind_sockets(0, self.ip or None)
+        last_error: OSError | None = None
+        for port in range(self.port, self.port + self.port_retries + 1):
+            try:
+                return bind_sockets(port, self.ip or None)
+            except OSError as err:
+                last_error = err
+                self.log.info("Port %d is not available (%s), trying the next one", port, err.strerror)
+        raise OSError(f"No free port in {self.port}-{self.port + self.port_retries}: {last_error}")
+
+    def _ssl_options(self) -> dict[str, str] | None:
+        if not self.certfile:
+            return None
+        return {"certfile": self.certfile, "keyfile": self.keyfile or self.certfile}
+
+    async def start_server(self) -> None:
+        """Listen, write the runtime file and announce the server (needs a running loop)."""
+        self.http_server = httpserver.HTTPServer(
+            self.web_app,
+            ssl_options=self._ssl_options(),
+            xheaders=bool(self.tornado_settings.get("xheaders")),
+            max_body_size=self.max_body_size,
+            max_buffer_size=self.max_buffer_size,
+        )
+        sockets = self._bind()
+        self._bound_port = sockets[0].getsockname()[1]
+        self.http_server.add_sockets(sockets)
+        self._runtime_file = runtime_file_path(runtime_dir=self.runtime_dir)
+        write_runtime_file(self.server_info(), self._runtime_file)
+        self.started = True
+        self.log.info("Jupyter Server Lite %s is running at:\n    %s", __version__, self.display_url)
+
+    async def stop_server(self) -> None:
+        """Stop serving and clean up; safe to call twice."""
+        if self.http_server is not None:
+            self.http_server.stop()
+            await self.http_server.close_all_connections()
+            self.http_server = None
+        if self._runtime_file:
+            remove_runtime_file(self._runtime_file)
+            self._runtime_file = ""
+        self.started = False
+
+    def start(self) -> None:
+        """Command-line start: own the event loop until SIGINT/SIGTERM."""
+        if self.subapp is not None:
+            self.subapp.start()
+            return
+        if self.generate_config:
+            self.write_default_config()
+            return
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal, sig, stop)
+        self._stop_event = stop
+        await self.start_server()
+        if self.open_browser:
+            self._launch_browser()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop_server()
+
+    def _on_signal(self, sig: int, stop: asyncio.Event) -> None:
+        self.log.info("Received %s, shutting down", signal.Signals(sig).name)
+        stop.set()
+
+    def request_stop(self) -> None:
+        """Ask a server started with start() to stop (from inside its loop)."""
+        event = getattr(self, "_stop_event", None)
+        if event is not None:
+            event.set()
+
+    # -- information --------------------------------------------------------
+
+    @property
+    def connection_host(self) -> str:
+        if self.ip in ("", "0.0.0.0", "::"):
+            return socket.gethostname()
+        return f"[{self.ip}]" if ":" in self.ip else self.ip
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.certfile else "http"
+        return f"{scheme}://{self.connection_host}:{self.actual_port}{self.base_url}"
+
+    @property
+    def display_url(self) -> str:
+        """The start-up URL, the one place a token may be printed."""
+        url = self.url + self.default_url.lstrip("/")
+        token = self.identity_provider.token
+        return f"{url}?token={token}" if token else url
+
+    def server_info(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "port": self.actual_port,
+            "pid": os.getpid(),
+            "token": self.identity_provider.token,
+            "base_url": self.base_url,
+            "root_dir": self.root_dir,
+            "secure": bool(self.certfile),
+            "password": bool(self.identity_provider.hashed_password),
+            "version": __version__,
+        }
+
+    def status_model(self) -> dict[str, Any]:
+        return {
+            "started": self.activity.started,
+            "last_activity": self.activity.last_activity,
+            "connections": 0,
+            "kernels": 0,
+        }
+
+    def extension_links(self) -> list[tuple[str, str]]:
+        """(name, URL) of each loaded extension's landing page, for the landing page."""
+        return []
+
+    def _launch_browser(self) -> None:
+        try:
+            browser = webbrowser.get(self.browser or None)
+        except webbrowser.Error as err:
+            self.log.warning("No web browser found: %s. Open the URL above by hand.", err)
+            return
+        browser.open(self.display_url, new=2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of ``jupyter-server-lite``."""
+    try:
+        ServerApp.launch_instance(argv)
+    except ConfigFileError as err:
+        logging.getLogger("ServerApp").error("%s", err)
+        print(f"[ServerApp] {err}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,66 @@
+"""``/api`` (version), ``/api/status``, ``/api/me`` and the ``/api/health`` probe."""
+from __future__ import annotations
+
+import json
+
+from tornado.web import HTTPError
+
+from .._version import __version__
+from ..web.handlers import APIHandler
+
+
+class APIVersionHandler(APIHandler):
+    """``GET /api``: the server version, public so clients can probe compatibility."""
+
+    allow_unauthenticated = True
+
+    def get(self) -> None:
+        self.finish_json({"version": __version__})
+
+
+class HealthHandler(APIHandler):
+    """``GET /api/health``: liveness/readiness for load balancers.
+
+    Public on purpose, so it reveals nothing but whether the server is up.
+    """
+
+    allow_unauthenticated = True
+
+    def get(self) -> None:
+        ready = self.serverapp.started
+        self.finish_json({"status": "ok" if ready else "starting"}, status=200 if ready else 503)
+
+
+class StatusHandler(APIHandler):
+    """``GET /api/status``: start time, last real activity, kernel and connection counts."""
+
+    def get(self) -> None:
+        self.finish_json(self.serverapp.status_model())
+
+
+class IdentityHandler(APIHandler):
+    """``GET /api/me``: who the caller is, and which of the asked permissions they hold.
+
+    A single-user server grants its user everything, so every requested
+    ``?permissions={"resource": ["action", ...]}`` comes back as granted.
+    """
+
+    def get(self) -> None:
+        raw = self.get_query_argument("permissions", "{}")
+        try:
+            requested = json.loads(raw)
+        except ValueError as err:
+            raise HTTPError(400, f"permissions must be a JSON object: {err}") from err
+        if not isinstance(requested, dict) or not all(
+            isinstance(v, list) and all(isinstance(a, str) for a in v) for v in requested.values()
+        ):
+            raise HTTPError(400, 'permissions must look like {"resource": ["action", ...]}')
+        self.finish_json({"identity": self.current_user.to_model(), "permissions": requested})
+
+
+default_handlers = [
+    (r"/api/?", APIVersionHandler),
+    (r"/api/health", HealthHandler),
+    (r"/api/status", StatusHandler),
+    (r"/api/me", IdentityHandler),
+]

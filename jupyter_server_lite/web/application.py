@@ -1,0 +1,117 @@
+"""Assembling the tornado Application: core routes, extension routes, fallbacks.
+
+Route order is the contract:
+
+1. core routes (auth pages, status, kernelspecs, kernels, sessions, pages);
+2. routes mounted by extensions, each confined to its own namespace;
+3. catch-alls: any other ``/api/...`` or ``/extension/api/...`` path is a
+   JSON 404, any other page an HTML 404.
+
+Every pattern is written relative to ``/`` and joined to ``base_url`` here,
+once, so no module has to think about the prefix.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
+
+import jinja2
+from tornado import web
+
+from .handlers import APINotFoundHandler, PageNotFoundHandler, url_path_join
+
+if TYPE_CHECKING:
+    from ..serverapp import ServerApp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE_ROOT = os.path.dirname(HERE)
+CORE_TEMPLATE_PATH = os.path.join(PACKAGE_ROOT, "templates")
+CORE_STATIC_PATH = os.path.join(PACKAGE_ROOT, "static")
+
+#: Modules whose ``default_handlers`` make up the core, in routing order.
+CORE_HANDLER_MODULES = [
+    "jupyter_server_lite.auth.login",
+    "jupyter_server_lite.services.status",
+    "jupyter_server_lite.web.pages",
+]
+
+Route = tuple[str, type, dict[str, Any]] | tuple[str, type]
+
+access_log = logging.getLogger("jupyter_server_lite.access")
+
+
+def core_routes() -> list[Route]:
+    routes: list[Route] = []
+    for name in CORE_HANDLER_MODULES:
+        routes.extend(importlib.import_module(name).default_handlers)
+    return routes
+
+
+def prefix_routes(base_url: str, routes: Iterable[Route]) -> list[Route]:
+    """Join every pattern to ``base_url``; patterns keep their regex groups."""
+    out: list[Route] = []
+    for route in routes:
+        pattern, *rest = route
+        out.append((url_path_join(base_url, pattern.lstrip("/")), *rest))  # type: ignore[arg-type]
+    return out
+
+
+def redacted_uri(request: Any) -> str:
+    """The request URI with secrets (``token``) masked, for logs."""
+    if not request.query:
+        return request.path
+    pairs = [(k, "[secret]" if k == "token" else v) for k, v in parse_qsl(request.query, keep_blank_values=True)]
+    return f"{request.path}?{urlencode(pairs, safe='[]')}"
+
+
+def log_request(handler: web.RequestHandler) -> None:
+    """Exactly one access-log line per request; never logs a token."""
+    status = handler.get_status()
+    request = handler.request
+    if status < 400:
+        level = logging.DEBUG
+    elif status < 500:
+        level = logging.WARNING
+    else:
+        level = logging.ERROR
+    millis = 1000.0 * request.request_time()
+    message = getattr(handler, "error_message", None)
+    suffix = f": {message}" if message else ""
+    access_log.log(level, "%d %s %s (%s) %.2fms%s", status, request.method, redacted_uri(request), request.remote_ip, millis, suffix)
+
+
+def make_jinja_env(extra_paths: Iterable[str] = ()) -> jinja2.Environment:
+    """A jinja2 environment: ``extra_paths`` first, the core templates as fallback."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([*extra_paths, CORE_TEMPLATE_PATH]),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+    )
+
+
+def make_application(serverapp: ServerApp, extra_routes: Iterable[Route] = (), settings: dict[str, Any] | None = None) -> web.Application:
+    """Build the tornado Application for ``serverapp``."""
+    base_url = serverapp.base_url
+    routes = prefix_routes(base_url, [*core_routes(), *extra_routes])
+    routes += prefix_routes(base_url, [(r"/api/.*", APINotFoundHandler), (r"/extension/api/.*", APINotFoundHandler)])
+    app_settings: dict[str, Any] = {
+        "serverapp": serverapp,
+        "base_url": base_url,
+        "cookie_secret": serverapp.cookie_secret,
+        "xsrf_cookies": True,
+        "xsrf_cookie_kwargs": {"path": base_url},
+        "disable_check_xsrf": serverapp.disable_check_xsrf,
+        "jinja2_env": make_jinja_env(),
+        "static_path": CORE_STATIC_PATH,
+        "static_url_prefix": url_path_join(base_url, "static", "jupyter_server_lite") + "/",
+        "default_handler_class": PageNotFoundHandler,
+        "log_function": log_request,
+        "websocket_max_message_size": serverapp.max_body_size,
+        "serve_traceback": serverapp.log_level <= logging.DEBUG,
+    }
+    app_settings.update(serverapp.tornado_settings)
+    app_settings.update(settings or {})
+    return web.Application(routes, **app_settings)

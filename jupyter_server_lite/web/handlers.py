@@ -1,0 +1,284 @@
+"""Base handlers every route builds on.
+
+Every handler is authenticated unless its class sets
+``allow_unauthenticated = True``: opting out is a visible line in the code,
+never an accident of forgetting a decorator.
+
+Two families:
+
+* :class:`JupyterHandler` serves pages: errors are HTML, an anonymous
+  visitor is redirected to ``/login``.
+* :class:`APIHandler` serves JSON: every error, including a 404 for an
+  unknown route and a 400 for a malformed body, is
+  ``{"message": ..., "reason": ...}``; an anonymous client gets a JSON 403.
+
+Both refuse a request whose ``Host`` is not local (DNS rebinding) unless
+remote access is allowed, and a cross-origin request unless its ``Origin`` is
+allowed by ``allow_origin``/``allow_origin_pat``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import traceback
+from http.client import responses
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlparse
+
+from tornado import web
+
+if TYPE_CHECKING:
+    from ..auth.identity import IdentityProvider, User
+    from ..serverapp import ServerApp
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def url_path_join(*pieces: str) -> str:
+    """Join URL path pieces with exactly one ``/`` between them.
+
+    Keeps a leading ``/`` of the first piece and a trailing ``/`` of the last.
+    """
+    initial = pieces[0].startswith("/") if pieces else False
+    final = pieces[-1].endswith("/") if pieces else False
+    stripped = [p.strip("/") for p in pieces]
+    result = "/".join(p for p in stripped if p)
+    if initial:
+        result = "/" + result
+    if final and not result.endswith("/"):
+        result += "/"
+    return result or "/"
+
+
+class JupyterHandler(web.RequestHandler):
+    """Base for pages: auth with a login redirect, security checks, HTML errors."""
+
+    #: Set to True on a handler that must answer without credentials.
+    allow_unauthenticated: ClassVar[bool] = False
+
+    auth_method: str | None = None
+
+    @property
+    def serverapp(self) -> ServerApp:
+        return self.settings["serverapp"]
+
+    @property
+    def log(self):  # type: ignore[no-untyped-def]
+        return self.serverapp.log
+
+    @property
+    def identity_provider(self) -> IdentityProvider:
+        return self.serverapp.identity_provider
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.get("base_url", "/")
+
+    # -- identity ---------------------------------------------------------
+
+    def get_current_user(self) -> User | None:
+        user, method = self.identity_provider.get_user(self)
+        self.auth_method = method
+        return user
+
+    def prepare(self) -> None:
+        self.check_host()
+        self.check_cross_origin()
+        if self.request.method == "OPTIONS":
+            return  # CORS preflight: browsers send no credentials with it.
+        if not self.allow_unauthenticated and self.current_user is None:
+            self.refuse_anonymous()
+        if self.request.method not in SAFE_METHODS:
+            self.serverapp.activity.touch()
+
+    def refuse_anonymous(self) -> None:
+        if self.request.method in ("GET", "HEAD"):
+            login = url_path_join(self.base_url, "login")
+            self.redirect(f"{login}?{web.urlencode({'next': self.request.uri})}")
+            raise web.Finish()
+        raise web.HTTPError(403, "Authentication required")
+
+    def check_xsrf_cookie(self) -> None:
+        """Only cookie-carrying requests can be forged: a token in the header or
+        URL proves the caller knows the secret, so those are exempt."""
+        if self.settings.get("disable_check_xsrf"):
+            return
+        self.current_user  # noqa: B018 -- identifying the request sets auth_method
+        if self.auth_method in ("header", "query", "none"):
+            return
+        try:
+            super().check_xsrf_cookie()
+        except web.HTTPError as err:
+            raise web.HTTPError(403, "XSRF check failed: send the _xsrf cookie value in an X-XSRFToken header") from err
+
+    # -- host and origin --------------------------------------------------
+
+    def check_host(self) -> None:
+        """Refuse a Host that is not local, unless remote access is allowed.
+
+        A page from a malicious site can rebind its DNS name to 127.0.0.1; the
+        browser then still sends that name as Host, which is what we catch.
+        """
+        if self.serverapp.allow_remote_access:
+            return
+        host = self.request.host_name
+        if host_is_local(host, self.serverapp.local_hostnames):
+            return
+        raise web.HTTPError(
+            403, f"Host {host!r} is not allowed: this server only answers to local host names (see ServerApp.allow_remote_access)"
+        )
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        """Whether a request from ``origin`` may be served (CORS and websockets)."""
+        app = self.serverapp
+        if not origin or app.allow_origin == "*":
+            return True
+        if urlparse(origin).netloc.lower() == (self.request.host or "").lower():
+            return True  # same origin
+        if app.allow_origin:
+            return origin == app.allow_origin
+        if app.allow_origin_pat:
+            return re.fullmatch(app.allow_origin_pat, origin) is not None
+        return False
+
+    def check_cross_origin(self) -> None:
+        origin = self.request.headers.get("Origin")
+        if not self.origin_allowed(origin):
+            raise web.HTTPError(403, f"Cross-origin request from {origin!r} is not allowed (see ServerApp.allow_origin)")
+        if origin and (self.serverapp.allow_origin or self.serverapp.allow_origin_pat):
+            self.set_header("Access-Control-Allow-Origin", origin if self.serverapp.allow_origin != "*" else "*")
+            self.set_header("Vary", "Origin")
+            if self.serverapp.allow_credentials:
+                self.set_header("Access-Control-Allow-Credentials", "true")
+
+    def options(self, *args: Any, **kwargs: Any) -> None:
+        """Answer a CORS preflight for any route."""
+        self.set_header("Access-Control-Allow-Headers", "accept, content-type, authorization, x-xsrftoken")
+        self.set_header("Access-Control-Allow-Methods", "GET, PUT, POST, PATCH, DELETE, OPTIONS")
+        self.set_status(204)
+        self.finish()
+
+    # -- responses --------------------------------------------------------
+
+    #: The message of the HTTPError that ended this request, for the access log.
+    error_message: str | None = None
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """An HTTPError is the request's answer, not a fault: the access log line
+        carries its message, so it is not logged twice."""
+        if isinstance(value, web.HTTPError):
+            self.error_message = value.log_message % value.args if value.args else value.log_message
+            return
+        super().log_exception(typ, value, tb)
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "frame-ancestors 'self'")
+
+    def render_template(self, name: str, **ns: Any) -> str:
+        env = self.settings["jinja2_env"]
+        namespace = {
+            "base_url": self.base_url,
+            "xsrf_form_html": self.xsrf_form_html,
+            "version": self.serverapp.version,
+            "static_url": self.static_url,
+        }
+        namespace.update(ns)
+        return env.get_template(name).render(**namespace)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        reason, message = error_reason_and_message(self, status_code, kwargs.get("exc_info"))
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(self.render_template("error.html", status_code=status_code, reason=reason, message=message))
+
+
+class APIHandler(JupyterHandler):
+    """Base for JSON APIs: JSON errors and bodies, 403 instead of a login redirect."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+
+    def refuse_anonymous(self) -> None:
+        raise web.HTTPError(403, "Authentication required: send 'Authorization: token <token>'")
+
+    def get_json_body(self) -> Any:
+        """The request body as JSON; ``None`` when empty; a clear 400 when malformed."""
+        body = self.request.body
+        if not body:
+            return None
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise web.HTTPError(400, f"Request body is not valid JSON: {err}") from err
+
+    def get_json_object(self) -> dict[str, Any]:
+        """The request body as a JSON object (empty body: ``{}``)."""
+        body = self.get_json_body()
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise web.HTTPError(400, f"Request body must be a JSON object, not {type(body).__name__}")
+        return body
+
+    def finish_json(self, model: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(model, default=_json_default))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        reason, message = error_reason_and_message(self, status_code, kwargs.get("exc_info"))
+        body: dict[str, Any] = {"message": message, "reason": reason}
+        exc_info = kwargs.get("exc_info")
+        if status_code >= 500 and exc_info and self.settings.get("serve_traceback"):
+            body["traceback"] = "".join(traceback.format_exception(*exc_info))
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+
+class APINotFoundHandler(APIHandler):
+    """The last route under ``/api/``: an unknown API path is a JSON 404."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        raise web.HTTPError(404, f"No API route at {self.request.path}")
+
+
+class PageNotFoundHandler(JupyterHandler):
+    """Default handler for unknown pages (HTML 404), public so it never redirects."""
+
+    allow_unauthenticated = True
+
+    def prepare(self) -> None:
+        super().prepare()
+        raise web.HTTPError(404)
+
+
+def error_reason_and_message(handler: web.RequestHandler, status_code: int, exc_info: Any) -> tuple[str, str]:
+    """Short reason phrase and human message for an error response."""
+    reason = responses.get(status_code, "Unknown HTTP Error")
+    message = reason
+    if exc_info:
+        exc = exc_info[1]
+        if isinstance(exc, web.HTTPError):
+            message = exc.log_message % exc.args if exc.log_message and exc.args else (exc.log_message or reason)
+            reason = exc.reason or reason
+        else:
+            message = "Internal server error: see the server log"
+    return reason, message
+
+
+def host_is_local(host: str, local_hostnames: list[str]) -> bool:
+    """Whether ``host`` names this machine: a loopback address or a listed name."""
+    host = host.strip("[]").lower()
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in {h.lower() for h in local_hostnames}
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")

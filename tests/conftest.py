@@ -1,0 +1,1 @@
+"""The project's own tests use the public pytest plugin (jupyter_server_lite.pytest_plugin)."""
