@@ -35,6 +35,7 @@ from ._version import __version__
 from .activity import Activity
 from .auth.identity import IdentityProvider
 from .configfiles import ConfigFileError, load_config_files
+from .extension.plugins import HookRelay
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
@@ -209,6 +210,15 @@ class ServerApp(JupyterApp):
     ).tag(config=True)
 
     identity_provider = Instance(IdentityProvider)
+    hooks = Instance(HookRelay, help="The plugin manager: extensions' hook implementations and calls.")
+
+    @default("hooks")
+    def _default_hooks(self) -> HookRelay:
+        return HookRelay(self.log)
+
+    def call_hook(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call hook ``name`` with ``serverapp=self`` and ``kwargs``, failures isolated."""
+        return self.hooks.call(name, serverapp=self, **kwargs)
     activity = Instance(Activity, ())
     web_app = Instance(web.Application, allow_none=True)
     http_server = Instance(httpserver.HTTPServer, allow_none=True)
@@ -298,9 +308,12 @@ class ServerApp(JupyterApp):
         write_runtime_file(self.server_info(), self._runtime_file)
         self.started = True
         self.log.info("Jupyter Server Lite %s is running at:\n    %s", __version__, self.display_url)
+        self.call_hook("server_started")
 
     async def stop_server(self) -> None:
         """Stop serving and clean up; safe to call twice."""
+        if self.started:
+            self.call_hook("server_stopping")
         if self.http_server is not None:
             self.http_server.stop()
             await self.http_server.close_all_connections()
@@ -378,12 +391,19 @@ class ServerApp(JupyterApp):
         }
 
     def status_model(self) -> dict[str, Any]:
-        return {
-            "started": self.activity.started,
-            "last_activity": self.activity.last_activity,
-            "connections": 0,
-            "kernels": 0,
-        }
+        model: dict[str, Any] = {}
+        for _plugin, fields in self.call_hook("status_fields"):
+            if isinstance(fields, dict):
+                model.update(fields)
+        model.update(
+            {
+                "started": self.activity.started,
+                "last_activity": self.activity.last_activity,
+                "connections": 0,
+                "kernels": 0,
+            }
+        )
+        return model
 
     def extension_links(self) -> list[tuple[str, str]]:
         """(name, URL) of each loaded extension's landing page, for the landing page."""

@@ -1,0 +1,1 @@
+"""The extension system: ExtensionApp packages, their lifecycle, routes and hooks."""

@@ -1,0 +1,44 @@
+"""The core's hook specifications: every extension point of the server, in one place.
+
+An extension implements a hook by defining a function or method of the same
+name marked with :data:`hookimpl`; an ExtensionApp (or a function
+extension's module) is registered automatically.  Hooks are called with
+keyword arguments only; an implementation may accept any subset of them.
+An exception in one implementation is logged with the extension's name and
+does not stop the others.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT_NAME = "jupyter_server_lite"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def server_started(serverapp: Any) -> None:
+    """The server listens and its runtime file is written."""
+
+
+@hookspec
+def server_stopping(serverapp: Any) -> None:
+    """The server is about to stop; kernels are still running."""
+
+
+@hookspec
+def kernel_started(serverapp: Any, kernel_id: str, kernel_name: str) -> None:
+    """A kernel was started (by REST, a session, or a restart of the server's own)."""
+
+
+@hookspec
+def kernel_stopped(serverapp: Any, kernel_id: str, kernel_name: str) -> None:
+    """A kernel was shut down or culled."""
+
+
+@hookspec
+def status_fields(serverapp: Any) -> dict[str, Any]:
+    """Extra fields for ``GET /api/status``; core fields cannot be overwritten."""
