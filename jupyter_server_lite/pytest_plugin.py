@@ -276,8 +276,9 @@ def jsl_fetch(jsl_serverapp: Any) -> Callable[..., Any]:
             body = json.dumps(body)
         if body is None and method in ("POST", "PUT", "PATCH"):
             body = b""
+        raise_error = kwargs.pop("raise_error", True)
         request = HTTPRequest(_url(app, parts, params), method=method, body=body, headers=all_headers, follow_redirects=False, **kwargs)
-        return await AsyncHTTPClient().fetch(request, raise_error=kwargs.pop("raise_error", True))
+        return await AsyncHTTPClient().fetch(request, raise_error=raise_error)
 
     return fetch
 
