@@ -1,0 +1,224 @@
+"""The two wire formats of the kernel websocket, as pure functions.
+
+A kernel message travels between the server and the kernel as ZMQ frames
+``[header, parent_header, metadata, content, *buffers]``, each JSON part
+already serialized.  This module turns those frames into websocket frames and
+back, for the two protocols a client may choose:
+
+* the default JSON protocol (no ``Sec-WebSocket-Protocol``): a text frame
+  holding one JSON object that also names its ``channel``; a message with
+  binary buffers becomes a binary frame ``[nbufs][offsets...][json][buffers...]``
+  (unsigned 32-bit big-endian integers, offsets from the frame start);
+* ``v1.kernel.websocket.jupyter.org``: always a binary frame
+  ``[n][offset_0 ... offset_n-1][channel][header][parent_header][metadata][content][buffers...]``
+  (unsigned 64-bit little-endian integers); part ``i`` spans
+  ``offset_i .. offset_i+1``.
+
+Outgoing messages are spliced from the kernel's own bytes rather than decoded
+and encoded again: only the header is parsed (for the top-level ``msg_id`` and
+``msg_type`` of the JSON protocol).  Incoming ``v1`` frames pass through the
+same way.  A frame that cannot be decoded raises :class:`WireError`, whose
+text names the problem in one line for the log.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any
+
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+CHANNELS = frozenset({"shell", "control", "stdin", "iopub"})
+
+#: Serialized message parts: header, parent_header, metadata, content, buffers...
+Parts = list[bytes]
+Packer = Callable[[Any], bytes]
+
+_U32 = struct.Struct("!I")
+_U64 = struct.Struct("<Q")
+
+
+class WireError(ValueError):
+    """A websocket frame that is not a kernel message; the text says why."""
+
+
+def _pack(obj: Any) -> bytes:
+    """Serialize one JSON part as the kernel expects it (strict JSON, UTF-8)."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+# -- server -> client ---------------------------------------------------------
+
+
+def encode_json(channel: str, parts: Sequence[bytes]) -> tuple[bytes, bool]:
+    """Encode kernel frames for the default protocol: ``(payload, is_binary)``.
+
+    The JSON object carries ``header, msg_id, msg_type, parent_header,
+    metadata, content, buffers, channel`` like Jupyter Server's; with binary
+    buffers it is wrapped in the offset framing and ``buffers`` is left out.
+    Raises :class:`WireError` when the header is not a JSON object.
+    """
+    header = parts[0]
+    try:
+        fields = json.loads(header)
+        msg_id = fields.get("msg_id", "")
+        msg_type = fields.get("msg_type", "")
+    except (ValueError, AttributeError) as err:
+        raise WireError(f"kernel message header is not a JSON object: {err}") from err
+    head = b"".join(
+        (
+            b'{"header":',
+            header,
+            b',"msg_id":',
+            _pack(msg_id),
+            b',"msg_type":',
+            _pack(msg_type),
+            b',"parent_header":',
+            parts[1],
+            b',"metadata":',
+            parts[2],
+            b',"content":',
+            parts[3],
+        )
+    )
+    tail = b',"channel":"' + channel.encode() + b'"}'
+    if len(parts) == 4:
+        return head + b',"buffers":[]' + tail, False
+    return frame_binary([head + tail, *parts[4:]]), True
+
+
+def frame_binary(chunks: Sequence[bytes]) -> bytes:
+    """``[nbufs][offset per chunk][chunks...]``: the JSON protocol's binary framing."""
+    nbufs = len(chunks)
+    offsets = [4 * (nbufs + 1)]
+    for chunk in chunks[:-1]:
+        offsets.append(offsets[-1] + len(chunk))
+    return struct.pack(f"!{nbufs + 1}I", nbufs, *offsets) + b"".join(chunks)
+
+
+def encode_v1(channel: str, parts: Sequence[bytes]) -> bytes:
+    """Encode kernel frames for ``v1.kernel.websocket.jupyter.org`` (no JSON work)."""
+    chunks = [channel.encode(), *parts]
+    count = len(chunks) + 1
+    offsets = [8 * (count + 1)]
+    for chunk in chunks:
+        offsets.append(offsets[-1] + len(chunk))
+    return struct.pack(f"<{count + 1}Q", count, *offsets) + b"".join(chunks)
+
+
+# -- client -> server ---------------------------------------------------------
+
+
+def decode_json(text: str | bytes) -> tuple[str, Parts]:
+    """Decode a text frame of the default protocol into ``(channel, parts)``."""
+    try:
+        msg = json.loads(text)
+    except ValueError as err:
+        raise WireError(f"frame is not valid JSON: {err}") from err
+    return _parts_of(msg, [])
+
+
+def decode_json_binary(data: bytes) -> tuple[str, Parts]:
+    """Decode a binary frame of the default protocol (JSON plus buffers)."""
+    chunks = unframe_binary(data)
+    try:
+        msg = json.loads(chunks[0])
+    except ValueError as err:
+        raise WireError(f"binary frame's JSON part is not valid JSON: {err}") from err
+    return _parts_of(msg, chunks[1:])
+
+
+def unframe_binary(data: bytes) -> list[bytes]:
+    """Split ``[nbufs][offsets...][chunks...]`` into its chunks, checking every offset."""
+    if len(data) < 8:
+        raise WireError(f"malformed binary frame: {len(data)} bytes is too short for the offset table")
+    (nbufs,) = _U32.unpack_from(data, 0)
+    table_end = 4 * (nbufs + 1)
+    if nbufs < 1 or table_end > len(data):
+        raise WireError(f"malformed binary frame: {nbufs} buffers do not fit in {len(data)} bytes")
+    offsets = list(struct.unpack_from(f"!{nbufs}I", data, 4))
+    return _slices(data, [*offsets, len(data)], table_end, "binary frame")
+
+
+def decode_v1(data: bytes) -> tuple[str, Parts]:
+    """Decode a ``v1.kernel.websocket.jupyter.org`` frame into ``(channel, parts)``.
+
+    The JSON parts are passed on as they came; only the header is parsed, to
+    refuse a message that has none.
+    """
+    if not isinstance(data, bytes):
+        raise WireError("v1 protocol frames must be binary, got a text frame")
+    if len(data) < 8:
+        raise WireError(f"malformed v1 frame: {len(data)} bytes is too short for the offset table")
+    (count,) = _U64.unpack_from(data, 0)
+    table_end = 8 * (count + 1)
+    if count < 6 or table_end > len(data):
+        raise WireError(f"malformed v1 frame: {count} offsets (at least 6 needed) in {len(data)} bytes")
+    offsets = list(struct.unpack_from(f"<{count}Q", data, 8))
+    chunks = _slices(data, offsets, table_end, "v1 frame")
+    try:
+        channel = chunks[0].decode("ascii")
+    except UnicodeDecodeError as err:
+        raise WireError(f"malformed v1 frame: channel name is not ASCII ({err})") from err
+    parts = chunks[1:]
+    _check_channel(channel)
+    if not parts[0]:
+        raise WireError("message has no header")
+    try:
+        header = json.loads(parts[0])
+    except ValueError as err:
+        raise WireError(f"message header is not valid JSON: {err}") from err
+    _check_header(header)
+    return channel, parts
+
+
+def _slices(data: bytes, bounds: list[int], table_end: int, what: str) -> list[bytes]:
+    """Chunks between consecutive ``bounds``, which must start right after the
+    offset table, never go backwards and stay inside the frame."""
+    if bounds[0] != table_end:
+        raise WireError(f"malformed {what}: first offset {bounds[0]} is not the end of the offset table ({table_end})")
+    previous, end = table_end, len(data)
+    for bound in bounds:
+        if bound < previous or bound > end:
+            raise WireError(f"malformed {what}: offset {bound} outside {previous}..{end}")
+        previous = bound
+    return [data[start:stop] for start, stop in zip(bounds, bounds[1:])]
+
+
+def _check_channel(channel: Any) -> None:
+    if channel is None:
+        raise WireError("message names no channel")
+    if not isinstance(channel, str) or channel not in CHANNELS:
+        raise WireError(f"unknown channel {channel!r} (expected one of {', '.join(sorted(CHANNELS))})")
+
+
+def _check_header(header: Any) -> None:
+    if not isinstance(header, dict):
+        raise WireError(f"message header is a {type(header).__name__}, not a JSON object")
+    if not isinstance(header.get("msg_type"), str):
+        raise WireError("message header has no msg_type")
+
+
+def _parts_of(msg: Any, buffers: list[bytes]) -> tuple[str, Parts]:
+    """Check a decoded JSON message and serialize its parts for the kernel."""
+    if not isinstance(msg, dict):
+        raise WireError(f"message is a {type(msg).__name__}, not a JSON object")
+    channel = msg.get("channel")
+    _check_channel(channel)
+    if "header" not in msg:
+        raise WireError("message has no header")
+    header = msg["header"]
+    _check_header(header)
+    others = []
+    for name in ("parent_header", "metadata", "content"):
+        value = msg.get(name)
+        if value is None:
+            value = {}
+        elif not isinstance(value, dict):
+            raise WireError(f"message {name} is a {type(value).__name__}, not a JSON object")
+        others.append(value)
+    try:
+        parts = [_pack(header), *map(_pack, others)]
+    except ValueError as err:  # NaN/Infinity, lone surrogates
+        raise WireError(f"message is not strict JSON: {err}") from err
+    return channel, parts + buffers
