@@ -1,0 +1,117 @@
+// Drive a running jupyter_server_lite with JupyterLab's own client library,
+// unchanged: kernelspecs, a kernel that computes 1+1, and a session that is
+// started, listed, patched (path, name, type, kernel) and shut down.
+//
+// Input (environment): JSL_BASE_URL (http://host:port/<base_url>/),
+// JSL_WS_URL (ws://host:port/<base_url>/), JSL_TOKEN.
+// Output: one JSON object on stdout, which tests/test_jupyterlab_services.py
+// asserts; on failure {"error": ...} and exit status 1.
+import services from '@jupyterlab/services';
+import WebSocket from 'ws';
+
+const { KernelManager, KernelSpecManager, ServerConnection, SessionManager } = services;
+const TIMEOUT_MS = Number(process.env.JSL_CLIENT_TIMEOUT_MS || 90000);
+
+function withTimeout(promise, what, ms = 30000) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// The text/plain of the execute_result of `code`, and the reply's status.
+async function execute(kernel, code) {
+  const future = kernel.requestExecute({ code });
+  let result = null;
+  future.onIOPub = msg => {
+    if (msg.header.msg_type === 'execute_result') {
+      result = msg.content.data['text/plain'];
+    }
+  };
+  const reply = await withTimeout(future.done, `execute ${code}`);
+  return { result, status: reply.content.status };
+}
+
+function sessionSummary(model) {
+  return { id: model.id, path: model.path, name: model.name, type: model.type, kernel: model.kernel?.id ?? null };
+}
+
+async function main() {
+  const serverSettings = ServerConnection.makeSettings({
+    baseUrl: process.env.JSL_BASE_URL,
+    wsUrl: process.env.JSL_WS_URL,
+    token: process.env.JSL_TOKEN,
+    WebSocket
+  });
+  const out = {};
+
+  const specManager = new KernelSpecManager({ serverSettings });
+  await withTimeout(specManager.ready, 'kernelspec manager ready');
+  await specManager.refreshSpecs();
+  out.default_kernel = specManager.specs.default;
+  out.kernelspecs = Object.keys(specManager.specs.kernelspecs).sort();
+  out.default_display_name = specManager.specs.kernelspecs[out.default_kernel].display_name;
+
+  const kernelManager = new KernelManager({ serverSettings });
+  await withTimeout(kernelManager.ready, 'kernel manager ready');
+  const kernel = await withTimeout(kernelManager.startNew({ name: out.default_kernel }), 'start kernel');
+  out.kernel_id = kernel.id;
+  out.kernel_info_status = (await withTimeout(kernel.requestKernelInfo(), 'kernel_info')).content.status;
+  out.execute = await execute(kernel, '1+1');
+
+  const sessionManager = new SessionManager({ kernelManager, serverSettings });
+  await withTimeout(sessionManager.ready, 'session manager ready');
+  const session = await withTimeout(
+    sessionManager.startNew({ path: 'work/first.ipynb', name: 'first.ipynb', type: 'notebook', kernel: { name: out.default_kernel } }),
+    'start session'
+  );
+  out.session_started = sessionSummary(session.model);
+  out.session_execute = await execute(session.kernel, '6*7');
+
+  await sessionManager.refreshRunning();
+  out.sessions_listed = Array.from(sessionManager.running(), sessionSummary);
+
+  await withTimeout(session.setPath('work/renamed.ipynb'), 'PATCH path');
+  await withTimeout(session.setName('renamed.ipynb'), 'PATCH name');
+  await withTimeout(session.setType('console'), 'PATCH type');
+  out.session_patched = sessionSummary(session.model);
+
+  const newKernel = await withTimeout(session.changeKernel({ name: out.default_kernel }), 'PATCH kernel');
+  out.session_kernel_changed = sessionSummary(session.model);
+  out.new_kernel_execute = await execute(newKernel, '2**10');
+
+  const found = await sessionManager.findByPath('work/renamed.ipynb');
+  out.found_by_path = found ? found.id : null;
+
+  await withTimeout(session.shutdown(), 'session shutdown');
+  await sessionManager.refreshRunning();
+  out.sessions_after_shutdown = Array.from(sessionManager.running(), sessionSummary);
+
+  await withTimeout(kernel.shutdown(), 'kernel shutdown');
+  await kernelManager.refreshRunning();
+  out.kernels_after_shutdown = Array.from(kernelManager.running(), m => m.id);
+
+  sessionManager.dispose();
+  kernelManager.dispose();
+  specManager.dispose();
+  return out;
+}
+
+const guard = setTimeout(() => {
+  process.stdout.write(JSON.stringify({ error: `client gave up after ${TIMEOUT_MS} ms` }) + '\n');
+  process.exit(1);
+}, TIMEOUT_MS);
+
+main().then(
+  out => {
+    clearTimeout(guard);
+    process.stdout.write(JSON.stringify(out) + '\n');
+    process.exit(0);
+  },
+  err => {
+    clearTimeout(guard);
+    process.stdout.write(JSON.stringify({ error: String(err && err.stack ? err.stack : err) }) + '\n');
+    process.exit(1);
+  }
+);
