@@ -1,0 +1,102 @@
+"""Installed kernelspecs, read once and re-read only when a kernels folder changes.
+
+jupyter_client's :class:`~jupyter_client.kernelspec.KernelSpecManager` lists
+every kernels folder and parses every ``kernel.json`` on each call.  A client
+such as JupyterLab asks ``GET /api/kernelspecs`` often, so this subclass keeps
+the result and re-reads only when a cheap check says something changed: the
+modification times of the kernels folders, of each kernelspec folder and of
+its ``kernel.json``, looked at no more than once per ``cache_check_interval``.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import time
+import warnings
+from typing import Any
+
+from jupyter_client import kernelspec
+from traitlets import Float
+
+#: Files of a kernelspec folder that are advertised as its resources (plus ``logo-*``).
+RESOURCE_FILES = ("kernel.js", "kernel.css")
+
+
+class KernelSpecManager(kernelspec.KernelSpecManager):
+    """jupyter_client's kernelspec manager with a change-checked cache."""
+
+    cache_check_interval = Float(
+        1.0,
+        help="""Seconds between two checks of the kernels folders for an added,
+        removed or edited kernelspec; 0 checks on every request.""",
+    ).tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._specs: dict[str, dict[str, Any]] | None = None
+        self._signature: tuple[Any, ...] = ()
+        self._checked_at = float("-inf")
+
+    def find_kernel_specs(self) -> dict[str, str]:
+        """jupyter_client's search, with its warnings (an invalid folder name)
+        turned into log lines that name the folder instead of Python warnings."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = super().find_kernel_specs()
+        for warning in caught:
+            self.log.warning("Kernelspec: %s", warning.message)
+        return found
+
+    def get_all_specs(self) -> dict[str, dict[str, Any]]:
+        """``{name: {"resource_dir", "spec", "resources"}}`` for every installed kernel.
+
+        Served from the cache while the kernels folders are unchanged.  The
+        result is shared: callers must not modify it.  ``resources`` maps a
+        resource key (``kernel.js``, ``logo-64x64``...) to its file name.
+        """
+        now = time.monotonic()
+        if self._specs is not None and now - self._checked_at < self.cache_check_interval:
+            return self._specs
+        self._checked_at = now
+        signature = self._folders_signature()
+        if self._specs is None or signature != self._signature:
+            specs = super().get_all_specs()
+            for entry in specs.values():
+                entry["resources"] = resource_files(entry["resource_dir"])
+            self._specs, self._signature = specs, signature
+        return self._specs
+
+    def kernel_names(self) -> list[str]:
+        """The installed kernel names, sorted (for error messages and checks)."""
+        return sorted(self.get_all_specs())
+
+    def _folders_signature(self) -> tuple[Any, ...]:
+        """Modification times that change when a kernelspec is added, removed or edited."""
+        parts: list[Any] = []
+        for folder in self.kernel_dirs:
+            try:
+                parts.append((folder, os.stat(folder).st_mtime_ns))
+                entries = list(os.scandir(folder))
+            except OSError:
+                parts.append((folder, None))
+                continue
+            for entry in entries:
+                try:
+                    json_mtime = os.stat(os.path.join(entry.path, "kernel.json")).st_mtime_ns
+                    parts.append((entry.name, entry.stat().st_mtime_ns, json_mtime))
+                except OSError:
+                    continue
+        return tuple(parts)
+
+
+def resource_files(resource_dir: str) -> dict[str, str]:
+    """The advertised resources of a kernelspec folder: ``{key: file name}``.
+
+    ``kernel.js`` and ``kernel.css`` keep their names as keys; a logo such as
+    ``logo-64x64.png`` is listed as ``logo-64x64`` (the key clients look for).
+    """
+    found = {name: name for name in RESOURCE_FILES if os.path.isfile(os.path.join(resource_dir, name))}
+    for path in sorted(glob.glob(os.path.join(glob.escape(resource_dir), "logo-*"))):
+        name = os.path.basename(path)
+        found[os.path.splitext(name)[0]] = name
+    return found
