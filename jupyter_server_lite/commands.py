@@ -1,4 +1,9 @@
-"""The small subcommands: ``list``, ``stop [PORT]``, ``password``."""
+"""The small subcommands: ``list``, ``stop [PORT]``, ``password``.
+
+Each is its own JupyterApp, so ``jupyter server-lite list --help`` and the
+usual ``--JUPYTER_*`` directories work the same as for the server.  Errors
+are one line on stderr and exit status 1, never a traceback.
+"""
 from __future__ import annotations
 
 import json
@@ -7,7 +12,6 @@ import sys
 from typing import Any
 
 from jupyter_core.application import JupyterApp, base_flags
-from jupyter_core.paths import jupyter_config_dir
 from traitlets import Bool, Integer
 
 from ._version import __version__
@@ -63,13 +67,15 @@ class StopApp(JupyterApp):
 
     def start(self) -> None:
         servers = list_running_servers(self.runtime_dir)
+        running = ", ".join(str(s["port"]) for s in servers) or "none"
         if self.port:
             servers = [s for s in servers if s["port"] == self.port]
             if not servers:
-                self.exit_with(f"There is no running server on port {self.port}.")
-        elif len(servers) != 1:
-            ports = ", ".join(str(s["port"]) for s in servers) or "none"
-            self.exit_with(f"Name the PORT of the server to stop (running: {ports}).")
+                self.exit_with(f"There is no running server on port {self.port} (running: {running}).")
+        elif not servers:
+            self.exit_with("There is no running server.")
+        elif len(servers) > 1:
+            self.exit_with(f"Name the PORT of the server to stop (running: {running}).")
         info = servers[0]
         print(f"Stopping the server on port {info['port']} (pid {info['pid']})...")
         if not stop_server(info):
@@ -81,15 +87,17 @@ class PasswordApp(JupyterApp):
 
     name = "jupyter-server-lite-password"
     version = __version__
-    description = "Prompt for a password and store its hash in the user's jupyter_server_lite_config.json."
+    description = """Prompt for a password (twice) and store its hash in the user's
+    jupyter_server_lite_config.json. When stdin is not a terminal, the password is
+    the first line of stdin (for scripts: `echo "$PW" | jupyter server-lite password`)."""
 
     def start(self) -> None:
         try:
-            hashed = passwd()
+            hashed = passwd(None if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n"))
         except ValueError as err:
             print(err, file=sys.stderr)
             self.exit(1)
-        path = os.path.join(jupyter_config_dir(), SERVER_CONFIG_NAME + ".json")
+        path = os.path.join(self.config_dir, SERVER_CONFIG_NAME + ".json")
         try:
             config = read_json_file(path) if os.path.exists(path) else {}
         except ConfigFileError as err:

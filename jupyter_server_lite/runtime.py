@@ -1,7 +1,9 @@
 """Runtime files: how ``list`` and ``stop`` find running servers.
 
 Each server writes ``jupyter_runtime_dir()/jsl-server-<pid>.json`` (mode
-0600: it holds the token) when it starts and removes it when it stops.  A
+0600 in a 0700 folder: it holds the token) when it starts and removes it when
+it stops.  A second server in the same process (tests, embedding programs)
+writes ``jsl-server-<pid>-<port>.json`` rather than overwrite the first.  A
 file whose process is gone (the server was killed) is stale and is removed
 when listed.
 """
@@ -19,8 +21,18 @@ from jupyter_core.paths import jupyter_runtime_dir
 PREFIX = "jsl-server-"
 
 
-def runtime_file_path(pid: int | None = None, runtime_dir: str | None = None) -> str:
-    return os.path.join(runtime_dir or jupyter_runtime_dir(), f"{PREFIX}{pid or os.getpid()}.json")
+#: Runtime files written by servers of this process and not yet removed.
+_in_use: set[str] = set()
+
+
+def runtime_file_path(port: int, runtime_dir: str | None = None) -> str:
+    """The runtime file for this process's server on ``port``, claimed until removed."""
+    folder = runtime_dir or jupyter_runtime_dir()
+    path = os.path.join(folder, f"{PREFIX}{os.getpid()}.json")
+    if path in _in_use:
+        path = os.path.join(folder, f"{PREFIX}{os.getpid()}-{port}.json")
+    _in_use.add(path)
+    return path
 
 
 def write_runtime_file(info: dict[str, Any], path: str) -> None:
@@ -33,6 +45,7 @@ def write_runtime_file(info: dict[str, Any], path: str) -> None:
 
 
 def remove_runtime_file(path: str) -> None:
+    _in_use.discard(path)
     try:
         os.unlink(path)
     except FileNotFoundError:

@@ -19,7 +19,7 @@ import hmac
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Bool, Unicode, default
+from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from .security import passwd_check
@@ -59,10 +59,15 @@ class IdentityProvider(LoggingConfigurable):
     def _default_token(self) -> str:
         if self.hashed_password:
             return ""
-        self.token_generated = True
-        return secrets.token_hex(24)
+        self._generated_token = secrets.token_hex(24)
+        return self._generated_token
 
-    token_generated = Bool(False, help="Whether the token was made at random for this start.")
+    _generated_token = ""
+
+    @property
+    def token_generated(self) -> bool:
+        """Whether the token was made at random for this start (not configured)."""
+        return bool(self.token) and self.token == self._generated_token
 
     hashed_password = Unicode(
         "",
@@ -81,7 +86,9 @@ class IdentityProvider(LoggingConfigurable):
 
     cookie_name = Unicode(
         "",
-        help="Name of the login cookie; by default derived from the port so two servers on one host do not share it.",
+        help="""Name of the login cookie. By default jsl-auth-<port>, the port the
+        server listens on: browsers share cookies across the ports of one host, so
+        two servers there must not use the same name.""",
     ).tag(config=True)
 
     @property
@@ -93,11 +100,15 @@ class IdentityProvider(LoggingConfigurable):
         return User(username=self.username)
 
     def cookie_name_for(self, handler: RequestHandler) -> str:
+        """The login cookie's name: configured, or from the listening port.
+
+        The port comes from the server, not from the request's Host header,
+        which a client (or a proxy in front) chooses.
+        """
         if self.cookie_name:
             return self.cookie_name
-        host = handler.request.host or ""
-        port = host.rsplit(":", 1)[-1] if ":" in host else ""
-        return f"jsl-auth-{port or 'default'}"
+        port = getattr(handler.settings.get("serverapp"), "actual_port", 0)
+        return f"jsl-auth-{port}"
 
     def get_user(self, handler: RequestHandler) -> tuple[User | None, str | None]:
         """Identify the request: ``(user, method)``; ``(None, None)`` when anonymous.

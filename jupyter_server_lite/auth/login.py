@@ -1,9 +1,13 @@
 """``/login`` and ``/logout`` pages."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 from ..web.handlers import JupyterHandler, url_path_join
+
+#: Characters that never belong in a local ``next`` path: controls, space, backslash.
+UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 class LoginHandler(JupyterHandler):
@@ -29,10 +33,12 @@ class LoginHandler(JupyterHandler):
     def next_url(self) -> str:
         """Where to go after login: a local path under base_url, never another site."""
         target = self.get_argument("next", "")
-        parsed = urlparse(target)
-        if not target or parsed.scheme or parsed.netloc or target.startswith("//") or "\\" in target:
+        # Browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil"
+        # and "/\\evil" would leave the site: refuse any such character.
+        if not target or UNSAFE_IN_NEXT.search(target):
             return self.base_url
-        if not target.startswith(self.base_url):
+        parsed = urlparse(target)
+        if parsed.scheme or parsed.netloc or target.startswith("//") or not target.startswith(self.base_url):
             return self.base_url
         return target
 

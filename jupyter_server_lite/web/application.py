@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
@@ -36,6 +37,10 @@ CORE_STATIC_PATH = os.path.join(PACKAGE_ROOT, "static")
 CORE_HANDLER_MODULES = [
     "jupyter_server_lite.auth.login",
     "jupyter_server_lite.services.status",
+    "jupyter_server_lite.services.kernelspecs.handlers",
+    "jupyter_server_lite.services.kernels.handlers",
+    "jupyter_server_lite.services.openapi",
+    "jupyter_server_lite.services.sessions.handlers",
     "jupyter_server_lite.web.pages",
 ]
 
@@ -52,11 +57,16 @@ def core_routes() -> list[Route]:
 
 
 def prefix_routes(base_url: str, routes: Iterable[Route]) -> list[Route]:
-    """Join every pattern to ``base_url``; patterns keep their regex groups."""
+    """Join every pattern to ``base_url``; patterns keep their regex groups.
+
+    ``base_url`` is a literal path, not a pattern: its regex characters
+    (``/a+b/``, ``/v1.0/``) are escaped.
+    """
+    prefix = re.escape(base_url)
     out: list[Route] = []
     for route in routes:
         pattern, *rest = route
-        out.append((url_path_join(base_url, pattern.lstrip("/")), *rest))  # type: ignore[arg-type]
+        out.append((url_path_join(prefix, pattern.lstrip("/")), *rest))  # type: ignore[arg-type]
     return out
 
 

@@ -83,14 +83,24 @@ class JupyterHandler(web.RequestHandler):
         return user
 
     def prepare(self) -> None:
+        """Admit the request (:meth:`admit`), then check XSRF on unsafe methods."""
+        self.admit()
+        if self.request.method not in SAFE_METHODS:
+            self.check_xsrf()
+            self.serverapp.activity.touch()
+
+    def admit(self) -> None:
+        """Host, then Origin, then credentials; the first failure answers.
+
+        A CORS preflight (OPTIONS) carries no credentials, so it passes on an
+        allowed Origin alone.
+        """
         self.check_host()
         self.check_cross_origin()
         if self.request.method == "OPTIONS":
-            return  # CORS preflight: browsers send no credentials with it.
+            return
         if not self.allow_unauthenticated and self.current_user is None:
             self.refuse_anonymous()
-        if self.request.method not in SAFE_METHODS:
-            self.serverapp.activity.touch()
 
     def refuse_anonymous(self) -> None:
         if self.request.method in ("GET", "HEAD"):
@@ -100,17 +110,30 @@ class JupyterHandler(web.RequestHandler):
         raise web.HTTPError(403, "Authentication required")
 
     def check_xsrf_cookie(self) -> None:
-        """Only cookie-carrying requests can be forged: a token in the header or
-        URL proves the caller knows the secret, so those are exempt."""
+        """Tornado calls this before :meth:`prepare`, when the caller is not known
+        yet; :meth:`check_xsrf` runs from ``prepare`` instead, after the Host,
+        Origin and credential checks have had their say."""
+
+    def check_xsrf(self) -> None:
+        """Refuse a forgeable unsafe request without the ``_xsrf`` value.
+
+        A token in the header or the URL proves the caller knows the secret,
+        so those requests are exempt.  Cookie-authenticated requests, and every
+        request when authentication is disabled, can be forged by another site
+        and must echo the ``_xsrf`` cookie (``X-XSRFToken`` header or ``_xsrf``
+        form field).
+        """
         if self.settings.get("disable_check_xsrf"):
             return
         self.current_user  # noqa: B018 -- identifying the request sets auth_method
-        if self.auth_method in ("header", "query", "none"):
+        if self.auth_method in ("header", "query"):
             return
         try:
             super().check_xsrf_cookie()
         except web.HTTPError as err:
-            raise web.HTTPError(403, "XSRF check failed: send the _xsrf cookie value in an X-XSRFToken header") from err
+            raise web.HTTPError(
+                403, "XSRF check failed: send the _xsrf cookie value in an X-XSRFToken header (or an _xsrf form field)"
+            ) from err
 
     # -- host and origin --------------------------------------------------
 
@@ -238,10 +261,14 @@ class APIHandler(JupyterHandler):
 
 
 class APINotFoundHandler(APIHandler):
-    """The last route under ``/api/``: an unknown API path is a JSON 404."""
+    """The last route under ``/api/``: an unknown API path is a JSON 404.
+
+    Credentials are still required (an anonymous caller learns nothing about
+    which routes exist); the XSRF check is skipped because nothing is done.
+    """
 
     def prepare(self) -> None:
-        super().prepare()
+        self.admit()
         raise web.HTTPError(404, f"No API route at {self.request.path}")
 
 
@@ -251,7 +278,7 @@ class PageNotFoundHandler(JupyterHandler):
     allow_unauthenticated = True
 
     def prepare(self) -> None:
-        super().prepare()
+        self.admit()
         raise web.HTTPError(404)
 
 
