@@ -16,18 +16,23 @@ and stops on SIGINT/SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import secrets
 import signal
 import socket
+import ssl
 import sys
 import webbrowser
 from copy import deepcopy
 from typing import Any
+from urllib.parse import urlencode
 
 from jupyter_core.application import JupyterApp, base_aliases, base_flags
 from tornado import httpserver, web
+from tornado.ioloop import PeriodicCallback
+from tornado.log import LogFormatter
 from tornado.netutil import bind_sockets
 from traitlets import Bool, Dict, Instance, Integer, List, TraitError, Type, Unicode, default, validate
 
@@ -89,11 +94,17 @@ class ServerApp(JupyterApp):
     """
     aliases = aliases
     flags = flags
+    #: Configurable classes shown by --help-all and written by --generate-config.
+    classes = [IdentityProvider]
     subcommands = {
         "list": ("jupyter_server_lite.commands.ListApp", "List running servers."),
         "stop": ("jupyter_server_lite.commands.StopApp", "Stop a running server: stop [PORT]."),
         "password": ("jupyter_server_lite.commands.PasswordApp", "Set a login password in the user config."),
     }
+
+    # tornado's formatter knows the %(color)s/%(end_color)s fields of log_format
+    # (colour only on a terminal); traitlets' default formatter does not.
+    _log_formatter_cls = LogFormatter
 
     @default("log_format")
     def _default_log_format(self) -> str:
@@ -277,26 +288,67 @@ class ServerApp(JupyterApp):
     def _bind(self) -> list[socket.socket]:
         """Bind the port, trying the next ones on a clash (port_retries)."""
         if self.port == 0:
-            return bind_sockets(0, self.ip or None)
-        last_error: OSError | None = None
-        for port in range(self.port, self.port + self.port_retries + 1):
+            return self._bind_port(0)
+        last = min(self.port + self.port_retries, 65535)
+        for port in range(self.port, last + 1):
             try:
-                return bind_sockets(port, self.ip or None)
+                return self._bind_port(port)
             except OSError as err:
-                last_error = err
-                self.log.info("Port %d is not available (%s), trying the next one", port, err.strerror)
-        raise OSError(f"No free port in {self.port}-{self.port + self.port_retries}: {last_error}")
+                if err.errno != errno.EADDRINUSE:
+                    raise StartupError(f"Cannot listen on {self.ip or '*'}:{port}: {err.strerror or err}") from err
+                if port < last:
+                    self.log.info("Port %d is already in use, trying the next one", port)
+        tried = f"port {self.port}" if last == self.port else f"ports {self.port}-{last}"
+        raise StartupError(f"Cannot listen on {self.ip or '*'}: {tried} already in use (see ServerApp.port_retries)")
 
-    def _ssl_options(self) -> dict[str, str] | None:
+    def _bind_port(self, port: int) -> list[socket.socket]:
+        """Listen on ``port`` on every address ``ip`` resolves to, or on none.
+
+        A name like ``localhost`` means an IPv4 and an IPv6 socket; when the
+        second one fails, the first is closed instead of leaking until the
+        next try.  Port 0 takes the first socket's port for the others.
+        """
+        host = self.ip or None
+        try:
+            infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+        except socket.gaierror as err:
+            raise StartupError(f"Cannot listen on {self.ip!r}: {err.strerror or err} (see ServerApp.ip)") from err
+        sockets: list[socket.socket] = []
+        try:
+            for family in dict.fromkeys(info[0] for info in infos):
+                port = sockets[0].getsockname()[1] if sockets else port
+                sockets.extend(bind_sockets(port, host, family=family))
+        except OSError:
+            for sock in sockets:
+                sock.close()
+            raise
+        if not sockets:
+            raise StartupError(f"Cannot listen on {self.ip!r}: no usable address")
+        return sockets
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for certfile/keyfile; a bad file is named up front."""
         if not self.certfile:
+            if self.keyfile:
+                raise StartupError("ServerApp.keyfile is set but ServerApp.certfile is not")
             return None
-        return {"certfile": self.certfile, "keyfile": self.keyfile or self.certfile}
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(self.certfile, self.keyfile or None)
+        except (OSError, ssl.SSLError) as err:
+            files = self.certfile + (f" and {self.keyfile}" if self.keyfile else "")
+            raise StartupError(f"Cannot load the TLS certificate/key {files}: {err}") from err
+        return context
 
     async def start_server(self) -> None:
-        """Listen, write the runtime file and announce the server (needs a running loop)."""
+        """Listen, write the runtime file and announce the server (needs a running loop).
+
+        Raises :class:`StartupError` (with a message for the user) when the
+        port, address or TLS files cannot be used.
+        """
         self.http_server = httpserver.HTTPServer(
             self.web_app,
-            ssl_options=self._ssl_options(),
+            ssl_options=self._ssl_context(),
             xheaders=bool(self.tornado_settings.get("xheaders")),
             max_body_size=self.max_body_size,
             max_buffer_size=self.max_buffer_size,
@@ -304,14 +356,38 @@ class ServerApp(JupyterApp):
         sockets = self._bind()
         self._bound_port = sockets[0].getsockname()[1]
         self.http_server.add_sockets(sockets)
-        self._runtime_file = runtime_file_path(runtime_dir=self.runtime_dir)
+        self._runtime_file = runtime_file_path(self._bound_port, runtime_dir=self.runtime_dir)
         write_runtime_file(self.server_info(), self._runtime_file)
         self.started = True
-        self.log.info("Jupyter Server Lite %s is running at:\n    %s", __version__, self.display_url)
+        self.stop_requested.clear()
+        self._start_idle_watch()
+        self.log.info("Jupyter Server Lite %s is running at:\n%s", __version__, "\n".join(self.display_urls))
         self.call_hook("server_started")
+
+    def _start_idle_watch(self) -> None:
+        timeout = self.shutdown_no_activity_timeout
+        if timeout > 0:
+            interval_ms = 1000 * min(max(timeout / 2, 0.1), 60)
+            self._idle_watch = PeriodicCallback(self._check_idle, interval_ms)
+            self._idle_watch.start()
+
+    _idle_watch: PeriodicCallback | None = None
+
+    def _check_idle(self) -> None:
+        """Ask to stop once nothing has used the server for the idle timeout."""
+        status = self.status_model()
+        if status.get("kernels") or status.get("connections"):
+            return
+        idle = self.activity.idle_seconds()
+        if idle >= self.shutdown_no_activity_timeout:
+            self.log.info("No activity for %d seconds (shutdown_no_activity_timeout), shutting down", idle)
+            self.request_stop()
 
     async def stop_server(self) -> None:
         """Stop serving and clean up; safe to call twice."""
+        if self._idle_watch is not None:
+            self._idle_watch.stop()
+            self._idle_watch = None
         if self.started:
             self.call_hook("server_stopping")
         if self.http_server is not None:
@@ -334,28 +410,31 @@ class ServerApp(JupyterApp):
         asyncio.run(self._serve())
 
     async def _serve(self) -> None:
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self._on_signal, sig, stop)
-        self._stop_event = stop
-        await self.start_server()
-        if self.open_browser:
-            self._launch_browser()
+            loop.add_signal_handler(sig, self._on_signal, sig)
         try:
-            await stop.wait()
+            await self.start_server()
+            if self.open_browser:
+                self._launch_browser()
+            await self.stop_requested.wait()
         finally:
             await self.stop_server()
 
-    def _on_signal(self, sig: int, stop: asyncio.Event) -> None:
+    def _on_signal(self, sig: int) -> None:
         self.log.info("Received %s, shutting down", signal.Signals(sig).name)
-        stop.set()
+        self.request_stop()
+
+    stop_requested = Instance(
+        asyncio.Event,
+        (),
+        help="""Set when the server should stop (signal, idle timeout, request_stop()).
+        start() waits for it; a program serving with start_server() may too.""",
+    )
 
     def request_stop(self) -> None:
-        """Ask a server started with start() to stop (from inside its loop)."""
-        event = getattr(self, "_stop_event", None)
-        if event is not None:
-            event.set()
+        """Ask the server to stop: start() then runs stop_server() and returns."""
+        self.stop_requested.set()
 
     # -- information --------------------------------------------------------
 
@@ -373,9 +452,20 @@ class ServerApp(JupyterApp):
     @property
     def display_url(self) -> str:
         """The start-up URL, the one place a token may be printed."""
-        url = self.url + self.default_url.lstrip("/")
+        return self._with_token(self.url + self.default_url.lstrip("/"))
+
+    @property
+    def display_urls(self) -> list[str]:
+        """The start-up URLs: on every interface, the loopback one too."""
+        urls = [self.display_url]
+        if self.ip in ("", "0.0.0.0", "::"):
+            scheme = "https" if self.certfile else "http"
+            urls.append(self._with_token(f"{scheme}://127.0.0.1:{self.actual_port}{self.base_url}{self.default_url.lstrip('/')}"))
+        return urls
+
+    def _with_token(self, url: str) -> str:
         token = self.identity_provider.token
-        return f"{url}?token={token}" if token else url
+        return f"{url}?{urlencode({'token': token})}" if token else url
 
     def server_info(self) -> dict[str, Any]:
         return {
@@ -418,11 +508,15 @@ class ServerApp(JupyterApp):
         browser.open(self.display_url, new=2)
 
 
+class StartupError(Exception):
+    """The server cannot start for a reason the user must fix (port, address, TLS files)."""
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point of ``jupyter-server-lite``."""
+    """Console entry point of ``jupyter-server-lite``: a start-up problem is one
+    clear line on stderr and exit status 1, not a traceback."""
     try:
         ServerApp.launch_instance(argv)
-    except ConfigFileError as err:
-        logging.getLogger("ServerApp").error("%s", err)
-        print(f"[ServerApp] {err}", file=sys.stderr)
+    except (ConfigFileError, StartupError) as err:
+        print(f"jupyter-server-lite: error: {err}", file=sys.stderr)
         sys.exit(1)
