@@ -40,6 +40,7 @@ from ._version import __version__
 from .activity import Activity
 from .auth.identity import IdentityProvider
 from .configfiles import ConfigFileError, load_config_files
+from .extension.manager import ExtensionError, ExtensionManager
 from .extension.plugins import HookRelay
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
 from .web.application import make_application
@@ -230,6 +231,19 @@ class ServerApp(JupyterApp):
     def call_hook(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call hook ``name`` with ``serverapp=self`` and ``kwargs``, failures isolated."""
         return self.hooks.call(name, serverapp=self, **kwargs)
+
+    extension_manager = Instance(ExtensionManager, help="The extensions of this server: their records, routes and settings.")
+
+    @default("extension_manager")
+    def _default_extension_manager(self) -> ExtensionManager:
+        return ExtensionManager(self)
+
+    def register_extension(self, extension: Any, starter: bool = False) -> None:
+        """Load ``extension`` (an ExtensionApp class or instance, a module, or a
+        module name) with the enabled ones, without a conf.d file.  Call it
+        before :meth:`initialize`; ``starter`` marks the one ``jupyter <name>`` launched."""
+        self.extension_manager.register(extension, starter=starter)
+
     activity = Instance(Activity, ())
     web_app = Instance(web.Application, allow_none=True)
     http_server = Instance(httpserver.HTTPServer, allow_none=True)
@@ -255,6 +269,7 @@ class ServerApp(JupyterApp):
             merged.update(cli_extensions)
             self.jpserver_extensions = merged
         self.init_configurables()
+        self.init_extensions()
         self.init_webapp()
 
     def init_logging_bridge(self) -> None:
@@ -273,8 +288,14 @@ class ServerApp(JupyterApp):
     def init_configurables(self) -> None:
         self.identity_provider = self.identity_provider_class(parent=self, log=self.log)
 
+    def init_extensions(self) -> None:
+        """Import, configure and load the extensions (see extension/manager.py); in
+        strict mode a failure raises :class:`ExtensionError`."""
+        self.extension_manager.load_all()
+
     def init_webapp(self) -> None:
-        self.web_app = make_application(self)
+        manager = self.extension_manager
+        self.web_app = make_application(self, manager.rules(), manager.tornado_settings())
 
     # -- serving ------------------------------------------------------------
 
@@ -497,7 +518,7 @@ class ServerApp(JupyterApp):
 
     def extension_links(self) -> list[tuple[str, str]]:
         """(name, URL) of each loaded extension's landing page, for the landing page."""
-        return []
+        return [(name, url_path_join(self.base_url, url)) for name, url in self.extension_manager.links()]
 
     def _launch_browser(self) -> None:
         try:
@@ -512,11 +533,14 @@ class StartupError(Exception):
     """The server cannot start for a reason the user must fix (port, address, TLS files)."""
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point of ``jupyter-server-lite``: a start-up problem is one
-    clear line on stderr and exit status 1, not a traceback."""
+def main(argv: list[str] | None = None, serverapp: ServerApp | None = None) -> None:
+    """Console entry point of ``jupyter-server-lite`` (and, with ``serverapp``, of
+    ``jupyter <ext>``): a start-up problem is one clear line on stderr and exit
+    status 1, not a traceback."""
     try:
-        ServerApp.launch_instance(argv)
-    except (ConfigFileError, StartupError) as err:
+        app = serverapp or ServerApp.instance()
+        app.initialize(argv)
+        app.start()
+    except (ConfigFileError, StartupError, TraitError, ExtensionError) as err:
         print(f"jupyter-server-lite: error: {err}", file=sys.stderr)
         sys.exit(1)

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import jinja2
 from tornado import web
+from tornado.routing import Rule
 
 from .handlers import APINotFoundHandler, PageNotFoundHandler, url_path_join
 
@@ -41,6 +42,7 @@ CORE_HANDLER_MODULES = [
     "jupyter_server_lite.services.kernels.handlers",
     "jupyter_server_lite.services.openapi",
     "jupyter_server_lite.services.sessions.handlers",
+    "jupyter_server_lite.services.extensions",
     "jupyter_server_lite.web.pages",
 ]
 
@@ -102,10 +104,20 @@ def make_jinja_env(extra_paths: Iterable[str] = ()) -> jinja2.Environment:
     )
 
 
-def make_application(serverapp: ServerApp, extra_routes: Iterable[Route] = (), settings: dict[str, Any] | None = None) -> web.Application:
-    """Build the tornado Application for ``serverapp``."""
+def make_application(
+    serverapp: ServerApp, extra_routes: Iterable[Route | Rule] = (), settings: dict[str, Any] | None = None
+) -> web.Application:
+    """Build the tornado Application for ``serverapp``.
+
+    ``extra_routes`` come after the core's: ``(pattern, handler[, kwargs])``
+    tuples are joined to ``base_url``; tornado ``Rule`` objects are extension
+    routes mounted already (``extension/mount.py``), whose matchers hold the
+    full prefix and cannot match outside it, so they are used as they are.
+    """
     base_url = serverapp.base_url
-    routes = prefix_routes(base_url, [*core_routes(), *extra_routes])
+    extra = list(extra_routes)
+    routes: list[Any] = prefix_routes(base_url, [*core_routes(), *(r for r in extra if not isinstance(r, Rule))])
+    routes += [r for r in extra if isinstance(r, Rule)]
     routes += prefix_routes(base_url, [(r"/api/.*", APINotFoundHandler), (r"/extension/api/.*", APINotFoundHandler)])
     app_settings: dict[str, Any] = {
         "serverapp": serverapp,

@@ -1,0 +1,189 @@
+"""ExtensionApp: the base class of an extension that serves pages, APIs or static files.
+
+An extension is a configurable application with a *name*, which is also its
+namespace on the server.  It declares what it serves and the server mounts
+it (see :mod:`.mount`), all below ``base_url``:
+
+* ``handlers``: routes relative to the namespace; a handler subclassing
+  :class:`~.handler.ExtensionHandler` is a page at ``/<name>/...``, one
+  subclassing :class:`~.handler.ExtensionAPIHandler` is an API at
+  ``/extension/api/<name>/...``;
+* ``static_paths``: files at ``/static/<name>/...``;
+* ``template_paths``: jinja2 templates, with the core's as fallback.
+
+The server drives one extension through three override points, in this order
+(see ``docs/extension-lifecycle.md``): :meth:`initialize_settings`,
+:meth:`initialize_templates`, :meth:`initialize_handlers`.  An exception in
+any of them fails this extension alone.
+
+Its traits are read from ``jupyter_<name>_config.py|json`` in every config
+directory and from the server's own config under the class name; the server's
+config (files, command line, program) wins over the extension's own files.
+
+The same class launches a server with itself as the starter:
+``MyApp.launch_instance()`` is what a ``jupyter-myapp`` console script calls.
+
+Importing this module is cheap on purpose (no tornado, jinja2 or kernel
+machinery): every enabled extension imports it while the server starts.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from jupyter_core.application import JupyterApp
+from traitlets import Bool, Dict, List, Unicode
+from traitlets.config import Config
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from ..serverapp import ServerApp
+
+
+class ExtensionApp(JupyterApp):
+    """Base class of an extension application; subclass it and set ``name``."""
+
+    #: The extension's name: its namespace in URLs and the ``<name>`` of its
+    #: ``jupyter_<name>_config`` files.  Letters, digits, ``_``, ``-`` and ``.``.
+    name: str = ""  # type: ignore[assignment]
+    description: str = ""  # type: ignore[assignment]
+
+    #: Names of the extensions this one needs (their enabled module or their
+    #: name).  They load first; if one fails, this one fails too.
+    requires: ClassVar[list[str]] = []
+
+    #: A module or class of ``@hookspec`` functions: hooks this extension
+    #: declares for other extensions to implement.
+    hookspecs: ClassVar[Any] = None
+
+    #: ``ServerApp`` traits applied when this extension launches the server
+    #: (``jupyter <name>``); the user's config files and command line win.
+    serverapp_config: ClassVar[dict[str, Any]] = {}
+
+    extension_url = Unicode(
+        "/",
+        help="The landing page, relative to the extension's page namespace /<name>/; empty for none.",
+    ).tag(config=True)
+    load_other_extensions = Bool(
+        True, help="When this extension launches the server, also load the other enabled extensions."
+    ).tag(config=True)
+    static_paths = List(
+        Unicode(),
+        help="Folders served at /static/<name>/ (first match wins); relative paths are relative to the extension's module.",
+    ).tag(config=True)
+    template_paths = List(
+        Unicode(),
+        help="Folders of jinja2 templates, searched before the core's; relative paths are relative to the extension's module.",
+    ).tag(config=True)
+
+    handlers = List(help="Routes (pattern, handler class[, kwargs]) relative to the extension's namespace.")
+    settings = Dict(help="The extension's settings: stored in the tornado settings under its name, read by its handlers.")
+    jinja2_env: jinja2.Environment | None = None
+    serverapp: ServerApp | None = None
+    _static_versions: dict[str, str]
+
+    # -- the override points --------------------------------------------------
+
+    def initialize_settings(self) -> None:
+        """Fill ``self.settings``; called first.  Default: nothing."""
+
+    def initialize_templates(self) -> None:
+        """Build ``self.jinja2_env``: ``template_paths`` first, the core's templates as fallback."""
+        from ..web.application import make_jinja_env
+
+        self.jinja2_env = make_jinja_env(self.resolved_paths(self.template_paths))
+
+    def initialize_handlers(self) -> None:
+        """Fill ``self.handlers``; called last.  Default: keep the class's ``handlers``."""
+
+    # -- derived values ---------------------------------------------------------
+
+    @classmethod
+    def module_dir(cls) -> str:
+        """The folder of the module defining this class: the root of relative paths."""
+        module = sys.modules.get(cls.__module__)
+        path = getattr(module, "__file__", None)
+        return os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+
+    def resolved_paths(self, paths: list[str]) -> list[str]:
+        """``paths`` made absolute, relative ones against :meth:`module_dir`."""
+        root = self.module_dir()
+        return [os.path.abspath(os.path.join(root, os.path.expanduser(p))) for p in paths]
+
+    @property
+    def page_url(self) -> str:
+        """The extension's page namespace below ``base_url``: ``/<name>/``."""
+        return f"/{self.name}/"
+
+    @property
+    def landing_url(self) -> str:
+        """The landing page below ``base_url`` (``""`` when it has none)."""
+        if not self.extension_url:
+            return ""
+        return self.page_url + self.extension_url.lstrip("/")
+
+    def static_version(self, path: str) -> str:
+        """A short content hash of static file ``path`` (cached), ``""`` when absent."""
+        cache = self.__dict__.setdefault("_static_versions", {})
+        if path not in cache:
+            from .mount import locate_static
+
+            located = locate_static(self.resolved_paths(self.static_paths), path)
+            cache[path] = _file_hash(located[1]) if located else ""
+        return cache[path]
+
+    # -- configuration ----------------------------------------------------------
+
+    def configure(self, serverapp: ServerApp) -> None:
+        """Bind to ``serverapp`` and apply config: own files, then the server's config."""
+        from ..configfiles import load_config_files
+
+        self.serverapp = serverapp
+        own = load_config_files(
+            serverapp.config_file_paths, base_name=f"jupyter_{self.name}_config", conf_d=False, log=self.log
+        )
+        config = Config()
+        config.merge(own.config)
+        config.merge(serverapp.config)
+        self.update_config(config)
+
+    # -- `jupyter <name>` ----------------------------------------------------------
+
+    @classmethod
+    def make_serverapp(cls, **kwargs: Any) -> ServerApp:
+        """A ServerApp with this extension registered as its starter (not yet initialized)."""
+        from ..serverapp import ServerApp
+
+        config = Config({"ServerApp": dict(cls.serverapp_config)})
+        serverapp = ServerApp.instance(config=config, **kwargs)
+        serverapp.aliases = {**serverapp.aliases, **cls.aliases}
+        serverapp.flags = {**serverapp.flags, **cls.flags}
+        serverapp.register_extension(cls, starter=True)
+        return serverapp
+
+    @classmethod
+    def launch_instance(cls, argv: list[str] | None = None, **kwargs: Any) -> None:  # type: ignore[override]
+        """Start a server with this extension as the starter and open its landing page.
+
+        The command-line arguments are the server's (``--port``, ``--no-browser``
+        ...) plus ``--<Class>.<trait>=value`` for any configurable, this
+        extension's included.
+        """
+        from ..serverapp import main
+
+        main(argv, serverapp=cls.make_serverapp(**kwargs))
+
+
+def _file_hash(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+__all__ = ["ExtensionApp"]
