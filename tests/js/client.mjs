@@ -57,7 +57,9 @@ async function main() {
   await withTimeout(kernelManager.ready, 'kernel manager ready');
   const kernel = await withTimeout(kernelManager.startNew({ name: out.default_kernel }), 'start kernel');
   out.kernel_id = kernel.id;
-  out.kernel_info_status = (await withTimeout(kernel.requestKernelInfo(), 'kernel_info')).content.status;
+  // Resolves once the websocket is connected and the kernel answered kernel_info.
+  const info = await withTimeout(kernel.info, 'kernel_info over the websocket');
+  out.kernel_info = { status: info.status, implementation: info.implementation };
   out.execute = await execute(kernel, '1+1');
 
   const sessionManager = new SessionManager({ kernelManager, serverSettings });

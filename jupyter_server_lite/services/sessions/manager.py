@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import posixpath
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
@@ -265,8 +264,9 @@ class SessionManager(LoggingConfigurable):
             raise web.HTTPError(400, f"No such kernel: {kernel_id}")
 
     async def _start_kernel(self, kernel_name: str | None, path: str) -> str:
-        """Start a kernel in the folder of the session's document."""
-        return await self.kernel_manager.start_kernel(kernel_name=kernel_name, path=posixpath.dirname(path))
+        """Start a kernel for the session's document (the kernel manager runs it
+        in the document's folder, or the nearest existing parent)."""
+        return await self.kernel_manager.start_kernel(kernel_name=kernel_name, path=path)
 
     async def _shutdown_kernel(self, kernel_id: str) -> None:
         if kernel_id in self.kernel_manager:

@@ -1,0 +1,110 @@
+"""JupyterLab's own client library (@jupyterlab/services, from npm, unchanged) drives the server.
+
+tests/js/package.json pins the library and ``ws``; ``npm install`` runs
+only when node_modules is missing or package.json / package-lock.json
+changed (a stamp file remembers their hash).  Node and npm are required:
+without them the test fails and says so.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+JS_DIR = Path(__file__).parent / "js"
+STAMP = JS_DIR / "node_modules" / ".jsl-install-stamp"
+NPM_INSTALL_TIMEOUT = 300
+CLIENT_TIMEOUT = 120
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not on PATH: this test needs Node.js (20 or later) and npm to run @jupyterlab/services")
+    return path
+
+
+def _manifest_hash() -> str:
+    digest = hashlib.sha256()
+    for name in ("package.json", "package-lock.json"):
+        path = JS_DIR / name
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def node_client() -> list[str]:
+    """The command that runs the client, after installing its packages if needed."""
+    node, npm = _tool("node"), _tool("npm")
+    wanted = _manifest_hash()
+    if not (STAMP.exists() and STAMP.read_text() == wanted):
+        try:
+            proc = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--no-progress"],
+                cwd=JS_DIR, capture_output=True, text=True, timeout=NPM_INSTALL_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"npm install in {JS_DIR} did not finish in {NPM_INSTALL_TIMEOUT}s")
+        if proc.returncode != 0:
+            pytest.fail(f"npm install in {JS_DIR} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        STAMP.write_text(wanted)
+    return [node, str(JS_DIR / "client.mjs")]
+
+
+async def run_client(command: list[str], app) -> dict:
+    http_url = f"http://127.0.0.1:{app.actual_port}{app.base_url}"
+    env = {
+        **os.environ,
+        "JSL_BASE_URL": http_url,
+        "JSL_WS_URL": "ws" + http_url[len("http"):],
+        "JSL_TOKEN": app.identity_provider.token,
+        "JSL_CLIENT_TIMEOUT_MS": str(1000 * (CLIENT_TIMEOUT - 10)),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        *command, cwd=JS_DIR, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=CLIENT_TIMEOUT)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        pytest.fail(f"the Node client did not finish in {CLIENT_TIMEOUT}s")
+    lines = stdout.decode().strip().splitlines()
+    assert lines, f"the Node client printed nothing (exit {proc.returncode}):\n{stderr.decode()}"
+    result = json.loads(lines[-1])
+    assert proc.returncode == 0 and "error" not in result, f"{result.get('error')}\n{stderr.decode()}"
+    return result
+
+
+@pytest.mark.timeout(CLIENT_TIMEOUT + NPM_INSTALL_TIMEOUT)
+async def test_jupyterlab_services_client(node_client, jsl_serverapp):
+    assert "%40" in jsl_serverapp.base_url, "runs under an awkward base_url, to prove URL joining"
+    out = await run_client(node_client, jsl_serverapp)
+
+    assert out["default_kernel"] == jsl_serverapp.kernel_manager.default_kernel_name
+    assert out["default_kernel"] in out["kernelspecs"] and out["default_display_name"]
+
+    assert out["kernel_info"] == {"status": "ok", "implementation": "ipython"}
+    assert out["execute"] == {"result": "2", "status": "ok"}
+
+    started = out["session_started"]
+    assert (started["path"], started["name"], started["type"]) == ("work/first.ipynb", "first.ipynb", "notebook")
+    assert out["session_execute"] == {"result": "42", "status": "ok"}
+    assert [s["id"] for s in out["sessions_listed"]] == [started["id"]]
+
+    patched = out["session_patched"]
+    assert patched == {**started, "path": "work/renamed.ipynb", "name": "renamed.ipynb", "type": "console"}
+    changed = out["session_kernel_changed"]
+    assert changed["id"] == started["id"] and changed["kernel"] not in (started["kernel"], None)
+    assert out["new_kernel_execute"] == {"result": "1024", "status": "ok"}
+    assert out["found_by_path"] == started["id"]
+
+    assert out["sessions_after_shutdown"] == [] and out["kernels_after_shutdown"] == []
+    assert jsl_serverapp.kernel_manager.list_kernels() == [], "every kernel the client started is gone"
+    assert jsl_serverapp.session_manager.list_sessions() == []
