@@ -214,6 +214,9 @@ def jsl_server_factory(
         for extension in extensions:
             app.register_extension(extension)
         app.initialize(list(argv))
+        # Setting a logging trait (log_level from config or argv) rebuilds the
+        # logger's handlers; attach the guard again (addHandler is idempotent).
+        app.log.addHandler(jsl_log_guard)
         if start:
             io_loop.run_sync(app.start_server)
         return app
