@@ -101,6 +101,10 @@ class ServerApp(JupyterApp):
         "list": ("jupyter_server_lite.commands.ListApp", "List running servers."),
         "stop": ("jupyter_server_lite.commands.StopApp", "Stop a running server: stop [PORT]."),
         "password": ("jupyter_server_lite.commands.PasswordApp", "Set a login password in the user config."),
+        "extension": (
+            "jupyter_server_lite.extension.cli.ExtensionCommandApp",
+            "Extensions: list, enable NAME, disable NAME, install NAME [--user|--sys-prefix|--system].",
+        ),
     }
 
     # tornado's formatter knows the %(color)s/%(end_color)s fields of log_format
