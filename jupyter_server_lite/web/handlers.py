@@ -182,6 +182,16 @@ class JupyterHandler(web.RequestHandler):
         self.set_status(204)
         self.finish()
 
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """A path segment that is not UTF-8 names no resource: a 404, where
+        tornado would answer 400 for it.  Query and body arguments keep the 400."""
+        try:
+            return super().decode_argument(value, name)
+        except web.HTTPError:
+            if getattr(self, "path_kwargs", None) is None:  # tornado decodes the path before setting it
+                raise web.HTTPError(404, f"Nothing at {self.request.path}: the path is not valid UTF-8") from None
+            raise
+
     # -- responses --------------------------------------------------------
 
     #: The message of the HTTPError that ended this request, for the access log.
@@ -191,7 +201,7 @@ class JupyterHandler(web.RequestHandler):
         """An HTTPError is the request's answer, not a fault: the access log line
         carries its message, so it is not logged twice."""
         if isinstance(value, web.HTTPError):
-            self.error_message = value.log_message % value.args if value.args else value.log_message
+            self.error_message = http_error_message(value)
             return
         super().log_exception(typ, value, tb)
 
@@ -289,11 +299,22 @@ def error_reason_and_message(handler: web.RequestHandler, status_code: int, exc_
     if exc_info:
         exc = exc_info[1]
         if isinstance(exc, web.HTTPError):
-            message = exc.log_message % exc.args if exc.log_message and exc.args else (exc.log_message or reason)
+            message = http_error_message(exc) or reason
             reason = exc.reason or reason
         else:
             message = "Internal server error: see the server log"
     return reason, message
+
+
+def http_error_message(error: web.HTTPError) -> str | None:
+    """The message of an HTTPError as written, ``%`` included.
+
+    Tornado doubles every ``%`` of an argument-less message (it is a format
+    string for the log), so ``/a%40b/`` would otherwise read ``/a%%40b/``.
+    """
+    if error.log_message is None:
+        return None
+    return error.log_message % error.args
 
 
 def host_is_local(host: str, local_hostnames: list[str]) -> bool:
