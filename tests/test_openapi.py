@@ -1,0 +1,237 @@
+"""The OpenAPI document: valid, complete for every core route, and true of real responses."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import types
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_spec
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from tornado import web
+
+from jupyter_server_lite.services.openapi import SPEC_PATH
+from jupyter_server_lite.web.application import core_routes
+
+with open(SPEC_PATH, encoding="utf-8") as f:
+    SPEC: dict[str, Any] = json.load(f)
+
+SPEC_URI = "urn:jupyter-server-lite:openapi"
+REGISTRY = Registry().with_resource(SPEC_URI, Resource.from_contents(SPEC, default_specification=DRAFT202012))
+HTTP_METHODS = ("get", "put", "post", "patch", "delete")
+#: A plausible value for each path parameter, to match documented paths against route patterns.
+SAMPLES = {
+    "kernel_id": "0e6a5c3e-2b1f-4f8e-9d6a-1b2c3d4e5f60",
+    "session_id": "7d1f3a2b-9c4e-4d5f-8a6b-0c1d2e3f4a5b",
+    "kernel_name": "python3",
+    "resource": "logo-64x64.png",
+    "extension_name": "jsl_hello",
+}
+
+
+def pointer(*parts: str) -> str:
+    return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def check_response(path: str, method: str, status: int, body: bytes, content_type: str | None = None) -> None:
+    """Fail unless ``status`` is documented for the operation and ``body`` fits its schema."""
+    responses = SPEC["paths"][path][method]["responses"]
+    assert str(status) in responses, f"{method.upper()} {path} answered {status}, which the document does not list"
+    where = ("paths", path, method, "responses", str(status))
+    response = responses[str(status)]
+    if "$ref" in response:
+        where = ("components", "responses", response["$ref"].rsplit("/", 1)[-1])
+        response = SPEC["components"]["responses"][where[-1]]
+    content = response.get("content")
+    if content is None:
+        assert not body, f"{method.upper()} {path} {status} must have no body"
+        return
+    if "application/json" not in content:
+        if content_type is not None and "*/*" not in content:
+            assert content_type.split(";")[0] in content, f"{method.upper()} {path} {status}: {content_type}"
+        return  # a file or a page: any bytes
+    if content_type is not None:
+        assert content_type.startswith("application/json"), f"{method.upper()} {path} {status}: {content_type}"
+    ref = "#" + pointer("", *where, "content", "application/json", "schema")
+    validator = Draft202012Validator({"$ref": SPEC_URI + ref}, registry=REGISTRY)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise AssertionError(f"{method.upper()} {path} {status}: the body is not JSON: {body[:120]!r}") from None
+    errors = sorted(validator.iter_errors(data), key=str)
+    assert not errors, f"{method.upper()} {path} {status}: " + "; ".join(e.message for e in errors)
+
+
+def api_routes() -> list[tuple[re.Pattern[str], type]]:
+    """The core routes the document must cover: the JSON API and kernelspec resources."""
+    out = []
+    for pattern, handler, *_ in core_routes():
+        if pattern.startswith(("/api", "/kernelspecs")):
+            out.append((re.compile(pattern), handler))
+    return out
+
+
+def handler_methods(handler: type) -> set[str]:
+    """The HTTP methods a handler class implements (CORS OPTIONS and HEAD aside)."""
+    return {m for m in HTTP_METHODS if getattr(handler, m) is not getattr(web.RequestHandler, m)}
+
+
+def sample_url(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: SAMPLES[m.group(1)], path)
+
+
+def route_for(path: str) -> type:
+    url = sample_url(path)
+    for regex, handler in api_routes():
+        if regex.fullmatch(url):
+            return handler
+    raise AssertionError(f"the document lists {path}, but no core route serves {url}")
+
+
+# -- the document itself --------------------------------------------------------
+
+
+def test_document_is_valid_openapi():
+    validate_spec(SPEC)  # raises on any violation of the OpenAPI 3.1 schema
+    assert SPEC["openapi"].startswith("3.1")
+
+
+def test_every_documented_operation_is_implemented():
+    for path, item in SPEC["paths"].items():
+        documented = {m for m in HTTP_METHODS if m in item}
+        assert documented == handler_methods(route_for(path)), path
+
+
+def test_every_core_route_is_documented():
+    documented = {route_for(path) for path in SPEC["paths"]}
+    missing = [regex.pattern for regex, handler in api_routes() if handler not in documented]
+    assert not missing, f"core routes missing from openapi.json: {missing}"
+
+
+def test_every_error_response_uses_the_error_model():
+    """Every /api error is {message, reason} (the health probe's 503 aside); outside /api,
+    routes behave like pages and may answer HTML."""
+    error = "#/components/schemas/Error"
+    for path, item in SPEC["paths"].items():
+        for method in HTTP_METHODS:
+            for status, response in item.get(method, {}).get("responses", {}).items():
+                if int(status) < 400 or (path, status) == ("/api/health", "503"):
+                    continue
+                if "$ref" in response:
+                    response = SPEC["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+                if path.startswith("/api"):
+                    assert [c["schema"] for c in response["content"].values()] == [{"$ref": error}], (method, path, status)
+                else:
+                    assert set(response["content"]) <= {"application/json", "text/html"}, (method, path, status)
+
+
+def test_public_operations_match_handlers():
+    """security: [] exactly where the handler lets anonymous callers in."""
+    for path, item in SPEC["paths"].items():
+        handler = route_for(path)
+        for method in HTTP_METHODS:
+            if method in item:
+                public = item[method].get("security") == []
+                assert public == handler.allow_unauthenticated, (method, path)
+
+
+# -- served -----------------------------------------------------------------------
+
+
+async def test_served_document_is_the_file_and_public(jsl_fetch):
+    r = await jsl_fetch("api", "openapi.json", authenticated=False)
+    assert r.code == 200
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert json.loads(r.body) == SPEC
+    check_response("/api/openapi.json", "get", r.code, r.body)
+
+
+# -- real responses against the schemas ----------------------------------------------
+
+
+async def _call(jsl_fetch, path: str, method: str = "get", *parts: str, **kwargs: Any) -> Any:
+    r = await jsl_fetch(*parts, method=method.upper(), raise_error=False, **kwargs)
+    check_response(path, method, r.code, r.body, r.headers.get("Content-Type"))
+    return r
+
+
+async def test_server_responses_match_schemas(jsl_fetch, jsl_expect_log, jsl_serverapp):
+    await _call(jsl_fetch, "/api", "get", "api", authenticated=False)
+    await _call(jsl_fetch, "/api/status", "get", "api", "status")
+    await _call(jsl_fetch, "/api/health", "get", "api", "health", authenticated=False)
+    await _call(jsl_fetch, "/api/me", "get", "api", "me", params={"permissions": json.dumps({"kernels": ["read"]})})
+    with jsl_expect_log(r"400 GET .*/api/me"):
+        await _call(jsl_fetch, "/api/me", "get", "api", "me", params={"permissions": "[1"})
+    with jsl_expect_log(r"403 GET .*/api/status"):
+        await _call(jsl_fetch, "/api/status", "get", "api", "status", authenticated=False)
+
+
+async def test_extension_responses_match_schemas(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    """Records of a loaded and of a failed extension both fit the schema."""
+    loaded = types.ModuleType("jsl_openapi_probe")
+    loaded._load_jupyter_server_extension = lambda serverapp: None
+    with jsl_expect_log(r"Extension .*no_such_extension_module failed", logging.ERROR):
+        app = jsl_server_factory(extensions=[loaded, "no_such_extension_module"], start=False)
+    await app.start_server()
+    r = await _call(jsl_fetch, "/api/extensions", "get", "api", "extensions", app=app)
+    states = {e["module"]: e["state"] for e in json.loads(r.body)["extensions"]}
+    assert states == {"jsl_openapi_probe": "loaded", "no_such_extension_module": "failed"}
+    await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "no_such_extension_module", app=app)
+    with jsl_expect_log(r"404 GET .*/api/extensions/nope"):
+        await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "nope", app=app)
+
+
+async def test_kernelspec_responses_match_schemas(jsl_fetch, jsl_expect_log):
+    r = await _call(jsl_fetch, "/api/kernelspecs", "get", "api", "kernelspecs")
+    specs = json.loads(r.body)
+    name = specs["default"]
+    await _call(jsl_fetch, "/api/kernelspecs/{kernel_name}", "get", "api", "kernelspecs", name)
+    for url in specs["kernelspecs"][name]["resources"].values():
+        resource = url.rsplit("/", 1)[-1]
+        await _call(jsl_fetch, "/kernelspecs/{kernel_name}/{resource}", "get", "kernelspecs", name, resource)
+    with jsl_expect_log(r"404 GET .*/api/kernelspecs/nope"):
+        await _call(jsl_fetch, "/api/kernelspecs/{kernel_name}", "get", "api", "kernelspecs", "nope")
+    with jsl_expect_log(r"404 GET .*/kernelspecs/.*/no-such-file"):
+        await _call(jsl_fetch, "/kernelspecs/{kernel_name}/{resource}", "get", "kernelspecs", name, "no-such-file.png")
+    r = await _call(jsl_fetch, "/kernelspecs/{kernel_name}/{resource}", "get", "kernelspecs", name, resource, authenticated=False)
+    assert r.code == 302
+
+
+async def test_kernel_and_session_responses_match_schemas(jsl_fetch, jsl_expect_log):
+    r = await _call(jsl_fetch, "/api/kernels", "post", "api", "kernels", body={})
+    kid = json.loads(r.body)["id"]
+    await _call(jsl_fetch, "/api/kernels", "get", "api", "kernels")
+    await _call(jsl_fetch, "/api/kernels/{kernel_id}", "get", "api", "kernels", kid)
+    await _call(jsl_fetch, "/api/kernels/{kernel_id}/interrupt", "post", "api", "kernels", kid, "interrupt")
+    await _call(jsl_fetch, "/api/kernels/{kernel_id}/restart", "post", "api", "kernels", kid, "restart")
+    with jsl_expect_log(r"400 POST .*/api/kernels"):
+        await _call(jsl_fetch, "/api/kernels", "post", "api", "kernels", body={"name": "no-such-kernel"})
+    with jsl_expect_log(r"404 GET .*/api/kernels/"):
+        await _call(jsl_fetch, "/api/kernels/{kernel_id}", "get", "api", "kernels", SAMPLES["kernel_id"])
+
+    r = await _call(jsl_fetch, "/api/sessions", "post", "api", "sessions", body={"path": "a.ipynb", "type": "notebook", "kernel": {"id": kid}})
+    sid = json.loads(r.body)["id"]
+    await _call(jsl_fetch, "/api/sessions", "get", "api", "sessions")
+    await _call(jsl_fetch, "/api/sessions/{session_id}", "get", "api", "sessions", sid)
+    await _call(jsl_fetch, "/api/sessions/{session_id}", "patch", "api", "sessions", sid, body={"name": "b"})
+    with jsl_expect_log(r"400 POST .*/api/sessions"):
+        await _call(jsl_fetch, "/api/sessions", "post", "api", "sessions", body={"path": 3, "type": "notebook"})
+    with jsl_expect_log(r"400 PATCH .*/api/sessions/"):
+        await _call(jsl_fetch, "/api/sessions/{session_id}", "patch", "api", "sessions", sid, body={"kernel": {"id": "nope"}})
+    with jsl_expect_log(r"404 GET .*/api/sessions/"):
+        await _call(jsl_fetch, "/api/sessions/{session_id}", "get", "api", "sessions", SAMPLES["session_id"])
+    await _call(jsl_fetch, "/api/sessions/{session_id}", "delete", "api", "sessions", sid)
+    with jsl_expect_log(r"404 DELETE .*/api/kernels/"):
+        await _call(jsl_fetch, "/api/kernels/{kernel_id}", "delete", "api", "kernels", kid)
+
+
+async def test_channels_refusals_match_schemas(jsl_fetch, jsl_expect_log):
+    """An unknown kernel and a plain GET without Upgrade are documented JSON errors."""
+    with jsl_expect_log(r"404 GET .*/channels"):
+        await _call(jsl_fetch, "/api/kernels/{kernel_id}/channels", "get", "api", "kernels", SAMPLES["kernel_id"], "channels")
+    kid = json.loads((await jsl_fetch("api", "kernels", method="POST", body={})).body)["id"]
+    with jsl_expect_log(r"400 GET .*/channels"):
+        await _call(jsl_fetch, "/api/kernels/{kernel_id}/channels", "get", "api", "kernels", kid, "channels")
