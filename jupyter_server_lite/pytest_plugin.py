@@ -21,6 +21,7 @@ The fixtures are factories where that helps::
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
 import logging
@@ -229,9 +230,31 @@ def jsl_server_factory(
 
 
 @pytest.fixture
-def jsl_serverapp(jsl_server_factory: Callable[..., Any], jsl_server_config: dict[str, Any], jsl_argv: list[str]) -> Any:
-    """A started server built from ``jsl_server_config`` and ``jsl_argv``."""
-    return jsl_server_factory(config=jsl_server_config, argv=jsl_argv)
+def jsl_server_extensions() -> list[str] | dict[str, bool]:
+    """Extensions ``jsl_serverapp`` enables by module name, as a conf.d enabler
+    would (``ServerApp.jpserver_extensions``); override to choose them::
+
+        @pytest.fixture
+        def jsl_server_extensions():
+            return ["my_extension"]
+    """
+    return []
+
+
+@pytest.fixture
+def jsl_serverapp(
+    jsl_server_factory: Callable[..., Any],
+    jsl_server_config: dict[str, Any],
+    jsl_argv: list[str],
+    jsl_server_extensions: list[str] | dict[str, bool],
+) -> Any:
+    """A started server built from ``jsl_server_config``, ``jsl_argv`` and ``jsl_server_extensions``."""
+    config = copy.deepcopy(jsl_server_config)
+    if jsl_server_extensions:
+        enabled = jsl_server_extensions if isinstance(jsl_server_extensions, dict) else dict.fromkeys(jsl_server_extensions, True)
+        section = config.setdefault("ServerApp", {})
+        section["jpserver_extensions"] = {**section.get("jpserver_extensions", {}), **enabled}
+    return jsl_server_factory(config=config, argv=jsl_argv)
 
 
 @pytest.fixture

@@ -192,6 +192,7 @@ def import_extension(record: ExtensionRecord, obj: Any = None) -> None:
     with record.timed("import"):
         try:
             points = _points_of(obj if obj is not None else importlib.import_module(record.module))
+            record.name = points[0].name if isinstance(points[0].name, str) and points[0].name else record.module
             for point in points:
                 _validate_point(point)
         except Exception as err:
@@ -200,7 +201,6 @@ def import_extension(record: ExtensionRecord, obj: Any = None) -> None:
     record.points = points
     record.state = IMPORTED
     first = points[0]
-    record.name = first.name
     record.requires = sorted({req for p in points if p.app_class for req in p.app_class.requires})
     record.description = next((p.app_class.description for p in points if p.app_class and p.app_class.description), "")
     record.version = _version_of(first.module_obj or sys.modules.get(first.module))
@@ -335,6 +335,8 @@ class ExtensionManager:
         for record in self.records:
             if not record.ok:
                 self.log.error("Extension %s failed (%s): %s", record.name, record.phase, record.error)
+                if record.traceback:
+                    self.log.debug("Extension %s failed here:\n%s", record.name, record.traceback)
         failed = [r for r in self.records if not r.ok]
         if failed and app.strict_extensions:
             lines = "\n".join(f"  {r.name} ({r.phase}): {r.error}" for r in failed)

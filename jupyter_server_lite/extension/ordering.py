@@ -22,11 +22,12 @@ def load_order(records: list[ExtensionRecord]) -> list[ExtensionRecord]:
     unknown requirement, or a cycle, fails the records concerned (phase
     ``order``); they come last in the result.
     """
-    live = [r for r in records if r.ok]
     by_key: dict[str, ExtensionRecord] = {}
-    for r in live:
+    for r in records:
         by_key.setdefault(r.module, r)
         by_key.setdefault(r.name, r)
+    index = {id(r): r for r in records}
+    live = [r for r in records if r.ok]
     needs: dict[int, set[int]] = {id(r): set() for r in live}
     for r in live:
         for req in r.requires:
@@ -35,18 +36,15 @@ def load_order(records: list[ExtensionRecord]) -> list[ExtensionRecord]:
                 r.fail("order", f"requires {req}, which is not enabled")
             elif target is not r:
                 needs[id(r)].add(id(target))
-    index = {id(r): r for r in live}
     # A requirement that failed fails its dependents, transitively.
     changed = True
     while changed:
         changed = False
         for r in live:
-            if r.ok:
-                for dep in needs[id(r)]:
-                    if not index[dep].ok:
-                        r.fail("order", f"requires {index[dep].name}, which failed")
-                        changed = True
-                        break
+            failed_dep = next((index[d] for d in sorted(needs[id(r)], key=lambda d: index[d].name) if not index[d].ok), None) if r.ok else None
+            if failed_dep is not None:
+                r.fail("order", f"requires {failed_dep.name}, which failed")
+                changed = True
     pending = {i: {d for d in deps if index[d].ok} for i, deps in needs.items() if index[i].ok}
     dependents: dict[int, list[int]] = {i: [] for i in pending}
     for i, deps in pending.items():
@@ -65,19 +63,23 @@ def load_order(records: list[ExtensionRecord]) -> list[ExtensionRecord]:
     placed = {id(r) for r in ordered}
     stuck = [index[i] for i in pending if i not in placed]
     for r in stuck:
-        r.fail("order", f"dependency cycle: {_cycle_through(r, pending, index)}")
+        cycle = _cycle_from(r, pending, index)
+        shown = " -> ".join(index[i].name for i in cycle)
+        if id(r) in cycle:
+            r.fail("order", f"dependency cycle: {shown}")
+        else:
+            r.fail("order", f"requires an extension in a dependency cycle: {shown}")
     failed = sorted((r for r in records if not r.ok), key=lambda r: r.name)
     return ordered + failed
 
 
-def _cycle_through(start: ExtensionRecord, pending: dict[int, set[int]], index: dict[int, ExtensionRecord]) -> str:
-    """``a -> b -> a`` for a cycle reachable from ``start`` (which may only lead into one)."""
+def _cycle_from(start: ExtensionRecord, pending: dict[int, set[int]], index: dict[int, ExtensionRecord]) -> list[int]:
+    """The cycle (first node repeated last) reached by following requirements from ``start``."""
     path: list[int] = [id(start)]
     seen = {id(start): 0}
     while True:
         nxt = min(pending[path[-1]], key=lambda i: index[i].name)
         if nxt in seen:
-            cycle = path[seen[nxt] :] + [nxt]
-            return " -> ".join(index[i].name for i in cycle)
+            return path[seen[nxt] :] + [nxt]
         seen[nxt] = len(path)
         path.append(nxt)

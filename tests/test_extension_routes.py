@@ -1,0 +1,240 @@
+"""Namespaced mounting (extension/mount.py): routes land in their namespace and nowhere else."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_server_lite.extension.application import ExtensionApp
+from jupyter_server_lite.extension.handler import ExtensionAPIHandler, ExtensionHandler
+from jupyter_server_lite.extension.mount import RESERVED_NAMES, MountError, check_name, check_pattern, core_names
+from jupyter_server_lite.web.handlers import APIHandler
+
+EXTENSIONS = Path(__file__).parent / "extensions"
+
+
+@pytest.fixture(autouse=True)
+def _test_extensions_importable(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXTENSIONS))
+
+
+@pytest.fixture
+def jsl_server_extensions():
+    return ["ext_hello"]
+
+
+class Pong(ExtensionAPIHandler):
+    def get(self, *args) -> None:
+        self.finish_json({"pong": self.extension_name, "args": list(args)})
+
+
+def app_with(name: str, handlers: list) -> type[ExtensionApp]:
+    return type(f"App_{name}", (ExtensionApp,), {"name": name, "handlers": handlers, "__module__": __name__})
+
+
+def record_of(serverapp, name):
+    record = serverapp.extension_manager.get(name)
+    assert record is not None, [r.name for r in serverapp.extension_manager.records]
+    return record
+
+
+# -- routes land in their namespaces -------------------------------------------
+
+
+async def test_page_api_and_static_land_in_their_namespaces(jsl_fetch, jsl_serverapp):
+    record = record_of(jsl_serverapp, "hello")
+    assert record.state == "loaded", record.error
+    assert record.routes == [
+        "/hello/?",
+        "/hello/core",
+        "/hello/public",
+        "/extension/api/hello/greet/([^/]+)",
+        "/static/hello/(.*)",
+    ]
+    page = await jsl_fetch("hello", "")
+    assert '<h1 id="greeting">Hello from hello</h1>' in page.body.decode()
+    api = json.loads((await jsl_fetch("extension", "api", "hello", "greet", "ann")).body)
+    assert api["greeting"] == "Hello, ann!"
+    js = await jsl_fetch("static", "hello", "hello.js")
+    assert b"hello from ext_hello" in js.body
+
+
+async def test_routes_do_not_answer_outside_their_namespace(jsl_fetch, jsl_expect_log):
+    # The page handler is not an API, the API is not a page, and nothing is at the top level.
+    for parts in (("extension", "api", "hello", "core"), ("hello", "greet", "ann"), ("greet", "ann"), ("hellox",)):
+        with jsl_expect_log(r"404 GET"), pytest.raises(HTTPClientError) as err:
+            await jsl_fetch(*parts)
+        assert err.value.code == 404, parts
+
+
+async def test_api_routes_are_authenticated_and_answer_json(jsl_fetch, jsl_expect_log):
+    with jsl_expect_log(r"403 GET .*/extension/api/hello/greet/ann"), pytest.raises(HTTPClientError) as err:
+        await jsl_fetch("extension", "api", "hello", "greet", "ann", authenticated=False)
+    assert err.value.code == 403
+    assert set(json.loads(err.value.response.body)) == {"message", "reason"}
+
+
+async def test_pages_redirect_anonymous_visitors_to_login(jsl_fetch, jsl_serverapp):
+    r = await jsl_fetch("hello", "", authenticated=False, raise_error=False)
+    assert r.code == 302
+    assert r.headers["Location"].startswith(jsl_serverapp.base_url + "login?next=")
+
+
+async def test_a_handler_can_opt_out_of_authentication(jsl_fetch):
+    r = await jsl_fetch("hello", "public", authenticated=False)
+    assert r.body == b"public"
+
+
+async def test_api_handler_gets_route_kwargs_settings_and_json_errors(jsl_fetch, jsl_expect_log):
+    model = json.loads((await jsl_fetch("extension", "api", "hello", "greet", "bob")).body)
+    assert model["settings"] == {"greeting": "Hello", "loaded_by": "ext_hello"}
+    created = await jsl_fetch("extension", "api", "hello", "greet", "bob", method="POST", body={"a": 1})
+    assert created.code == 201 and json.loads(created.body) == {"echo": {"a": 1}, "who": "bob"}
+    with jsl_expect_log(r"400 POST"), pytest.raises(HTTPClientError) as err:
+        await jsl_fetch("extension", "api", "hello", "greet", "bob", method="POST", body="{not json")
+    assert err.value.code == 400
+    assert "not valid JSON" in json.loads(err.value.response.body)["message"]
+
+
+async def test_settings_live_under_the_extension_name(jsl_serverapp):
+    settings = jsl_serverapp.web_app.settings["extension_settings"]
+    assert settings == {"hello": {"greeting": "Hello", "loaded_by": "ext_hello"}}
+    assert not any(key.startswith("hello") for key in jsl_serverapp.web_app.settings)
+
+
+# -- static files and templates ----------------------------------------------------
+
+
+async def test_static_url_busts_caches(jsl_fetch, jsl_serverapp):
+    model = json.loads((await jsl_fetch("extension", "api", "hello", "greet", "x")).body)
+    url = model["static"]
+    assert re.fullmatch(re.escape(jsl_serverapp.base_url) + r"static/hello/hello\.js\?v=[0-9a-f]{12}", url), url
+    versioned = await jsl_fetch(url[len(jsl_serverapp.base_url) :].split("?")[0], params={"v": url.split("=")[1]})
+    assert "max-age=" in versioned.headers["Cache-Control"] and versioned.headers["Cache-Control"] != "max-age=0"
+    plain = await jsl_fetch("static", "hello", "hello.js")
+    assert "Cache-Control" not in plain.headers or "max-age=0" in plain.headers["Cache-Control"]
+
+
+async def test_page_uses_static_url_and_core_template(jsl_fetch, jsl_serverapp):
+    html = (await jsl_fetch("hello", "")).body.decode()
+    base = re.escape(jsl_serverapp.base_url)
+    assert re.search(base + r"static/hello/hello\.js\?v=[0-9a-f]{12}", html)
+    assert re.search(base + r"static/hello/css/hello\.css\?v=[0-9a-f]{12}", html)
+    # page.html (a core template) found its own stylesheet through the fallback
+    assert re.search(base + r"static/jupyter_server_lite/style\.css\?v=", html)
+
+
+async def test_template_falls_back_to_the_core(jsl_fetch):
+    html = (await jsl_fetch("hello", "core")).body.decode()
+    assert "from ext_hello" in html and "418" in html
+
+
+async def test_static_escapes_are_refused(jsl_serverapp, jsl_expect_log):
+    from tornado.httpclient import AsyncHTTPClient
+
+    assert (EXTENSIONS / "ext_hello" / "secret.txt").is_file()
+    base = f"http://127.0.0.1:{jsl_serverapp.actual_port}{jsl_serverapp.base_url}static/hello/"
+    for tail in ("..%2Fsecret.txt", "%2E%2E/secret.txt", "css/..%2F..%2Fsecret.txt"):
+        with jsl_expect_log(r"(403|404) GET"):
+            r = await AsyncHTTPClient().fetch(base + tail, raise_error=False)
+        assert r.code in (403, 404), (tail, r.code)
+        assert b"outside static_paths" not in r.body
+
+
+async def test_missing_static_file_is_404(jsl_fetch, jsl_expect_log):
+    with jsl_expect_log(r"404 GET"), pytest.raises(HTTPClientError) as err:
+        await jsl_fetch("static", "hello", "nope.js")
+    assert err.value.code == 404
+
+
+# -- refusals ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["/../api/kernels", "//evil.example/x", "http://evil.example/x", r"/\.\./api", "(unclosed"],
+)
+def test_patterns_that_leave_the_namespace_are_refused(pattern):
+    with pytest.raises(MountError, match="namespace|regular expression"):
+        check_pattern(pattern)
+
+
+async def test_regex_tricks_cannot_reach_core_routes(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    tricky = app_with("tricky", [(r"(?:x)|/api/status.*", Pong), (r"x|.*", Pong)])
+    app = jsl_server_factory(extensions=[tricky], start=False)
+    await app.start_server()
+    assert record_of(app, "tricky").state == "loaded"
+    status = json.loads((await jsl_fetch("api", "status", app=app)).body)
+    assert "pong" not in status and "started" in status
+    inside = json.loads((await jsl_fetch("extension", "api", "tricky", "api", "status", app=app)).body)
+    assert inside["pong"] == "tricky"
+    for parts in (("api", "kernels"), ("api",)):
+        body = json.loads((await jsl_fetch(*parts, app=app)).body)
+        assert "pong" not in body
+
+
+def test_wrong_handler_base_class_fails_that_extension(jsl_server_factory, jsl_expect_log):
+    class CoreLike(APIHandler):
+        pass
+
+    wrong = app_with("wrong", [("/x", CoreLike)])
+    with jsl_expect_log(r"Extension wrong failed \(import\).*must subclass ExtensionHandler", logging.ERROR):
+        app = jsl_server_factory(extensions=[wrong], start=False)
+    assert record_of(app, "wrong").state == "failed"
+
+
+@pytest.mark.parametrize("name", sorted(RESERVED_NAMES) + ["API", "Static"])
+def test_reserved_names_are_refused(name):
+    with pytest.raises(MountError, match="reserved"):
+        check_name(name)
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "..", ".hidden", "sp ace", "q?x", None, 3])
+def test_names_must_be_plain_segments(name):
+    with pytest.raises(MountError):
+        check_name(name)
+
+
+def test_every_core_route_is_reserved():
+    """A new core route must reserve its first segment (RESERVED_NAMES)."""
+    assert core_names() <= {n.lower() for n in RESERVED_NAMES}
+
+
+async def test_reserved_name_fails_only_that_extension(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    kernels = app_with("kernels", [("/", type("K", (ExtensionHandler,), {}))])
+    with jsl_expect_log(r"Extension kernels failed \(import\): MountError: extension name 'kernels' is reserved", logging.ERROR):
+        app = jsl_server_factory(extensions=[kernels, "ext_hello"], start=False)
+    await app.start_server()
+    assert record_of(app, "hello").state == "loaded"
+    assert (await jsl_fetch("hello", "", app=app)).code == 200
+
+
+async def test_duplicate_name_is_refused_naming_both(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    first = app_with("twin", [("/who", type("A", (ExtensionAPIHandler,), {"get": lambda self: self.finish_json("first")}))])
+    second = app_with("Twin", [("/who", type("B", (ExtensionAPIHandler,), {"get": lambda self: self.finish_json("second")}))])
+    with jsl_expect_log(r"already taken by module", logging.ERROR):
+        app = jsl_server_factory(extensions=[first, second], start=False)
+    await app.start_server()
+    loser = next(r for r in app.extension_manager.records if r.state == "failed")
+    assert loser.phase == "order"
+    assert "'Twin'" in loser.error and f"{second.__module__}:{second.__qualname__}" in loser.error
+    assert f"already taken by module {first.__module__}:{first.__qualname__}" in loser.error
+    assert json.loads((await jsl_fetch("extension", "api", "twin", "who", app=app)).body) == "first"
+
+
+def test_route_mistakes_fail_in_load_with_the_step(jsl_server_factory, jsl_expect_log):
+    class Late(ExtensionApp):
+        name = "late"
+
+        def initialize_handlers(self) -> None:
+            self.handlers = [("/../escape", Pong)]
+
+    with jsl_expect_log(r"Extension late failed \(load\): mounting routes: MountError", logging.ERROR):
+        app = jsl_server_factory(extensions=[Late], start=False)
+    record = record_of(app, "late")
+    assert record.state == "failed" and record.routes == []
+    assert "namespace" in record.error
