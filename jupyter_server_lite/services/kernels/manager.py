@@ -42,6 +42,10 @@ KernelListener = Callable[[str, str], None]
 
 #: Kernel events passed to listeners, in the order a restart produces them.
 KERNEL_EVENTS = ("restarting", "autorestarting", "restarted", "dead", "shutdown")
+#: States of a kernel process that has not answered yet.
+STARTING_STATES = ("starting", "restarting", "autorestarting")
+#: Seconds the readiness probe waits, after the kernel_info reply, for the matching "idle".
+PROBE_IDLE_GRACE = 1.0
 
 
 def isoformat(moment: datetime) -> str:
@@ -60,6 +64,9 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
     execution_state = Unicode("starting", help="The kernel's last reported execution state.")
     last_activity = Instance(datetime, help="When the kernel last sent a message (or was started).")
     on_restarted: Callable[[], None] | None = None
+    #: The readiness probe's kernel_info_request, and a future set when iopub says it is done.
+    probe_msg_id = ""
+    probe_idle: asyncio.Future[None] | None = None
 
     @default("last_activity")
     def _default_last_activity(self) -> datetime:
@@ -323,6 +330,10 @@ class MappingKernelManager(AsyncMultiKernelManager):
             self.log.debug("Ignoring a malformed iopub message from kernel %s: %s", km.kernel_id, err)
             return
         km.execution_state = msg["content"].get("execution_state", km.execution_state)
+        waiter = km.probe_idle
+        if waiter is not None and km.execution_state == "idle" and msg["parent_header"].get("msg_id") == km.probe_msg_id:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def _probe(self, kernel_id: str, km: ServerKernelManager, event: str | None) -> bool:
         """Ask for kernel_info and wait for the answer (at most kernel_info_timeout).
@@ -330,17 +341,25 @@ class MappingKernelManager(AsyncMultiKernelManager):
         A reply proves the new process serves requests; it also makes the
         kernel publish ``busy``/``idle``, so its state is known without a client.
         """
+        request = km.session.msg("kernel_info_request")
+        km.probe_msg_id = request["header"]["msg_id"]
+        km.probe_idle = asyncio.get_running_loop().create_future()
         socket = KernelManager.connect_shell(km)  # a plain asyncio socket, closed below
         try:
-            km.session.send(socket, "kernel_info_request")  # queued by zmq until the kernel listens
-            await asyncio.wait_for(socket.recv_multipart(), timeout=self.kernel_info_timeout)
-        except asyncio.TimeoutError:
-            self.log.warning("Kernel %s did not answer kernel_info within %gs", kernel_id, self.kernel_info_timeout)
-            return False
+            km.session.send(socket, request)  # queued by zmq until the kernel listens
+            try:
+                await asyncio.wait_for(socket.recv_multipart(), timeout=self.kernel_info_timeout)
+            except asyncio.TimeoutError:
+                self.log.warning("Kernel %s did not answer kernel_info within %gs", kernel_id, self.kernel_info_timeout)
+                return False
+            try:  # the reply comes before the kernel's "idle" on iopub: wait for that too, briefly
+                await asyncio.wait_for(km.probe_idle, timeout=PROBE_IDLE_GRACE)
+            except asyncio.TimeoutError:
+                if km.execution_state in STARTING_STATES:
+                    km.execution_state = "idle"  # it answered; its "idle" went out before we subscribed
         finally:
             socket.close(linger=0)
-        if km.execution_state in ("starting", "restarting", "autorestarting"):
-            km.execution_state = "idle"  # its busy/idle went out before our subscription took
+            km.probe_idle = None
         if event is not None:
             self._notify(event, kernel_id)
         return True

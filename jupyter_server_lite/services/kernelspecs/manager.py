@@ -60,11 +60,22 @@ class KernelSpecManager(kernelspec.KernelSpecManager):
         self._checked_at = now
         signature = self._folders_signature()
         if self._specs is None or signature != self._signature:
-            specs = super().get_all_specs()
-            for entry in specs.values():
-                entry["resources"] = resource_files(entry["resource_dir"])
-            self._specs, self._signature = specs, signature
+            self._specs, self._signature = self._load_specs(), signature
         return self._specs
+
+    def _load_specs(self) -> dict[str, dict[str, Any]]:
+        """Read every kernelspec; a broken one is a log line naming its file, not an error."""
+        specs = {}
+        for name, resource_dir in self.find_kernel_specs().items():
+            try:
+                spec = self._get_kernel_spec_by_name(name, resource_dir)
+            except kernelspec.NoSuchKernel:
+                continue  # its provisioner is not installed; jupyter_client logged it
+            except Exception as err:
+                self.log.warning("Error loading kernelspec %r from %s: %s", name, os.path.join(resource_dir, "kernel.json"), err)
+                continue
+            specs[name] = {"resource_dir": resource_dir, "spec": spec.to_dict(), "resources": resource_files(resource_dir)}
+        return specs
 
     def kernel_names(self) -> list[str]:
         """The installed kernel names, sorted (for error messages and checks)."""
