@@ -41,14 +41,16 @@ class HookRelay:
         and pluggy's ``PluginValidationError`` for an implementation whose
         arguments its hookspec does not offer; nothing stays registered then.
         """
-        self.pm.register(plugin, name=name)
+        if self.pm.get_plugin(name) is not None:
+            raise ValueError(f"a plugin named {name!r} is already registered")
         try:
+            self.pm.register(plugin, name=name)
             for caller in self.pm.get_hookcallers(plugin) or []:
                 for impl in caller.get_hookimpls():
                     if impl.plugin_name == name and (impl.wrapper or impl.hookwrapper):
                         raise ValueError(f"{name}: hook wrappers are not supported ({caller.name})")
-        except ValueError:
-            self.pm.unregister(name=name)
+        except Exception:
+            self.unregister(name)
             raise
 
     def unregister(self, name: str) -> None:
