@@ -1,0 +1,3 @@
+from ext_launch import main
+
+main()
