@@ -82,7 +82,10 @@ def jsl_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> JupyterDirs:
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(dirs.data))
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(dirs.runtime))
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
-    for var in ("JUPYTER_CONFIG_PATH", "JUPYTER_PATH", "JUPYTER_NO_CONFIG", "JUPYTER_PREFER_ENV_PATH"):
+    # jupyter_core puts sys-prefix above user inside a virtualenv; pin the
+    # documented order (user, sys-prefix, system) so tests mean the same everywhere.
+    monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "0")
+    for var in ("JUPYTER_CONFIG_PATH", "JUPYTER_PATH", "JUPYTER_NO_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(jupyter_paths, "ENV_CONFIG_PATH", [str(dirs.sys_prefix)])
     monkeypatch.setattr(jupyter_paths, "SYSTEM_CONFIG_PATH", [str(dirs.system)])
