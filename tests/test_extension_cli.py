@@ -305,9 +305,8 @@ def test_subprocess_enable_and_list_json(jsl_dirs, ext_path):
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ext_path), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    for key in ("JUPYTER_CONFIG_PATH", "JUPYTER_PREFER_ENV_PATH", "JUPYTER_NO_CONFIG"):
-        env.pop(key, None)
-    assert env["JUPYTER_CONFIG_DIR"] == str(jsl_dirs.user)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])  # this environment's jupyter
+    assert env["JUPYTER_CONFIG_DIR"] == str(jsl_dirs.user) and env["JUPYTER_PREFER_ENV_PATH"] == "0"
 
     def jupyter(*args):
         return subprocess.run(
