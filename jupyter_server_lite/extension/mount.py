@@ -125,8 +125,14 @@ def check_pattern(pattern: Any) -> re.Pattern[str]:
 
 
 def normalize_pattern(pattern: str) -> str:
-    """A leading ``/`` is implied: ``"items"`` means ``"/items"``; ``""`` is the namespace itself."""
-    if pattern and not pattern.startswith(("/", "(", "^")):
+    """A leading ``/`` is implied: ``"items"`` means ``"/items"``.
+
+    ``""`` and ``"/"`` both mean the namespace root, with or without the
+    trailing slash (``/<name>`` and ``/<name>/``), the usual landing page.
+    """
+    if pattern in ("", "/"):
+        return "/?"
+    if not pattern.startswith(("/", "(", "^")):
         return "/" + pattern
     return pattern
 
