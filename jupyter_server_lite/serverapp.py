@@ -226,6 +226,19 @@ class ServerApp(JupyterApp):
     ).tag(config=True)
 
     identity_provider = Instance(IdentityProvider)
+
+    kernel_spec_manager_class = Type(
+        "jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
+        klass="jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
+        help="The kernelspec manager class: finds the installed kernels (a subclass of the default).",
+    ).tag(config=True)
+    kernel_manager_class = Type(
+        "jupyter_server_lite.services.kernels.manager.MappingKernelManager",
+        klass="jupyter_server_lite.services.kernels.manager.MappingKernelManager",
+        help="The kernel manager class: starts, tracks and stops kernels (a subclass of the default).",
+    ).tag(config=True)
+    kernel_spec_manager = Instance("jupyter_client.kernelspec.KernelSpecManager", allow_none=True)
+    kernel_manager = Instance("jupyter_server_lite.services.kernels.manager.MappingKernelManager", allow_none=True)
     hooks = Instance(HookRelay, help="The plugin manager: extensions' hook implementations and calls.")
 
     @default("hooks")
@@ -291,6 +304,10 @@ class ServerApp(JupyterApp):
 
     def init_configurables(self) -> None:
         self.identity_provider = self.identity_provider_class(parent=self, log=self.log)
+        self.kernel_spec_manager = self.kernel_spec_manager_class(parent=self, log=self.log)
+        self.kernel_manager = self.kernel_manager_class(
+            parent=self, log=self.log, kernel_spec_manager=self.kernel_spec_manager
+        )
 
     def init_extensions(self) -> None:
         """Import, configure and load the extensions (see extension/manager.py); in
@@ -419,6 +436,8 @@ class ServerApp(JupyterApp):
             self.http_server.stop()
             await self.http_server.close_all_connections()
             self.http_server = None
+        if self.kernel_manager is not None:
+            await self.kernel_manager.shutdown_all()
         if self._runtime_file:
             remove_runtime_file(self._runtime_file)
             self._runtime_file = ""
@@ -514,8 +533,8 @@ class ServerApp(JupyterApp):
             {
                 "started": self.activity.started,
                 "last_activity": self.activity.last_activity,
-                "connections": 0,
-                "kernels": 0,
+                "connections": self.kernel_manager.total_connections if self.kernel_manager is not None else 0,
+                "kernels": len(self.kernel_manager) if self.kernel_manager is not None else 0,
             }
         )
         return model
