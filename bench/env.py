@@ -1,0 +1,152 @@
+"""The bench's sandbox: isolated jupyter folders, a shared kernelspec, ports, CPUs and RSS.
+
+Every server the bench starts gets the same environment: its own config,
+data and runtime folders (nothing from the developer's machine leaks in),
+and one kernelspec, ``bench-python``, that runs *the project's* Python and
+ipykernel.  Both servers therefore launch exactly the same kernel, so a
+difference in a kernel workload is the server's and not ipykernel's.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+KERNEL_NAME = "bench-python"
+
+
+class Sandbox:
+    """A temporary tree of jupyter folders plus the env vars that point at it."""
+
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="jsl-bench-")
+        self.root = Path(self._tmp.name)
+        self.config = self.root / "config"
+        self.data = self.root / "data"
+        self.runtime = self.root / "runtime"
+        self.jupyter_path = self.root / "share"
+        self.notebooks = self.root / "notebooks"
+        self.logs = self.root / "logs"
+        for d in (self.config, self.data, self.runtime, self.jupyter_path, self.notebooks, self.logs):
+            d.mkdir(parents=True)
+        spec_dir = self.jupyter_path / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True)
+        spec = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python (bench)",
+            "language": "python",
+            "metadata": {"debugger": False},
+        }
+        (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+
+    def env(self, config_dir: Path | None = None, pythonpath: Path | None = None) -> dict[str, str]:
+        """The environment for a server process (or the raw-ZMQ kernel manager)."""
+        env = dict(os.environ)
+        for var in ("JUPYTER_CONFIG_PATH", "JUPYTER_NO_CONFIG", "JUPYTER_PREFER_ENV_PATH", "PYTHONPATH"):
+            env.pop(var, None)
+        env.update(
+            {
+                "JUPYTER_CONFIG_DIR": str(config_dir or self.config),
+                "JUPYTER_DATA_DIR": str(self.data),
+                "JUPYTER_RUNTIME_DIR": str(self.runtime),
+                "JUPYTER_PATH": str(self.jupyter_path),
+                "JUPYTER_PLATFORM_DIRS": "1",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if pythonpath is not None:
+            env["PYTHONPATH"] = str(pythonpath)
+        return env
+
+    @contextlib.contextmanager
+    def applied(self) -> Iterator[None]:
+        """Apply :meth:`env` to this process (for the in-process raw-ZMQ ceiling)."""
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(self.env())
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def cleanup(self) -> None:
+        self._tmp.cleanup()
+
+
+def free_port() -> int:
+    """A free loopback port (the server binds it a moment later, port_retries=0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of one process (not its children), from /proc."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far, from /proc."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (a server's kernels), from /proc."""
+    out: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return out
+    for tid in tids:
+        with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as f:
+            out.extend(int(c) for c in f.read().split())
+    return out
+
+
+def wait_for_no_children(pid: int, timeout: float = 30.0) -> None:
+    """Wait until ``pid`` has no child process left (its kernels have exited)."""
+    deadline = time.monotonic() + timeout
+    while children(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+ALL_CPUS = frozenset(os.sched_getaffinity(0))
+SERVER_CPUS: frozenset[int] = frozenset(sorted(ALL_CPUS)[:1]) if len(ALL_CPUS) > 1 else ALL_CPUS
+CLIENT_CPUS: frozenset[int] = ALL_CPUS - SERVER_CPUS if len(ALL_CPUS) > 1 else ALL_CPUS
+
+
+def set_affinity(pid: int, cpus: frozenset[int]) -> None:
+    """Pin every thread of ``pid`` to ``cpus`` (sched_setaffinity is per thread)."""
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except FileNotFoundError:
+        return
+    for tid in tids:
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(tid, cpus)
+
+
+@contextlib.contextmanager
+def pinned(pids: list[int], cpus: frozenset[int]) -> Iterator[None]:
+    """Pin the given processes to ``cpus`` for the block, then release them to all CPUs."""
+    for pid in pids:
+        set_affinity(pid, cpus)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            set_affinity(pid, ALL_CPUS)

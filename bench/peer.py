@@ -1,0 +1,50 @@
+"""The peer: jupyter_server, in a virtual environment of its own.
+
+The bench creates ``bench/.peer-venv`` (gitignored) on request with the
+standard library's ``venv`` and installs ``jupyter_server`` and ``ipykernel``
+into it with pip, so the project's own environment never sees
+jupyter_server.  An existing venv is reused; ``--peer-refresh`` rebuilds it.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+VENV = Path(__file__).resolve().parent / ".peer-venv"
+PACKAGES = ["jupyter_server", "ipykernel"]
+
+
+def peer_python(venv: Path = VENV) -> Path:
+    return venv / "bin" / "python"
+
+
+def ensure_peer(refresh: bool = False, venv: Path = VENV, log=print) -> Path:
+    """Create the peer venv if needed; return its python."""
+    python = peer_python(venv)
+    if refresh and venv.exists():
+        shutil.rmtree(venv)
+    if not _usable(python):
+        log(f"[bench] creating the peer venv {venv} (jupyter_server, ipykernel) ...")
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PACKAGES],
+            check=True,
+        )
+    return python
+
+
+def _usable(python: Path) -> bool:
+    if not python.exists():
+        return False
+    probe = subprocess.run([str(python), "-c", "import jupyter_server, ipykernel"], capture_output=True)
+    return probe.returncode == 0
+
+
+def peer_version(python: Path) -> str:
+    out = subprocess.run(
+        [str(python), "-c", "import jupyter_server; print(jupyter_server.__version__)"],
+        capture_output=True, text=True, check=True,
+    )
+    return out.stdout.strip()
