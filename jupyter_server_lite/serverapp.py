@@ -16,13 +16,11 @@ and stops on SIGINT/SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
 import secrets
 import signal
 import socket
-import ssl
 import sys
 import webbrowser
 from copy import deepcopy
@@ -33,7 +31,6 @@ from jupyter_core.application import JupyterApp, base_aliases, base_flags
 from tornado import httpserver, web
 from tornado.ioloop import PeriodicCallback
 from tornado.log import LogFormatter
-from tornado.netutil import bind_sockets
 from traitlets import Bool, Dict, Instance, Integer, List, TraitError, Type, Unicode, default, validate
 
 from ._version import __version__
@@ -42,6 +39,7 @@ from .auth.identity import IdentityProvider
 from .configfiles import ConfigFileError, load_config_files
 from .extension.manager import ExtensionError, ExtensionManager
 from .extension.plugins import HookRelay
+from .listen import StartupError, bind_with_retries, tls_context
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
@@ -328,59 +326,8 @@ class ServerApp(JupyterApp):
     _runtime_file = ""
 
     def _bind(self) -> list[socket.socket]:
-        """Bind the port, trying the next ones on a clash (port_retries)."""
-        if self.port == 0:
-            return self._bind_port(0)
-        last = min(self.port + self.port_retries, 65535)
-        for port in range(self.port, last + 1):
-            try:
-                return self._bind_port(port)
-            except OSError as err:
-                if err.errno != errno.EADDRINUSE:
-                    raise StartupError(f"Cannot listen on {self.ip or '*'}:{port}: {err.strerror or err}") from err
-                if port < last:
-                    self.log.info("Port %d is already in use, trying the next one", port)
-        tried = f"port {self.port}" if last == self.port else f"ports {self.port}-{last}"
-        raise StartupError(f"Cannot listen on {self.ip or '*'}: {tried} already in use (see ServerApp.port_retries)")
-
-    def _bind_port(self, port: int) -> list[socket.socket]:
-        """Listen on ``port`` on every address ``ip`` resolves to, or on none.
-
-        A name like ``localhost`` means an IPv4 and an IPv6 socket; when the
-        second one fails, the first is closed instead of leaking until the
-        next try.  Port 0 takes the first socket's port for the others.
-        """
-        host = self.ip or None
-        try:
-            infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
-        except socket.gaierror as err:
-            raise StartupError(f"Cannot listen on {self.ip!r}: {err.strerror or err} (see ServerApp.ip)") from err
-        sockets: list[socket.socket] = []
-        try:
-            for family in dict.fromkeys(info[0] for info in infos):
-                port = sockets[0].getsockname()[1] if sockets else port
-                sockets.extend(bind_sockets(port, host, family=family))
-        except OSError:
-            for sock in sockets:
-                sock.close()
-            raise
-        if not sockets:
-            raise StartupError(f"Cannot listen on {self.ip!r}: no usable address")
-        return sockets
-
-    def _ssl_context(self) -> ssl.SSLContext | None:
-        """The TLS context for certfile/keyfile; a bad file is named up front."""
-        if not self.certfile:
-            if self.keyfile:
-                raise StartupError("ServerApp.keyfile is set but ServerApp.certfile is not")
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        try:
-            context.load_cert_chain(self.certfile, self.keyfile or None)
-        except (OSError, ssl.SSLError) as err:
-            files = self.certfile + (f" and {self.keyfile}" if self.keyfile else "")
-            raise StartupError(f"Cannot load the TLS certificate/key {files}: {err}") from err
-        return context
+        """Listening sockets for ip/port (see :mod:`.listen`)."""
+        return bind_with_retries(self.ip, self.port, self.port_retries, self.log)
 
     async def start_server(self) -> None:
         """Listen, write the runtime file and announce the server (needs a running loop).
@@ -390,7 +337,7 @@ class ServerApp(JupyterApp):
         """
         self.http_server = httpserver.HTTPServer(
             self.web_app,
-            ssl_options=self._ssl_context(),
+            ssl_options=tls_context(self.certfile, self.keyfile),
             xheaders=bool(self.tornado_settings.get("xheaders")),
             max_body_size=self.max_body_size,
             max_buffer_size=self.max_buffer_size,
@@ -550,10 +497,6 @@ class ServerApp(JupyterApp):
             self.log.warning("No web browser found: %s. Open the URL above by hand.", err)
             return
         browser.open(self.display_url, new=2)
-
-
-class StartupError(Exception):
-    """The server cannot start for a reason the user must fix (port, address, TLS files)."""
 
 
 def main(argv: list[str] | None = None, serverapp: ServerApp | None = None) -> None:
