@@ -1,0 +1,404 @@
+"""The command line as a user runs it, and how a server starts and stops.
+
+Most tests run ``jupyter server-lite ...`` in a subprocess with its own
+JUPYTER_CONFIG_DIR / JUPYTER_RUNTIME_DIR / JUPYTER_DATA_DIR, read the runtime
+file the server writes, talk to it over HTTP and stop it.  Every wait is
+bounded; every server started here is killed at teardown if still running.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient
+
+from jupyter_server_lite.auth import passwd_check
+from jupyter_server_lite.listen import StartupError
+from jupyter_server_lite.serverapp import ServerApp
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+JUPYTER = os.path.join(sysconfig.get_path("scripts"), "jupyter")
+WAIT = 60.0  # seconds: an upper bound for a start or a stop on a slow machine
+
+
+@dataclass
+class CLI:
+    """Isolated jupyter folders for subprocesses, and the processes started."""
+
+    env: dict[str, str]
+    config_dir: Path
+    runtime_dir: Path
+    tmp: Path
+    procs: list[subprocess.Popen]
+
+    def run(self, *args: str, stdin: str | None = None, timeout: float = WAIT) -> subprocess.CompletedProcess:
+        """Run ``jupyter <args>`` to completion."""
+        return subprocess.run(
+            [JUPYTER, *args], env=self.env, cwd=self.tmp, input=stdin, capture_output=True, text=True, timeout=timeout,
+            start_new_session=True,  # no controlling terminal: getpass cannot reach one
+        )
+
+    def start(self, *args: str) -> Server:
+        """Start ``jupyter server-lite --port=0 --no-browser <args>`` and wait for its runtime file."""
+        log = self.tmp / f"server-{len(self.procs)}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [JUPYTER, "server-lite", "--port=0", "--no-browser", *args],
+                env=self.env, cwd=self.tmp, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.procs.append(proc)
+        path = self.runtime_dir / f"jsl-server-{proc.pid}.json"
+        deadline = time.monotonic() + WAIT
+        while not path.exists():
+            assert proc.poll() is None, f"the server exited with {proc.returncode}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"no runtime file after {WAIT}s:\n{log.read_text()}"
+            time.sleep(0.05)
+        info = json.loads(path.read_text())
+        return Server(proc, path, info, log)
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    runtime_file: Path
+    info: dict[str, Any]
+    log: Path
+
+    def get(self, path: str, token: bool = True) -> tuple[int, Any]:
+        headers = {"Authorization": f"token {self.info['token']}"} if token else {}
+        request = urllib.request.Request(self.info["url"] + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=WAIT) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    def wait(self) -> int:
+        return self.proc.wait(timeout=WAIT)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[CLI]:
+    assert os.path.exists(JUPYTER), f"jupyter-core's `jupyter` command is not installed next to {sys.executable}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+    dirs = {name: tmp_path / name for name in ("config", "runtime", "data", "work")}
+    for d in dirs.values():
+        d.mkdir()
+    env.update(
+        JUPYTER_CONFIG_DIR=str(dirs["config"]),
+        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+        JUPYTER_DATA_DIR=str(dirs["data"]),
+        JUPYTER_PLATFORM_DIRS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    session = CLI(env, dirs["config"], dirs["runtime"], dirs["work"], [])
+    yield session
+    for proc in session.procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=WAIT)
+
+
+# -- the whole life of a server, as a user sees it ---------------------------------------
+
+
+def test_start_status_list_stop(cli):
+    server = cli.start("--debug")
+    info = server.info
+    assert {"url", "port", "pid", "token", "base_url", "root_dir"} <= set(info)
+    assert info["pid"] == server.proc.pid and info["url"] == f"http://localhost:{info['port']}/"
+    assert info["base_url"] == "/" and info["root_dir"] == str(cli.tmp) and len(info["token"]) >= 32
+    assert stat.S_IMODE(server.runtime_file.stat().st_mode) == 0o600  # it holds the token
+
+    code, status = server.get("api/status")
+    assert code == 200 and status["kernels"] == 0 and "started" in status
+    code, refused = server.get("api/status", token=False)
+    assert code == 403 and refused["reason"] == "Forbidden"
+    request = urllib.request.Request(f"{info['url']}api/status?token={info['token']}")
+    with urllib.request.urlopen(request, timeout=WAIT) as response:
+        assert response.status == 200
+
+    listed = cli.run("server-lite", "list")
+    assert listed.returncode == 0
+    assert f"{info['url']}?token={info['token']} :: {info['root_dir']}" in listed.stdout
+    as_json = cli.run("server-lite", "list", "--json")
+    assert [json.loads(line) for line in as_json.stdout.splitlines()] == [info]
+
+    stopper = subprocess.Popen(
+        [JUPYTER, "server-lite", "stop", str(info["port"])], env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert server.wait() == 0  # reaping the server here lets `stop` see it gone
+    out, err = stopper.communicate(timeout=WAIT)
+    assert stopper.returncode == 0, err
+    assert f"Stopping the server on port {info['port']}" in out
+    assert not server.runtime_file.exists()
+    assert cli.run("server-lite", "list").stdout.strip() == "No running servers."
+
+    log = server.log.read_text()
+    assert f"is running at:\n    {info['url']}?token={info['token']}" in log
+    assert "Received SIGTERM, shutting down" in log
+    assert re.search(r"\[D [\d:.]+ jupyter_server_lite\.access\] 200 GET /api/status\?token=\[secret\] ", log), log
+    token_lines = [line for line in log.splitlines() if info["token"] in line]
+    assert len(token_lines) == 1 and token_lines[0].startswith("    http://localhost:"), token_lines
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signals_shut_down_cleanly(cli, sig):
+    server = cli.start()
+    server.proc.send_signal(sig)
+    assert server.wait() == 0
+    assert not server.runtime_file.exists()
+    log = server.log.read_text()
+    assert f"Received {sig.name}, shutting down" in log
+    assert "Traceback" not in log
+
+
+def test_idle_server_stops_itself(cli):
+    server = cli.start("--ServerApp.shutdown_no_activity_timeout=1")
+    assert server.wait() == 0
+    assert not server.runtime_file.exists()
+    assert "No activity for 1 seconds" in server.log.read_text()
+
+
+def test_stop_without_a_port_stops_the_only_server(cli):
+    server = cli.start()
+    stopper = subprocess.Popen([JUPYTER, "server-lite", "stop"], env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert server.wait() == 0
+    stopper.communicate(timeout=WAIT)
+    assert stopper.returncode == 0
+
+
+def test_stop_errors_are_one_clear_line(cli):
+    none = cli.run("server-lite", "stop")
+    assert none.returncode == 1 and none.stderr.strip() == "There is no running server."
+    server = cli.start()
+    wrong = cli.run("server-lite", "stop", "1")
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip() == f"There is no running server on port 1 (running: {server.info['port']})."
+    bad = cli.run("server-lite", "stop", "eighty")
+    assert bad.returncode == 1 and "PORT must be a number" in bad.stderr
+    assert server.proc.poll() is None  # untouched
+
+
+def test_stale_runtime_file_is_dropped_by_list(cli):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)
+    stale = cli.runtime_dir / f"jsl-server-{pid}.json"
+    stale.write_text(json.dumps({"pid": pid, "port": 1, "url": "http://localhost:1/", "token": "t", "root_dir": "/"}))
+    assert cli.run("server-lite", "list", "--json").stdout == ""
+    assert not stale.exists()
+
+
+# -- start-up errors -----------------------------------------------------------------------
+
+
+def test_broken_config_file_fails_the_start_naming_it(cli):
+    path = cli.config_dir / "jupyter_server_lite_config.json"
+    path.write_text('{"ServerApp": {"port": 0,,}}')
+    result = cli.run("server-lite", "--no-browser", timeout=WAIT)
+    assert result.returncode == 1
+    assert f"Cannot load config file {path}: invalid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_taken_port_without_retries_fails_clearly(cli):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli.run("server-lite", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0", "--no-browser")
+    assert result.returncode == 1
+    assert f"error: Cannot listen on 127.0.0.1: port {port} already in use (see ServerApp.port_retries)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_tls_file_fails_clearly(cli, tmp_path):
+    missing = tmp_path / "nope.pem"
+    result = cli.run("server-lite", f"--certfile={missing}", "--no-browser")
+    assert result.returncode == 1
+    assert f"Cannot load the TLS certificate/key {missing}" in result.stderr
+
+
+# -- other commands ------------------------------------------------------------------------
+
+
+def test_python_m_help(cli):
+    result = subprocess.run(
+        [sys.executable, "-m", "jupyter_server_lite", "--help"], env=cli.env, capture_output=True, text=True, timeout=WAIT
+    )
+    assert result.returncode == 0
+    assert "--port=<Int>" in result.stdout and "--no-browser" in result.stdout
+    assert "jupyter server-lite list" in result.stdout  # the examples
+
+
+def test_generate_config_writes_a_loadable_file(cli):
+    result = cli.run("server-lite", "--generate-config")
+    assert result.returncode == 0
+    path = cli.config_dir / "jupyter_server_lite_config.py"
+    text = path.read_text()
+    assert "# c.ServerApp.port = 8888" in text and "# c.IdentityProvider.token" in text
+    server = cli.start()  # the generated (all commented) file loads
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
+
+
+def test_password_from_stdin(cli):
+    result = cli.run("server-lite", "password", stdin="s3cret pass\n")
+    assert result.returncode == 0, result.stderr
+    path = cli.config_dir / "jupyter_server_lite_config.json"
+    assert f"Wrote the hashed password to {path}" in result.stdout
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    hashed = json.loads(path.read_text())["IdentityProvider"]["hashed_password"]
+    assert passwd_check(hashed, "s3cret pass") and "s3cret" not in hashed
+    # The server now asks for the password (and makes no token).
+    server = cli.start()
+    assert server.info["token"] == "" and server.info["password"] is True
+    code, _ = server.get("api/status", token=False)
+    assert code == 403
+
+
+def test_password_keeps_other_settings_and_refuses_empty(cli):
+    path = cli.config_dir / "jupyter_server_lite_config.json"
+    path.write_text('{"ServerApp": {"port_retries": 3}}')
+    assert cli.run("server-lite", "password", stdin="pw\n").returncode == 0
+    assert json.loads(path.read_text())["ServerApp"] == {"port_retries": 3}
+    empty = cli.run("server-lite", "password", stdin="\n")
+    assert empty.returncode == 1 and "empty password" in empty.stderr
+
+
+def test_every_flag_and_alias_is_documented():
+    text = (DOCS / "running.md").read_text(encoding="utf-8")
+    names = [*ServerApp.aliases, *ServerApp.flags, *ServerApp.subcommands]
+    missing = [name for name in names if isinstance(name, str) and f"`{'' if name in ServerApp.subcommands else '--'}{name}" not in text]
+    assert not missing, f"docs/running.md does not mention: {missing}"
+
+
+# -- serving (in process): ports, addresses, TLS -----------------------------------------------
+
+
+def test_port_retries_moves_to_the_next_free_port(jsl_server_factory, io_loop, jsl_expect_log):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = jsl_server_factory(config={"ServerApp": {"port": port, "port_retries": 20}}, start=False)
+        io_loop.run_sync(app.start_server)
+    assert port < app.actual_port <= port + 20
+    assert app.server_info()["port"] == app.actual_port
+
+
+def test_taken_port_with_no_retries_raises(jsl_server_factory, io_loop):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = jsl_server_factory(config={"ServerApp": {"port": port, "port_retries": 0}}, start=False)
+        with pytest.raises(StartupError, match=f"port {port} already in use"):
+            io_loop.run_sync(app.start_server)
+
+
+def test_unknown_address_is_a_clear_error(jsl_server_factory, io_loop):
+    app = jsl_server_factory(config={"ServerApp": {"ip": "no-such-host.invalid"}}, start=False)
+    with pytest.raises(StartupError, match="no-such-host.invalid"):
+        io_loop.run_sync(app.start_server)
+
+
+def test_all_interfaces_print_a_loopback_url_too(jsl_server_factory, io_loop):
+    app = jsl_server_factory(config={"ServerApp": {"ip": "*"}}, start=False)
+    io_loop.run_sync(app.start_server)
+    urls = app.display_urls
+    assert urls[0].startswith(f"http://{socket.gethostname()}:{app.actual_port}/a%40b/?token=")
+    assert urls[1] == f"http://127.0.0.1:{app.actual_port}/a%40b/?token={app.identity_provider.token}"
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 made with the openssl command."""
+    openssl = shutil.which("openssl")
+    assert openssl, "the TLS tests need the openssl command"
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=WAIT,
+    )
+    return cert, key
+
+
+async def test_tls_serves_https(jsl_server_factory, self_signed):
+    cert, key = self_signed
+    app = jsl_server_factory(config={"ServerApp": {"certfile": str(cert), "keyfile": str(key)}}, start=False)
+    await app.start_server()
+    assert app.url.startswith("https://") and app.server_info()["secure"] is True
+    url = f"https://127.0.0.1:{app.actual_port}{app.base_url}api/status"
+    headers = {"Authorization": f"token {app.identity_provider.token}"}
+    r = await AsyncHTTPClient().fetch(url, headers=headers, ca_certs=str(cert))
+    assert json.loads(r.body)["kernels"] == 0
+    # The login cookie set over https is Secure.
+    r = await AsyncHTTPClient().fetch(f"{url}?token={app.identity_provider.token}", ca_certs=str(cert))
+    assert "Secure" in r.headers["Set-Cookie"]
+
+
+def test_tls_key_without_certificate_is_refused(jsl_server_factory, io_loop, self_signed):
+    _cert, key = self_signed
+    app = jsl_server_factory(config={"ServerApp": {"keyfile": str(key)}}, start=False)
+    with pytest.raises(StartupError, match="keyfile is set but ServerApp.certfile is not"):
+        io_loop.run_sync(app.start_server)
+
+
+def test_tls_wrong_key_names_the_files(jsl_server_factory, io_loop, self_signed, tmp_path):
+    cert, _key = self_signed
+    bogus = tmp_path / "bogus.key"
+    bogus.write_text("not a key")
+    app = jsl_server_factory(config={"ServerApp": {"certfile": str(cert), "keyfile": str(bogus)}}, start=False)
+    with pytest.raises(StartupError, match=re.escape(f"{cert} and {bogus}")):
+        io_loop.run_sync(app.start_server)
+
+
+def test_runtime_files_of_two_servers_in_one_process(jsl_server_factory, jsl_dirs, io_loop):
+    first = jsl_server_factory()
+    second = jsl_server_factory()
+    files = sorted(p.name for p in jsl_dirs.runtime.glob("jsl-server-*.json"))
+    assert files == sorted([f"jsl-server-{os.getpid()}.json", f"jsl-server-{os.getpid()}-{second.actual_port}.json"])
+    io_loop.run_sync(second.stop_server)
+    assert [p.name for p in jsl_dirs.runtime.glob("jsl-server-*.json")] == [f"jsl-server-{os.getpid()}.json"]
+    assert json.loads((jsl_dirs.runtime / f"jsl-server-{os.getpid()}.json").read_text())["port"] == first.actual_port
+
+
+def test_stop_server_is_idempotent(jsl_server_factory, io_loop, jsl_dirs):
+    app = jsl_server_factory()
+    io_loop.run_sync(app.stop_server)
+    io_loop.run_sync(app.stop_server)
+    assert not app.started and not list(jsl_dirs.runtime.glob("jsl-server-*.json"))
+
+
+def test_request_stop_sets_the_event(jsl_server_factory):
+    app = jsl_server_factory(start=False)
+    assert not app.stop_requested.is_set()
+    app.request_stop()
+    assert app.stop_requested.is_set()
+
+
+def test_log_format_has_level_time_and_logger(jsl_server_factory):
+    app = jsl_server_factory(start=False)
+    handler = next(h for h in app.log.handlers if isinstance(h, logging.StreamHandler) and h.formatter is not None)
+    record = logging.LogRecord("jupyter_server_lite.access", logging.WARNING, __file__, 1, "404 GET /x", None, None)
+    line = handler.formatter.format(record)
+    assert re.fullmatch(r"\[W \d\d:\d\d:\d\d\.\d{3} jupyter_server_lite\.access\] 404 GET /x", line), line
