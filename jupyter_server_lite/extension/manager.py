@@ -108,6 +108,8 @@ class ExtensionRecord:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
     #: How it was found: "config" (enabled by name), "registered" or "starter".
     source: str = "config"
+    #: For "config": the file whose setting is in force, ``{"path", "level"}``.
+    enabled_by: dict[str, str] | None = None
     points: list[ExtensionPoint] = dataclasses.field(default_factory=list, repr=False)
     rules: list[Rule] = dataclasses.field(default_factory=list, repr=False)
 
@@ -168,6 +170,7 @@ class ExtensionRecord:
             "routes": list(self.routes),
             "url": self.landing_url,
             "source": self.source,
+            "enabled_by": self.enabled_by,
             "load_time_ms": round(1000 * self.load_time, 3),
             "timings_ms": {k: round(1000 * v, 3) for k, v in self.timings.items()},
         }
@@ -366,7 +369,7 @@ class ExtensionManager:
         for name in sorted(set(names) | set(broken)):
             if name in taken:
                 continue
-            record = ExtensionRecord(module=name)
+            record = ExtensionRecord(module=name, enabled_by=_enabled_by(app.loaded_config, name))
             if name in broken:
                 record.fail("enable", broken[name])
             else:
@@ -514,6 +517,11 @@ def hook_plugin(app: ExtensionApp) -> types.SimpleNamespace | None:
             if callable(func) and hasattr(func, _IMPL_ATTR):
                 found[attr] = getattr(app, attr)
     return types.SimpleNamespace(**found) if found else None
+
+
+def _enabled_by(loaded_config: Any, name: str) -> dict[str, str] | None:
+    sources = getattr(loaded_config, "provenance", {}).get(name)
+    return {"path": sources[0].path, "level": sources[0].level} if sources else None
 
 
 def _module_name(obj: Any) -> str:
