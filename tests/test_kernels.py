@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from tornado.httpclient import HTTPClientError
@@ -286,3 +287,16 @@ def test_bad_manager_class_fails_the_start_naming_it(jsl_dirs):
     assert proc.returncode == 1
     assert "kernel_spec_manager_class" in proc.stderr and "'nope.Other'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_every_kernel_setting_is_documented():
+    from jupyter_server_lite.services.kernels.manager import MappingKernelManager
+    from jupyter_server_lite.services.kernelspecs.manager import KernelSpecManager
+
+    doc = (Path(__file__).parent.parent / "docs" / "kernels.md").read_text()
+    owned = [(MappingKernelManager, name) for name in MappingKernelManager.class_own_traits(config=True)]
+    owned += [(KernelSpecManager, name) for name in KernelSpecManager.class_own_traits(config=True)]
+    owned += [(ServerApp, name) for name in ("kernel_manager_class", "kernel_spec_manager_class", "shutdown_no_activity_timeout")]
+    missing = [f"{cls.__name__}.{name}" for cls, name in owned if f"`{cls.__name__}.{name}`" not in doc]
+    assert not missing, f"docs/kernels.md does not document {missing}"
+    assert all(cls.class_traits()[name].help for cls, name in owned)
