@@ -158,6 +158,26 @@ def test_an_extension_hookspec_implemented_by_another(jsl_server_factory):
     assert app.hooks.call("greeting_owner", lang="de") == [("also", "also")]
 
 
+def test_a_function_extension_declares_hooks_too(jsl_server_factory):
+    import types
+
+    declaring = types.ModuleType("ext_declaring_module")
+    declaring.hookspecs = GreetingSpecs
+    declaring._load_jupyter_server_extension = lambda serverapp: None
+
+    class Free(ExtensionApp):
+        name = "free"
+        requires = ["ext_declaring_module"]
+
+        @hookimpl
+        def greeting_words(self, serverapp, lang):
+            return [f"{lang}!"]
+
+    app = jsl_server_factory(extensions=[Free, declaring], start=False)
+    assert [(r.name, r.state) for r in app.extension_manager.records] == [("ext_declaring_module", "loaded"), ("free", "loaded")]
+    assert app.call_hook("greeting_words", lang="eo") == [("free", ["eo!"])]
+
+
 def test_a_hookimpl_with_unknown_arguments_fails_its_extension(jsl_server_factory, jsl_expect_log):
     class Wrong(ExtensionApp):
         name = "wrong_args"

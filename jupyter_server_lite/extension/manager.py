@@ -425,14 +425,16 @@ class ExtensionManager:
             try:
                 for point in record.points:
                     if point.app_class is None:
-                        continue
-                    if point.app is None:
+                        specs = getattr(point.module_obj, "hookspecs", None)
+                    elif point.app is None:
                         point.app = point.app_class(log=self.log.getChild(point.app_class.name))
                         point.app.configure(self.serverapp)
+                        specs = point.app_class.hookspecs
                     else:
                         point.app.serverapp = self.serverapp
-                    if point.app_class.hookspecs is not None:
-                        self.serverapp.hooks.add_hookspecs(point.app_class.hookspecs)
+                        specs = point.app_class.hookspecs
+                    if specs is not None:
+                        self.serverapp.hooks.add_hookspecs(specs)
             except Exception as err:
                 record.fail("configure", err)
                 return
