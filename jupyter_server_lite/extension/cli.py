@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from jupyter_core.application import JupyterApp, NoStart, base_flags
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Bool, Enum
+from traitlets import Bool, Enum, Unicode
 
 from .._version import __version__
 from ..configfiles import ConfigFileError, EnablerSource
@@ -273,8 +273,9 @@ class InstallExtensionApp(_WriteCommand):
     name = "jupyter-server-lite-extension-install"
     description = f"""Write the enabler for an installed extension: NAME is the module or
     the name of an entry point in the group {ENTRY_POINT_GROUP}. Use it when a
-    package's own enabler file was not installed (a --user install, a wheel
-    without data files) or to enable it at another level."""
+    package's own enabler file was not installed (an editable `pip install -e`,
+    a --user install, a wheel without data files) or to enable it at another
+    level."""
     examples = "jupyter server-lite extension install jsl_hello --user"
     flags = level_flags("InstallExtensionApp")
 
@@ -303,13 +304,18 @@ class ExtensionCommandApp(_Command):
     description = """Work with server extensions: list them, enable or disable one at a
     config level (--user, --sys-prefix (default), --system), or write the
     enabler of an installed one."""
-    examples = """
-    jupyter server-lite extension list
-    jupyter server-lite extension list --json
-    jupyter server-lite extension enable jsl_hello --user
-    jupyter server-lite extension disable jsl_hello
-    jupyter server-lite extension install jsl_hello --system
-    """
+    examples = "\n".join(
+        [
+            "jupyter server-lite extension list",
+            "jupyter server-lite extension list --json",
+            "jupyter server-lite extension enable jsl_hello --user",
+            "jupyter server-lite extension disable jsl_hello",
+            "jupyter server-lite extension install jsl_hello --system",
+        ]
+    )
+    subcommand_description = Unicode(
+        "Run one as `jupyter server-lite extension <cmd> [args]`; add --help to see its options."
+    )
     subcommands = {
         "list": (ListExtensionsApp, "List every known extension, enabled or not, and whether it loads."),
         "enable": (EnableExtensionApp, "Enable an extension: enable NAME [--user|--sys-prefix|--system]."),
