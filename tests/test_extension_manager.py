@@ -52,6 +52,7 @@ def test_check_extension_of_a_function_extension():
     [
         ("ext_import_error", "RuntimeError: ext_import_error is broken on purpose"),
         ("no_such_module_here", "ModuleNotFoundError: No module named 'no_such_module_here'"),
+        ("ext_exits", "SystemExit: 3"),
         ("json", "is not an extension: it has neither _jupyter_server_extension_points() nor _load_jupyter_server_extension"),
     ],
 )

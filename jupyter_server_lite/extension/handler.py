@@ -68,7 +68,9 @@ class _ExtensionBound:
         if not version:
             return super().static_url(path, include_host, **kwargs)  # type: ignore[misc]
         url = url_path_join(self.base_url, "static", app.name, path) + f"?v={version}"
-        if include_host if include_host is not None else getattr(self, "include_host", False):
+        if include_host is None:
+            include_host = getattr(self, "include_host", False)
+        if include_host:
             request = self.request  # type: ignore[attr-defined]
             url = f"{request.protocol}://{request.host}{url}"
         return url

@@ -198,7 +198,7 @@ def import_extension(record: ExtensionRecord, obj: Any = None) -> None:
             record.name = points[0].name if isinstance(points[0].name, str) and points[0].name else record.module
             for point in points:
                 _validate_point(point)
-        except Exception as err:
+        except (Exception, SystemExit) as err:  # an extension must not end the server
             record.fail("import", err)
             return
     record.points = points
@@ -435,7 +435,7 @@ class ExtensionManager:
                         specs = point.app_class.hookspecs
                     if specs is not None:
                         self.serverapp.hooks.add_hookspecs(specs)
-            except Exception as err:
+            except (Exception, SystemExit) as err:  # an extension must not end the server
                 record.fail("configure", err)
                 return
         record.state = CONFIGURED
@@ -469,7 +469,7 @@ class ExtensionManager:
                     routes += shown
                 step = "registering hooks"
                 self._register_hooks(record)
-            except Exception as err:
+            except (Exception, SystemExit) as err:  # an extension must not end the server
                 record.fail("load", err)
                 record.error = f"{step}: {record.error}"
                 return
