@@ -325,3 +325,24 @@ def test_subprocess_enable_and_list_json(jsl_dirs, ext_path):
     rows = {row["module"]: row for row in model["extensions"]}
     assert rows["jsltest_app"]["enabled"] and rows["jsltest_app"]["level"] == "user" and rows["jsltest_app"]["ok"]
     assert rows["jsltest_func"]["entry_point"]["distribution"] == "jsltest-dist"
+
+
+def test_a_server_start_never_reads_the_entry_points(jsl_server_factory, jsl_dirs, ext_path, monkeypatch):
+    """Scanning installed packages is for the CLI; a start reads only the enabled names."""
+    import importlib.metadata
+
+    from jupyter_server_lite.extension import discovery
+
+    groups = []
+    real = importlib.metadata.entry_points
+
+    def recording(**params):
+        groups.append(params.get("group"))
+        return real(**params)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", recording)
+    monkeypatch.setattr(discovery, "entry_points", recording)
+    jsl_dirs.write_config("user", ENABLER.format("jsltest_app"), enabler("jsltest_app", True))
+    app = jsl_server_factory()
+    assert app.extension_manager.get("jsltestapp").state == "loaded"
+    assert discovery.ENTRY_POINT_GROUP not in groups
