@@ -237,6 +237,12 @@ class ServerApp(JupyterApp):
     ).tag(config=True)
     kernel_spec_manager = Instance("jupyter_client.kernelspec.KernelSpecManager", allow_none=True)
     kernel_manager = Instance("jupyter_server_lite.services.kernels.manager.MappingKernelManager", allow_none=True)
+    session_manager_class = Type(
+        "jupyter_server_lite.services.sessions.manager.SessionManager",
+        klass="jupyter_server_lite.services.sessions.manager.SessionManager",
+        help="The session manager class: binds documents to kernels, in sqlite3 (a subclass of the default).",
+    ).tag(config=True)
+    session_manager = Instance("jupyter_server_lite.services.sessions.manager.SessionManager", allow_none=True)
     hooks = Instance(HookRelay, help="The plugin manager: extensions' hook implementations and calls.")
 
     @default("hooks")
@@ -306,6 +312,7 @@ class ServerApp(JupyterApp):
         self.kernel_manager = self.kernel_manager_class(
             parent=self, log=self.log, kernel_spec_manager=self.kernel_spec_manager
         )
+        self.session_manager = self.session_manager_class(parent=self, log=self.log, kernel_manager=self.kernel_manager)
 
     def init_extensions(self) -> None:
         """Import, configure and load the extensions (see extension/manager.py); in
@@ -383,6 +390,8 @@ class ServerApp(JupyterApp):
             self.http_server.stop()
             await self.http_server.close_all_connections()
             self.http_server = None
+        if self.session_manager is not None:
+            self.session_manager.close()  # first: a session file keeps the rows of the kernels stopped below
         if self.kernel_manager is not None:
             await self.kernel_manager.shutdown_all()
         if self._runtime_file:

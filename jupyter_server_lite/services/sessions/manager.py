@@ -62,7 +62,7 @@ class SessionManager(LoggingConfigurable):
         return value
 
     kernel_manager = Instance(
-        "jupyter_client.multikernelmanager.MultiKernelManager",
+        "jupyter_server_lite.services.kernels.manager.MappingKernelManager",
         help="The server's kernel manager: sessions start, find and stop kernels through it.",
     )
 
@@ -98,18 +98,19 @@ class SessionManager(LoggingConfigurable):
         """
         if self._db is None:
             return
-        remove = getattr(self.kernel_manager, "remove_kernel_listener", None)
-        if remove is not None:
-            remove(self._on_kernel_event)
+        self.kernel_manager.remove_kernel_listener(self._on_kernel_event)
         self._db.close()
         self._db = None
 
     # -- rows -----------------------------------------------------------------
 
-    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         if self._db is None:
             raise web.HTTPError(503, "The session manager is closed: the server is stopping")
-        return self._db.execute(f"SELECT * FROM session {where}", args).fetchall()
+        return self._db.execute(sql, args)
+
+    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return self._execute(f"SELECT * FROM session {where}", args).fetchall()
 
     def _row(self, session_id: str) -> sqlite3.Row:
         rows = self._rows("WHERE session_id=?", (session_id,))
@@ -118,6 +119,7 @@ class SessionManager(LoggingConfigurable):
         return rows[0]
 
     def _delete_rows(self, where: str, args: tuple[Any, ...]) -> int:
+        """Delete rows; none once closed (kernels shut down at stop keep theirs)."""
         if self._db is None:
             return 0
         return self._db.execute(f"DELETE FROM session {where}", args).rowcount
@@ -212,9 +214,7 @@ class SessionManager(LoggingConfigurable):
             else:
                 kernel_id = await self._start_kernel(kernel_name, path)
             session_id = str(uuid.uuid4())
-            self._db.execute(  # type: ignore[union-attr]
-                "INSERT INTO session VALUES (?, ?, ?, ?, ?)", (session_id, path, name, type, kernel_id)
-            )
+            self._execute("INSERT INTO session VALUES (?, ?, ?, ?, ?)", (session_id, path, name, type, kernel_id))
             return self.get_session(session_id), True
 
     async def update_session(
@@ -242,7 +242,7 @@ class SessionManager(LoggingConfigurable):
             changes["kernel_id"] = await self._start_kernel(kernel_name, changes.get("path", before["path"]))
         if changes:
             sets = ", ".join(f"{column}=?" for column in changes)
-            self._db.execute(f"UPDATE session SET {sets} WHERE session_id=?", (*changes.values(), session_id))  # type: ignore[union-attr]
+            self._execute(f"UPDATE session SET {sets} WHERE session_id=?", (*changes.values(), session_id))
         old_kernel = before["kernel"]["id"]
         if changes.get("kernel_id", old_kernel) != old_kernel and not self.sessions_using(old_kernel):
             await self._shutdown_kernel(old_kernel)
