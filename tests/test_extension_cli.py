@@ -41,7 +41,8 @@ MODULES = {
         raise RuntimeError("boom at import")
         """,
     "jsltest_plain": """
-        '''Importable, but not an extension.'''
+        '''Importable, but not an extension; chatty on import.'''
+        print("jsltest_plain imported")
         """,
 }
 
@@ -256,6 +257,15 @@ def test_list_precedence_across_levels_and_disable_wins_at_one_level(run, jsl_di
     assert func["enabled"] is False and func["level"] == "user"
     assert func["enabler"].endswith("jsltest_func.json")
     assert [e["enabled"] for e in func["enablers"]] == [False, True]
+
+
+def test_list_json_survives_an_extension_that_prints(run, jsl_dirs):
+    jsl_dirs.write_config("user", ENABLER.format("jsltest_plain"), enabler("jsltest_plain", True))
+    code, out, err = run("list", "--json")
+    assert code == 0
+    row = {r["module"]: r for r in json.loads(out)["extensions"]}["jsltest_plain"]
+    assert row["ok"] is False and "is not an extension" in row["error"]
+    assert "jsltest_plain imported" in err
 
 
 def test_list_shows_failures_with_the_reason(run, jsl_dirs):

@@ -17,6 +17,7 @@ extension, not installed) or the config files cannot be read.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import sys
@@ -84,7 +85,9 @@ class ListExtensionsApp(_Command):
         paths = self.config_paths()
         view = self.read_view()
         installed = {entry.module: entry for entry in installed_extensions()}
-        rows = [extension_model(name, view.get(name), installed.get(name)) for name in sorted(set(view) | set(installed))]
+        # Checking imports extensions; whatever they print must not corrupt --json.
+        with contextlib.redirect_stdout(sys.stderr):
+            rows = [extension_model(name, view.get(name), installed.get(name)) for name in sorted(set(view) | set(installed))]
         levels = [{"level": level_name(p), "path": p} for p in paths]
         if self.json_output:
             print(json.dumps({"levels": levels, "extensions": rows}, indent=2))
