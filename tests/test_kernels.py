@@ -300,3 +300,21 @@ def test_every_kernel_setting_is_documented():
     missing = [f"{cls.__name__}.{name}" for cls, name in owned if f"`{cls.__name__}.{name}`" not in doc]
     assert not missing, f"docs/kernels.md does not document {missing}"
     assert all(cls.class_traits()[name].help for cls, name in owned)
+
+
+@pytest.mark.parametrize(
+    "jsl_server_config", [{"KernelRestarter": {"time_to_dead": 0.2, "restart_limit": 1}}]
+)
+async def test_kernel_that_keeps_dying_is_reported_dead_and_removed(jsl_fetch, jsl_serverapp, jsl_dirs, jsl_expect_log):
+    folder = jsl_dirs.data / "kernels" / "doomed"
+    folder.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import sys; sys.exit(3)", "{connection_file}"]
+    (folder / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Doomed", "language": "python"}))
+    events = []
+    jsl_serverapp.kernel_manager.add_kernel_listener(lambda event, kernel_id: events.append(event))
+    with jsl_expect_log("died unexpectedly"), jsl_expect_log("restart failed"), jsl_expect_log("could not be restarted", logging.ERROR):
+        kid = (await start_kernel(jsl_fetch, name="doomed"))["id"]
+        await wait_for(lambda: "shutdown" in events)
+    assert events == ["autorestarting", "dead", "shutdown"]
+    assert kid not in jsl_serverapp.kernel_manager
+    assert json.loads((await jsl_fetch("api", "kernels")).body) == []
