@@ -164,6 +164,13 @@ def test_disable_works_for_a_configured_name_that_no_longer_imports(run, jsl_dir
     assert read_enabler(jsl_dirs, "user", "gone_pkg") == enabler("gone_pkg", False)
 
 
+def test_a_write_that_fails_is_reported(run, jsl_dirs):
+    jsl_dirs.write_config("user", "jupyter_server_lite_config.json", enabler("not/a/module", True))
+    code, out, err = run("disable", "not/a/module", "--user")
+    assert code == 1 and out == ""
+    assert "Cannot write the enabler of 'not/a/module': 'not/a/module' is not a module name" in err
+
+
 def test_warns_when_a_higher_level_overrides_what_was_written(run, jsl_dirs):
     user_file = jsl_dirs.write_config("user", ENABLER.format("jsltest_app"), enabler("jsltest_app", False))
     code, out, err = run("enable", "jsltest_app")

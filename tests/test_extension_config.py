@@ -46,6 +46,13 @@ def test_write_enabler_updates_and_keeps_other_keys(jsl_dirs):
     assert leftovers == []  # the atomic write left no temporary file
 
 
+@pytest.mark.parametrize("name", ["../escape", "a/b", "", "pkg.", "1pkg"])
+def test_write_enabler_takes_module_names_only(jsl_dirs, name):
+    with pytest.raises(ValueError, match="is not a module name"):
+        ext_config.write_enabler(name, True, "user")
+    assert not (jsl_dirs.user / "jupyter_server_lite_config.d").exists()
+
+
 def test_write_enabler_replaces_a_malformed_file(jsl_dirs):
     jsl_dirs.write_config("sys_prefix", ENABLER.format("pkg_a"), "{not json")
     written = ext_config.write_enabler("pkg_a", True)

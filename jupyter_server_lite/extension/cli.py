@@ -184,7 +184,10 @@ class _WriteCommand(_Command):
         return self.extra_args[0]
 
     def write(self, module: str, enabled: bool) -> None:
-        written = write_enabler(module, enabled, self.level)
+        try:
+            written = write_enabler(module, enabled, self.level)
+        except (ValueError, OSError) as err:
+            self.fail(f"Cannot write the enabler of {module!r}: {err}")
         verb = "Enabled" if enabled else "Disabled"
         print(f"{verb} {module}: wrote {written.path} ({written.level} level)")
         if written.replaced:

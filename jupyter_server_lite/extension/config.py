@@ -102,8 +102,11 @@ def write_enabler(name: str, enabled: bool, level: str = DEFAULT_LEVEL) -> Enabl
     A file that cannot be read as a JSON object is replaced -- it was broken
     anyway, and leaving it would keep the extension failed -- and the
     returned record says so.  The write is atomic: a reader sees the old file
-    or the new one, never half of one.
+    or the new one, never half of one.  ``name`` must be a dotted module name,
+    so it can never point the file outside the conf.d folder.
     """
+    if not all(part.isidentifier() for part in name.split(".")):
+        raise ValueError(f"{name!r} is not a module name, so it cannot name an enabler file")
     path = enabler_path(name, level)
     data: dict = {}
     replaced = None
