@@ -218,7 +218,7 @@ def test_documented_traits_exist():
     """A trait documented in a reference table must exist (renames leave no stale docs)."""
     text = (DOCS / "configuration.md").read_text(encoding="utf-8")
     known = {f"{cls}.{name}" for cls, name in configurable_traits()}
-    documented = set(re.findall(r"^\| `((?:ServerApp|IdentityProvider)\.\w+)`", text, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `([A-Z]\w*\.\w+)`", text, flags=re.MULTILINE))
     assert documented, "no reference table rows found"
     assert documented <= known, f"documented but not configurable: {sorted(documented - known)}"
 
@@ -227,3 +227,12 @@ def test_every_configurable_trait_has_help():
     for cls in [ServerApp, *ServerApp.classes]:
         for name, trait in cls.class_traits(config=True).items():
             assert trait.help.strip(), f"{cls.__name__}.{name} has no help="
+
+
+def test_docs_index_links_every_page_and_links_resolve():
+    pages = sorted(p.name for p in DOCS.glob("*.md") if p.name != "index.md")
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    assert [p for p in pages if f"]({p})" not in index] == [], "docs/index.md must link every page"
+    for page in DOCS.glob("*.md"):
+        for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            assert (DOCS / target).is_file(), f"{page.name} links to missing {target}"

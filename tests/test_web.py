@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -427,3 +428,39 @@ def test_handlers_default_to_authenticated():
 
 async def test_url_helpers_of_the_fixture(jsl_serverapp):
     assert url_path_join(jsl_serverapp.base_url, "api") == "/a%40b/api"
+
+
+# -- every route is authenticated unless it opts out, and docs/security.md lists those -------------
+
+
+def public_routes(app: Any) -> dict[str, type]:
+    """Display path (``/api/health``, ``/static/jupyter_server_lite/…``) -> handler, for
+    every route of ``app`` that answers without credentials."""
+
+    def walk(router: Any) -> Iterator[tuple[str, type]]:
+        for rule in router.rules:
+            if hasattr(rule.target, "rules"):
+                yield from walk(rule.target)
+            else:
+                yield rule.matcher.regex.pattern, rule.target
+
+    base = re.escape(app.base_url)
+    public = {}
+    for pattern, handler in walk(app.web_app.wildcard_router):
+        if issubclass(handler, JupyterHandler) and not handler.allow_unauthenticated:
+            continue
+        path = pattern.removesuffix("$")
+        path = "/" + path[len(base):] if path.startswith(base) else path
+        path = path.replace("/?", "").replace("(.*)", "…").replace("\\.", ".").replace("(", "").replace(")", "")
+        public[path or "/"] = handler
+    return public
+
+
+def test_public_routes_are_exactly_the_documented_ones(jsl_serverapp):
+    text = (Path(__file__).resolve().parents[1] / "docs" / "security.md").read_text(encoding="utf-8")
+    section = text.split("## What is public", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE))
+    public = public_routes(jsl_serverapp)
+    assert set(public) == documented, {"undocumented": set(public) - documented, "stale": documented - set(public)}
+    # Only tornado's static file handler is not one of ours; everything else opts out explicitly.
+    assert {h for h in public.values() if not issubclass(h, JupyterHandler)} == {web.StaticFileHandler}
