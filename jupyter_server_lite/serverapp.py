@@ -84,13 +84,14 @@ class ServerApp(JupyterApp):
 
     Serves Jupyter kernels, kernelspecs and sessions over the Jupyter Server
     REST API and kernel websocket; everything else is an extension."""
+    # traitlets strips, then dedents: the lines must start at column 0.
     examples = """
-    jupyter server-lite                       # start on localhost:8888 (or the next free port)
-    jupyter server-lite --port=0 --no-browser # any free port
-    jupyter server-lite list                  # running servers and their tokens
-    jupyter server-lite stop 8888             # stop the server on port 8888
-    jupyter server-lite extension list        # extensions, enabled or not, and their state
-    """
+jupyter server-lite                       # start on localhost:8888 (or the next free port)
+jupyter server-lite --port=0 --no-browser # any free port
+jupyter server-lite list                  # running servers and their tokens
+jupyter server-lite stop 8888             # stop the server on port 8888
+jupyter server-lite extension list        # extensions, enabled or not, and their state
+"""
     aliases = aliases
     flags = flags
     #: Configurable classes shown by --help-all and written by --generate-config.
