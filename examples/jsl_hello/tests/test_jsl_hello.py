@@ -41,6 +41,24 @@ async def test_landing_page_uses_versioned_static_files(jsl_fetch):
     assert b"hello-form" in js.body
 
 
+async def test_the_page_form_works_for_a_logged_in_browser(jsl_fetch, jsl_serverapp, jsl_expect_log):
+    """What hello.js does: post to data-api with the login cookie and data-xsrf."""
+    r = await jsl_fetch("hello", "", authenticated=False, params={"token": jsl_serverapp.identity_provider.token})
+    cookies = "; ".join(c.split(";", 1)[0] for c in r.headers.get_list("Set-Cookie"))
+    page = r.body.decode()
+    api = re.search(r'data-api="([^"]+)"', page).group(1)
+    xsrf = re.search(r'data-xsrf="([^"]+)"', page).group(1)
+    assert api == "/a%40b/extension/api/hello/greeting"
+    parts = api.split("/")[2:]
+    headers = {"Cookie": cookies, "X-XSRFToken": xsrf, "Content-Type": "application/json"}
+    r = await jsl_fetch(*parts, method="POST", body={"name": "Browser"}, headers=headers, authenticated=False)
+    assert json.loads(r.body) == {"greeting": "Hello, Browser!"}
+    del headers["X-XSRFToken"]
+    with jsl_expect_log("403 POST"), pytest.raises(HTTPClientError) as err:
+        await jsl_fetch(*parts, method="POST", body={"name": "Forged"}, headers=headers, authenticated=False)
+    assert "XSRF" in json.loads(err.value.response.body)["message"]
+
+
 async def test_get_greeting(jsl_fetch):
     r = await jsl_fetch("extension", "api", "hello", "greeting", params={"name": "Ada"})
     assert json.loads(r.body) == {"greeting": "Hello, Ada!"}
