@@ -51,13 +51,14 @@ import sys
 import time
 import traceback
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .application import ExtensionApp
 from .hooks import PROJECT_NAME
 from .ordering import load_order
+from .points import LOAD_FUNCTION, ExtensionPoint, points_of, validate_point, version_of
 
 if TYPE_CHECKING:
     from tornado.routing import Rule
@@ -65,28 +66,11 @@ if TYPE_CHECKING:
     from ..serverapp import ServerApp
 
 FOUND, IMPORTED, CONFIGURED, LOADED, FAILED = "found", "imported", "configured", "loaded", "failed"
-POINTS_FUNCTION = "_jupyter_server_extension_points"
-LOAD_FUNCTION = "_load_jupyter_server_extension"
 _IMPL_ATTR = PROJECT_NAME + "_impl"
 
 
 class ExtensionError(Exception):
     """Extensions failed and the user asked for a strict start; the message lists them."""
-
-
-@dataclasses.dataclass
-class ExtensionPoint:
-    """One thing an extension module loads: an ExtensionApp, or a load function."""
-
-    module: str
-    app_class: type[ExtensionApp] | None = None
-    app: ExtensionApp | None = None
-    load: Callable[[Any], Any] | None = None
-    module_obj: types.ModuleType | None = None
-
-    @property
-    def name(self) -> str:
-        return self.app_class.name if self.app_class is not None else self.module
 
 
 @dataclasses.dataclass
@@ -194,10 +178,10 @@ def import_extension(record: ExtensionRecord, obj: Any = None) -> None:
     """Import ``record.module`` (or take ``obj``), resolve and validate its points."""
     with record.timed("import"):
         try:
-            points = _points_of(obj if obj is not None else importlib.import_module(record.module))
+            points = points_of(obj if obj is not None else importlib.import_module(record.module))
             record.name = points[0].name if isinstance(points[0].name, str) and points[0].name else record.module
             for point in points:
-                _validate_point(point)
+                validate_point(point)
         except (Exception, SystemExit) as err:  # an extension must not end the server
             record.fail("import", err)
             return
@@ -206,66 +190,7 @@ def import_extension(record: ExtensionRecord, obj: Any = None) -> None:
     first = points[0]
     record.requires = sorted({req for p in points if p.app_class for req in p.app_class.requires})
     record.description = next((p.app_class.description for p in points if p.app_class and p.app_class.description), "")
-    record.version = _version_of(first.module_obj or sys.modules.get(first.module))
-
-
-def _points_of(obj: Any) -> list[ExtensionPoint]:
-    if isinstance(obj, ExtensionApp):
-        return [ExtensionPoint(type(obj).__module__, type(obj), app=obj, module_obj=sys.modules.get(type(obj).__module__))]
-    if isinstance(obj, type) and issubclass(obj, ExtensionApp):
-        return [ExtensionPoint(obj.__module__, obj, module_obj=sys.modules.get(obj.__module__))]
-    if not isinstance(obj, types.ModuleType):
-        raise TypeError(f"{obj!r} is not an extension: give an ExtensionApp class or instance, or a module")
-    if hasattr(obj, POINTS_FUNCTION):
-        declared = getattr(obj, POINTS_FUNCTION)()
-        if not isinstance(declared, (list, tuple)) or not declared:
-            raise TypeError(f"{obj.__name__}.{POINTS_FUNCTION}() must return a non-empty list of dicts")
-        return [_point_from_dict(obj, item) for item in declared]
-    if hasattr(obj, LOAD_FUNCTION):
-        return [ExtensionPoint(obj.__name__, load=getattr(obj, LOAD_FUNCTION), module_obj=obj)]
-    raise TypeError(f"module {obj.__name__} is not an extension: it has neither {POINTS_FUNCTION}() nor {LOAD_FUNCTION}(serverapp)")
-
-
-def _point_from_dict(module: types.ModuleType, item: Any) -> ExtensionPoint:
-    if not isinstance(item, dict) or not isinstance(item.get("module"), str):
-        raise TypeError(f"{module.__name__}.{POINTS_FUNCTION}(): each point must be a dict with a 'module' string, not {item!r}")
-    app = item.get("app")
-    if app is not None:
-        if not (isinstance(app, type) and issubclass(app, ExtensionApp)):
-            raise TypeError(f"{module.__name__}.{POINTS_FUNCTION}(): 'app' must be an ExtensionApp subclass, not {app!r}")
-        return ExtensionPoint(item["module"], app, module_obj=sys.modules.get(app.__module__))
-    target = module if item["module"] == module.__name__ else importlib.import_module(item["module"])
-    load = getattr(target, LOAD_FUNCTION, None)
-    if not callable(load):
-        raise TypeError(f"extension point {item['module']} has no 'app' and no {LOAD_FUNCTION}(serverapp)")
-    return ExtensionPoint(item["module"], load=load, module_obj=target)
-
-
-def _validate_point(point: ExtensionPoint) -> None:
-    from .mount import check_name, check_pattern, route_kind
-
-    cls = point.app_class
-    if cls is None:
-        return
-    check_name(cls.name)
-    if not isinstance(cls.requires, (list, tuple)) or not all(isinstance(r, str) for r in cls.requires):
-        raise TypeError(f"{cls.__qualname__}.requires must be a list of extension names")
-    declared = cls.__dict__.get("handlers")
-    if isinstance(declared, (list, tuple)):
-        for route in declared:
-            if isinstance(route, (list, tuple)) and len(route) >= 2:
-                check_pattern(route[0])
-                route_kind(route[1])
-
-
-def _version_of(module: types.ModuleType | None) -> str:
-    if module is None:
-        return ""
-    version = getattr(module, "__version__", None)
-    if not version:
-        top = sys.modules.get(module.__name__.partition(".")[0])
-        version = getattr(top, "__version__", None)
-    return str(version) if version else ""
+    record.version = version_of(first.module_obj or sys.modules.get(first.module))
 
 
 # -- the manager ----------------------------------------------------------------

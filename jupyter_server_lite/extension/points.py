@@ -1,0 +1,103 @@
+"""Extension points: what a module offers the server, resolved and validated.
+
+A module enabled as an extension offers one or more *points*:
+
+* ``_jupyter_server_extension_points()`` -> ``[{"module": ..., "app": MyApp}]``:
+  an ExtensionApp subclass per point (or, without ``"app"``, a module with a
+  load function);
+* ``_load_jupyter_server_extension(serverapp)``: the module is itself one
+  plain function point.
+
+A program may also hand over an ExtensionApp class or instance directly.
+Validation here is what can be checked without a server -- the app's name,
+its ``requires``, the routes its class declares -- so that ``extension list``
+and ``enable`` catch the same mistakes the server would.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+from .application import ExtensionApp
+
+POINTS_FUNCTION = "_jupyter_server_extension_points"
+LOAD_FUNCTION = "_load_jupyter_server_extension"
+
+
+@dataclasses.dataclass
+class ExtensionPoint:
+    """One thing an extension module loads: an ExtensionApp, or a load function."""
+
+    module: str
+    app_class: type[ExtensionApp] | None = None
+    app: ExtensionApp | None = None
+    load: Callable[[Any], Any] | None = None
+    module_obj: types.ModuleType | None = None
+
+    @property
+    def name(self) -> str:
+        return self.app_class.name if self.app_class is not None else self.module
+
+
+
+def points_of(obj: Any) -> list[ExtensionPoint]:
+    if isinstance(obj, ExtensionApp):
+        return [ExtensionPoint(type(obj).__module__, type(obj), app=obj, module_obj=sys.modules.get(type(obj).__module__))]
+    if isinstance(obj, type) and issubclass(obj, ExtensionApp):
+        return [ExtensionPoint(obj.__module__, obj, module_obj=sys.modules.get(obj.__module__))]
+    if not isinstance(obj, types.ModuleType):
+        raise TypeError(f"{obj!r} is not an extension: give an ExtensionApp class or instance, or a module")
+    if hasattr(obj, POINTS_FUNCTION):
+        declared = getattr(obj, POINTS_FUNCTION)()
+        if not isinstance(declared, (list, tuple)) or not declared:
+            raise TypeError(f"{obj.__name__}.{POINTS_FUNCTION}() must return a non-empty list of dicts")
+        return [point_from_dict(obj, item) for item in declared]
+    if hasattr(obj, LOAD_FUNCTION):
+        return [ExtensionPoint(obj.__name__, load=getattr(obj, LOAD_FUNCTION), module_obj=obj)]
+    raise TypeError(f"module {obj.__name__} is not an extension: it has neither {POINTS_FUNCTION}() nor {LOAD_FUNCTION}(serverapp)")
+
+
+def point_from_dict(module: types.ModuleType, item: Any) -> ExtensionPoint:
+    if not isinstance(item, dict) or not isinstance(item.get("module"), str):
+        raise TypeError(f"{module.__name__}.{POINTS_FUNCTION}(): each point must be a dict with a 'module' string, not {item!r}")
+    app = item.get("app")
+    if app is not None:
+        if not (isinstance(app, type) and issubclass(app, ExtensionApp)):
+            raise TypeError(f"{module.__name__}.{POINTS_FUNCTION}(): 'app' must be an ExtensionApp subclass, not {app!r}")
+        return ExtensionPoint(item["module"], app, module_obj=sys.modules.get(app.__module__))
+    target = module if item["module"] == module.__name__ else importlib.import_module(item["module"])
+    load = getattr(target, LOAD_FUNCTION, None)
+    if not callable(load):
+        raise TypeError(f"extension point {item['module']} has no 'app' and no {LOAD_FUNCTION}(serverapp)")
+    return ExtensionPoint(item["module"], load=load, module_obj=target)
+
+
+def validate_point(point: ExtensionPoint) -> None:
+    from .mount import check_name, check_pattern, route_kind
+
+    cls = point.app_class
+    if cls is None:
+        return
+    check_name(cls.name)
+    if not isinstance(cls.requires, (list, tuple)) or not all(isinstance(r, str) for r in cls.requires):
+        raise TypeError(f"{cls.__qualname__}.requires must be a list of extension names")
+    declared = cls.__dict__.get("handlers")
+    if isinstance(declared, (list, tuple)):
+        for route in declared:
+            if isinstance(route, (list, tuple)) and len(route) >= 2:
+                check_pattern(route[0])
+                route_kind(route[1])
+
+
+def version_of(module: types.ModuleType | None) -> str:
+    if module is None:
+        return ""
+    version = getattr(module, "__version__", None)
+    if not version:
+        top = sys.modules.get(module.__name__.partition(".")[0])
+        version = getattr(top, "__version__", None)
+    return str(version) if version else ""
