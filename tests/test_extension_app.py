@@ -163,3 +163,27 @@ def test_importing_the_extension_api_is_cheap():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# -- the starter (``jupyter <name>``) in process; see test_extension_launch.py for the real command ----
+
+
+class Starter(ExtensionApp):
+    name = "starter"
+    requires = ["ext_func"]
+    serverapp_config = {"default_url": "/configured/"}
+
+
+def test_starter_alone_loads_its_requirements(jsl_dirs):
+    from jupyter_server_lite.serverapp import ServerApp
+
+    enabled = {"ext_func": True, "ext_hello": True}
+    jsl_dirs.write_config("user", "jupyter_server_lite_config.json", {"ServerApp": {"jpserver_extensions": enabled}})
+    serverapp = Starter.make_serverapp()
+    try:
+        serverapp.initialize(["--port=0", "--no-browser", "--Starter.load_other_extensions=False"])
+        records = serverapp.extension_manager.records
+        assert [(r.name, r.source, r.state) for r in records] == [("ext_func", "config", "loaded"), ("starter", "starter", "loaded")]
+        assert serverapp.default_url == "/configured/"  # from Starter.serverapp_config
+    finally:
+        ServerApp.clear_instance()
