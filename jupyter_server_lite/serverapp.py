@@ -130,9 +130,9 @@ jupyter server-lite extension list        # extensions, enabled or not, and thei
     def _validate_ip(self, proposal: Any) -> str:
         return "" if proposal["value"] == "*" else proposal["value"]
 
-    port = Integer(8888, help="The port to listen on; 0 picks a free port.").tag(config=True)
+    port = Integer(8888, min=0, max=65535, help="The port to listen on; 0 picks a free port.").tag(config=True)
     port_retries = Integer(
-        50, help="How many following ports to try when the port is taken; 0 fails at once."
+        50, min=0, help="How many following ports to try when the port is taken; 0 fails at once."
     ).tag(config=True)
     base_url = Unicode("/", help="The URL prefix of every route, for serving behind a proxy.").tag(config=True)
 
@@ -423,7 +423,12 @@ jupyter server-lite extension list        # extensions, enabled or not, and thei
             await self.stop_server()
 
     def _on_signal(self, sig: int) -> None:
-        self.log.info("Received %s, shutting down", signal.Signals(sig).name)
+        """First SIGINT/SIGTERM: a clean stop.  The handlers are then removed, so
+        a second signal acts at once (a shutdown stuck on a kernel can be cut short)."""
+        self.log.info("Received %s, shutting down (send it again to stop at once)", signal.Signals(sig).name)
+        loop = asyncio.get_running_loop()
+        for handled in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(handled)
         self.request_stop()
 
     stop_requested = Instance(
@@ -520,3 +525,5 @@ def main(argv: list[str] | None = None, serverapp: ServerApp | None = None) -> N
     except (ConfigFileError, StartupError, TraitError, ExtensionError) as err:
         print(f"jupyter-server-lite: error: {err}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        sys.exit(130)
