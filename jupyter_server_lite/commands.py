@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlencode
 
 from jupyter_core.application import JupyterApp, base_flags
 from traitlets import Bool, Integer
@@ -40,7 +41,7 @@ class ListApp(JupyterApp):
             return
         print("Running servers:")
         for info in servers:
-            token = f"?token={info['token']}" if info.get("token") else ""
+            token = f"?{urlencode({'token': info['token']})}" if info.get("token") else ""
             print(f"{info['url']}{token} :: {info['root_dir']}")
 
 
@@ -61,7 +62,7 @@ class StopApp(JupyterApp):
             except ValueError:
                 self.exit_with(f"PORT must be a number, not {self.extra_args[0]!r}")
 
-    def exit_with(self, message: str) -> None:
+    def exit_with(self, message: str) -> NoReturn:
         print(message, file=sys.stderr)
         self.exit(1)
 
@@ -78,7 +79,11 @@ class StopApp(JupyterApp):
             self.exit_with(f"Name the PORT of the server to stop (running: {running}).")
         info = servers[0]
         print(f"Stopping the server on port {info['port']} (pid {info['pid']})...")
-        if not stop_server(info):
+        try:
+            stopped = stop_server(info)
+        except PermissionError:
+            self.exit_with(f"Not allowed to signal the server's process (pid {info['pid']}): it belongs to another user.")
+        if not stopped:
             self.exit_with(f"The server (pid {info['pid']}) did not stop within the timeout.")
 
 

@@ -209,13 +209,26 @@ def test_stale_runtime_file_is_dropped_by_list(cli):
 # -- start-up errors -----------------------------------------------------------------------
 
 
-def test_broken_config_file_fails_the_start_naming_it(cli):
-    path = cli.config_dir / "jupyter_server_lite_config.json"
-    path.write_text('{"ServerApp": {"port": 0,,}}')
+@pytest.mark.parametrize(
+    ("filename", "text", "problem"),
+    [
+        ("jupyter_server_lite_config.json", '{"ServerApp": {"port": 0,,}}', "invalid JSON"),
+        ("jupyter_server_lite_config.py", "c.ServerApp.port = = 1\n", "SyntaxError"),
+    ],
+)
+def test_broken_config_file_fails_the_start_naming_it(cli, filename, text, problem):
+    path = cli.config_dir / filename
+    path.write_text(text)
     result = cli.run("server-lite", "--no-browser", timeout=WAIT)
     assert result.returncode == 1
-    assert f"Cannot load config file {path}: invalid JSON" in result.stderr
+    assert f"jupyter-server-lite: error: Cannot load config file {path}: {problem}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("arg", ["--port=70000", "--port=-1", "--port-retries=-2"])
+def test_out_of_range_ports_are_refused(jsl_server_factory, jsl_expect_log, arg):
+    with jsl_expect_log(r"Bad config encountered", logging.CRITICAL), pytest.raises(SystemExit):
+        jsl_server_factory(argv=[arg], start=False)
 
 
 def test_taken_port_without_retries_fails_clearly(cli):
