@@ -1,6 +1,7 @@
 """Namespaced mounting (extension/mount.py): routes land in their namespace and nowhere else."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from tornado.httpclient import HTTPClientError
+from tornado.websocket import WebSocketHandler
 
 from jupyter_server_lite.extension.application import ExtensionApp
 from jupyter_server_lite.extension.handler import ExtensionAPIHandler, ExtensionHandler
@@ -238,3 +240,21 @@ def test_route_mistakes_fail_in_load_with_the_step(jsl_server_factory, jsl_expec
     record = record_of(app, "late")
     assert record.state == "failed" and record.routes == []
     assert "namespace" in record.error
+
+
+class Echo(WebSocketHandler, ExtensionAPIHandler):
+    """A websocket in an extension: tornado's WebSocketHandler first, then the extension base."""
+
+    def on_message(self, message) -> None:
+        self.write_message(f"{self.extension_name}: {message}")
+
+
+async def test_websocket_routes_mount_in_the_api_namespace(jsl_server_factory, jsl_ws_connect, jsl_expect_log):
+    app = jsl_server_factory(extensions=[app_with("wsext", [("/echo", Echo)])], start=False)
+    await app.start_server()
+    conn = await jsl_ws_connect("extension", "api", "wsext", "echo", app=app)
+    await conn.write_message("hi")
+    assert await asyncio.wait_for(conn.read_message(), 10) == "wsext: hi"
+    with jsl_expect_log("403 GET"), pytest.raises(HTTPClientError) as err:
+        await jsl_ws_connect("extension", "api", "wsext", "echo", app=app, authenticated=False)
+    assert err.value.code == 403
