@@ -46,7 +46,8 @@ class Sandbox:
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
 
     def env(self, config_dir: Path | None = None, pythonpath: Path | None = None) -> dict[str, str]:
-        """The environment for a server process (or the raw-ZMQ kernel manager)."""
+        """The environment for a server process (the bench applies it to itself too,
+        for the kernels of the raw-ZMQ ceiling)."""
         env = dict(os.environ)
         for var in ("JUPYTER_CONFIG_PATH", "JUPYTER_NO_CONFIG", "JUPYTER_PREFER_ENV_PATH", "PYTHONPATH"):
             env.pop(var, None)
@@ -63,18 +64,6 @@ class Sandbox:
         if pythonpath is not None:
             env["PYTHONPATH"] = str(pythonpath)
         return env
-
-    @contextlib.contextmanager
-    def applied(self) -> Iterator[None]:
-        """Apply :meth:`env` to this process (for the in-process raw-ZMQ ceiling)."""
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(self.env())
-        try:
-            yield
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
 
     def cleanup(self) -> None:
         self._tmp.cleanup()

@@ -28,10 +28,12 @@ def ensure_peer(refresh: bool = False, venv: Path = VENV, log=print) -> Path:
     if not _usable(python):
         log(f"[bench] creating the peer venv {venv} (jupyter_server, ipykernel) ...")
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run(
+        pip = subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PACKAGES],
-            check=True,
+            capture_output=True, text=True,
         )
+        if pip.returncode:
+            raise SystemExit(f"[bench] pip could not install the peer:\n{pip.stdout[-2000:]}{pip.stderr[-2000:]}")
     return python
 
 
