@@ -283,3 +283,28 @@ async def test_api_needs_authentication_and_knows_unknowns(jsl_fetch, jsl_expect
 async def test_landing_page_links_loaded_extensions(jsl_fetch, jsl_serverapp):
     html = (await jsl_fetch("")).body.decode()
     assert f'<a href="{jsl_serverapp.base_url}hello/">hello</a>' in html
+
+
+def test_a_point_may_name_a_function_module(jsl_server_factory, monkeypatch):
+    import ext_func
+
+    monkeypatch.setattr(ext_func, "LOADED", [])
+    package = types.ModuleType("ext_points_to_func")
+    package._jupyter_server_extension_points = lambda: [{"module": "ext_func"}]
+    app = jsl_server_factory(extensions=[package], start=False)
+    record = app.extension_manager.records[0]
+    assert (record.module, record.name, record.state) == ("ext_points_to_func", "ext_func", "loaded")
+    assert ext_func.LOADED == [app]
+
+
+def test_the_start_never_scans_entry_points(jsl_server_factory, jsl_dirs, monkeypatch):
+    import importlib.metadata
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the server start scanned installed distributions")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", forbidden)
+    monkeypatch.setattr(importlib.metadata, "distributions", forbidden)
+    jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_hello.json", enabler("ext_hello"))
+    app = jsl_server_factory()
+    assert app.extension_manager.get("hello").state == "loaded"
