@@ -12,9 +12,14 @@ Two families:
   unknown route and a 400 for a malformed body, is
   ``{"message": ..., "reason": ...}``; an anonymous client gets a JSON 403.
 
-Both refuse a request whose ``Host`` is not local (DNS rebinding) unless
-remote access is allowed, and a cross-origin request unless its ``Origin`` is
-allowed by ``allow_origin``/``allow_origin_pat``.
+Both admit a request in one order, the first failure answering (403):
+``Host`` is local unless remote access is allowed (DNS rebinding), a
+cross-origin ``Origin`` is allowed by ``allow_origin``/``allow_origin_pat``,
+the caller has credentials (unless the route is public), and an unsafe
+method that could have been forged (cookie-authenticated, or authentication
+off) echoes the ``_xsrf`` cookie.  Tornado's own early XSRF check is
+deferred to that last step, so an anonymous POST hears "authentication
+required", not "XSRF".
 """
 from __future__ import annotations
 
