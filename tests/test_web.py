@@ -464,3 +464,44 @@ def test_public_routes_are_exactly_the_documented_ones(jsl_serverapp):
     assert set(public) == documented, {"undocumented": set(public) - documented, "stale": documented - set(public)}
     # Only tornado's static file handler is not one of ours; everything else opts out explicitly.
     assert {h for h in public.values() if not issubclass(h, JupyterHandler)} == {web.StaticFileHandler}
+
+
+def concrete_path(pattern: str) -> str:
+    """A path that ``pattern`` (a route regex) matches, each group filled with a sample."""
+    candidates = ["x", "interrupt", "x/y"]
+    path = pattern.removesuffix("$").replace("/?", "")
+    for group in re.findall(r"\((?:[^()]|\([^()]*\))*\)", path):
+        inner = re.compile(group)
+        path = path.replace(group, next(c for c in candidates if inner.fullmatch(c)), 1)
+    path = path.replace("\\", "")
+    assert re.fullmatch(pattern, path), (pattern, path)
+    return path
+
+
+async def test_every_other_route_requires_credentials(jsl_serverapp, jsl_expect_log):
+    """Requesting every route of the real application anonymously: anything not
+    documented as public refuses (JSON 403 for APIs, a login redirect for pages)."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    public = set(public_routes(jsl_serverapp).values())
+    checked = 0
+    for rule in jsl_serverapp.web_app.wildcard_router.rules:
+        handler = rule.target
+        if handler in public or not isinstance(handler, type) or not issubclass(handler, JupyterHandler):
+            continue
+        url = f"http://127.0.0.1:{jsl_serverapp.actual_port}{concrete_path(rule.matcher.regex.pattern)}"
+        for method in ("GET", "POST"):
+            body = b"{}" if method == "POST" else None
+            if method not in handler.SUPPORTED_METHODS:  # refused by tornado before anything runs
+                with jsl_expect_log(rf"^405 {method}"):
+                    r = await AsyncHTTPClient().fetch(url, method=method, body=body, raise_error=False)
+                assert r.code == 405
+            elif method == "GET" and not issubclass(handler, APIHandler):  # a page: off to /login
+                r = await AsyncHTTPClient().fetch(url, follow_redirects=False, raise_error=False)
+                assert r.code == 302 and "/login?next=" in r.headers["Location"], (url, r.code)
+            else:
+                with jsl_expect_log(rf"^403 {method}"):
+                    r = await AsyncHTTPClient().fetch(url, method=method, body=body, raise_error=False)
+                assert r.code == 403, (url, method, r.code)
+            checked += 1
+    assert checked >= 20  # status, me, kernels, sessions, kernelspecs, extensions, the landing page...
