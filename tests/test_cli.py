@@ -417,3 +417,13 @@ def test_log_format_has_level_time_and_logger(jsl_server_factory):
     record = logging.LogRecord("jupyter_server_lite.access", logging.WARNING, __file__, 1, "404 GET /x", None, None)
     line = handler.formatter.format(record)
     assert re.fullmatch(r"\[W \d\d:\d\d:\d\d\.\d{3} jupyter_server_lite\.access\] 404 GET /x", line), line
+
+
+def test_readme_quick_start_is_two_commands_and_ci_runs_the_second():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = [block.strip() for block in re.findall(r"```bash\n(.*?)```", quick_start, flags=re.DOTALL)]
+    assert commands == ['pip install . && jupyter server-lite', 'pip install -e ".[test]" && python -m pytest']
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert ci[-1] == commands[1]
