@@ -355,6 +355,7 @@ jupyter server-lite extension list        # extensions, enabled or not, and thei
         self.http_server.add_sockets(sockets)
         self._runtime_file = runtime_file_path(self._bound_port, runtime_dir=self.runtime_dir)
         write_runtime_file(self.server_info(), self._runtime_file)
+        self.activity = Activity()  # "started" is when serving began, not when first asked
         self.started = True
         self.stop_requested.clear()
         self._start_idle_watch()
