@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -97,3 +97,12 @@ async def test_me_requires_credentials(jsl_fetch, jsl_expect_log):
     with jsl_expect_log(r"^403 GET .*/api/me"):
         r = await jsl_fetch("api", "me", authenticated=False, raise_error=False)
     assert r.code == 403
+
+
+async def test_started_is_when_serving_began(jsl_fetch, jsl_server_factory):
+    """Not when /api/status was first asked (the Activity must not be made lazily)."""
+    app = jsl_server_factory(start=False)
+    await app.start_server()
+    after_start = datetime.now(timezone.utc)
+    model = json.loads((await jsl_fetch("api", "status", app=app)).body)
+    assert datetime.fromisoformat(model["started"].replace("Z", "+00:00")) <= after_start
