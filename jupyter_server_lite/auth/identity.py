@@ -2,14 +2,15 @@
 
 Three ways in, checked in this order:
 
-1. ``Authorization: token <token>`` header (API clients);
+1. ``Authorization: token <token>`` (or ``Bearer``) header (API clients);
 2. ``?token=<token>`` in the URL (the link printed at start-up), after which
    a signed cookie is set so the token need not travel again;
 3. the signed login cookie (set by ``?token=`` or by the ``/login`` form).
 
-The method used is remembered on the handler: XSRF protection only matters
-for cookie-authenticated requests, because a forged cross-site request
-carries cookies but can never carry the token.
+The method used is remembered on the handler (``"header"``, ``"query"``,
+``"cookie"``, or ``"none"`` when authentication is off): the XSRF check
+exempts only the token methods, because a forged cross-site request carries
+cookies but can never carry the token.
 """
 from __future__ import annotations
 
