@@ -3,6 +3,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -31,6 +32,15 @@ async def wait_for(predicate, timeout=60.0, interval=0.1):
             return result
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def process_running(pid):
+    """Whether ``pid`` (a kernel this test started) is alive and not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 async def start_kernel(fetch, **body):
@@ -154,6 +164,7 @@ async def test_kernel_that_cannot_start_is_a_clear_json_error(jsl_fetch, jsl_dir
     assert json.loads((await jsl_fetch("api", "kernels")).body) == []  # and the server still serves
 
 
+@pytest.mark.parametrize("jsl_server_config", [{"KernelRestarter": {"stable_start_time": 3600}}])  # still "starting"
 async def test_crashed_kernel_is_restarted_while_api_keeps_serving(jsl_fetch, jsl_serverapp, jsl_expect_log):
     km = jsl_serverapp.kernel_manager
     events = []
@@ -169,13 +180,23 @@ async def test_crashed_kernel_is_restarted_while_api_keeps_serving(jsl_fetch, js
     shell = kernel.connect_shell()
     content = {"code": "import os; os._exit(1)", "silent": False, "store_history": False,
                "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
+    old_ports = kernel.get_connection_info()
     with jsl_expect_log(f"Kernel {victim} .*died unexpectedly"):
         kernel.session.send(shell, "execute_request", content=content)
+        await wait_for(lambda: not process_running(victim_pid))
+        # Another process takes the dead kernel's port: a kernel that died while
+        # starting is restarted on new ports, so this must not stop it.
+        squatter = socket.socket()
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the closed connections' TIME_WAIT
+        squatter.bind((old_ports["ip"], old_ports["shell_port"]))
+        squatter.listen()
         await wait_for(lambda: ("autorestarting", victim) in events)
         listed = json.loads((await jsl_fetch("api", "kernels")).body)  # the API answers meanwhile
         assert {k["id"] for k in listed} == {victim, bystander}
         await wait_for(lambda: ("restarted", victim) in events)
     shell.close()
+    squatter.close()
+    assert km.get_kernel(victim).get_connection_info()["shell_port"] != old_ports["shell_port"]
     assert km.get_kernel(victim).provisioner.pid != victim_pid
     await wait_for(async_state(jsl_fetch, victim, "idle"))
     assert km.get_kernel(bystander).provisioner.pid == bystander_pid

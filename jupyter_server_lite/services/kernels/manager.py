@@ -30,6 +30,7 @@ from typing import Any
 from jupyter_client.ioloop.manager import AsyncIOLoopKernelManager
 from jupyter_client.manager import KernelManager
 from jupyter_client.multikernelmanager import AsyncMultiKernelManager
+from jupyter_client.provisioning.local_provisioner import LocalPortCache
 from jupyter_client.session import Session
 from tornado import web
 from tornado.ioloop import PeriodicCallback
@@ -42,6 +43,8 @@ KernelListener = Callable[[str, str], None]
 
 #: Kernel events passed to listeners, in the order a restart produces them.
 KERNEL_EVENTS = ("restarting", "autorestarting", "restarted", "dead", "shutdown")
+#: The connection-info attributes holding a kernel's TCP ports.
+PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
 #: States of a kernel process that has not answered yet.
 STARTING_STATES = ("starting", "restarting", "autorestarting")
 #: Seconds the readiness probe waits, after the kernel_info reply, for the matching "idle".
@@ -76,6 +79,26 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
         await super().restart_kernel(now=now, newports=newports, **kw)
         if self.on_restarted is not None:
             self.on_restarted()
+
+    def cleanup_random_ports(self) -> None:
+        """Forget the kernel's ports, so that the restart picks new ones.
+
+        The restarter asks for new ports when a kernel dies while starting,
+        typically because another process took one of its ports.  jupyter_client
+        only forgets ports it left to the kernel to choose, but its local
+        provisioner chooses them up front, so without this the restart would
+        try the taken port again, five times, and give up.
+        """
+        super().cleanup_random_ports()
+        provisioner = self.provisioner
+        if provisioner is None or not getattr(provisioner, "ports_cached", False):
+            return
+        cache = LocalPortCache.instance()
+        for name in PORT_NAMES:
+            cache.return_port(getattr(self, name))
+            setattr(self, name, 0)
+        provisioner.ports_cached = False
+        self.cleanup_connection_file()
 
 
 class MappingKernelManager(AsyncMultiKernelManager):
