@@ -336,7 +336,11 @@ class MappingKernelManager(AsyncMultiKernelManager):
     def _detach(self, kernel_id: str) -> None:
         stream = self._iopub.pop(kernel_id, None)
         if stream is not None:
-            stream.close(linger=0)
+            # Stop reading now, close on the next loop turn: a read the stream
+            # already scheduled then finds it open instead of warning "Got events
+            # for closed stream".
+            stream.on_recv(None)
+            stream.io_loop.add_callback(stream.close, 0)
         probe = self._probes.pop(kernel_id, None)
         if probe is not None:
             probe.cancel()
