@@ -162,6 +162,7 @@ async def test_kernel_that_cannot_start_is_a_clear_json_error(jsl_fetch, jsl_dir
     assert "broken" in body["message"] and "failed to start" in body["message"]
     assert "Traceback" not in json.dumps(body)
     assert json.loads((await jsl_fetch("api", "kernels")).body) == []  # and the server still serves
+    assert not list(jsl_dirs.runtime.glob("kernel-*.json"))  # no connection file (with its key) left behind
 
 
 @pytest.mark.parametrize("jsl_server_config", [{"KernelRestarter": {"stable_start_time": 3600}}])  # still "starting"

@@ -139,6 +139,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
         self._iopub: dict[str, ZMQStream] = {}
         self._probes: dict[str, asyncio.Task[bool]] = {}
         self._shutdowns: dict[str, asyncio.Task[None]] = {}
+        self._launching: dict[str, ServerKernelManager] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._culler: PeriodicCallback | None = None
         self._closing = False
@@ -181,10 +182,14 @@ class MappingKernelManager(AsyncMultiKernelManager):
         if name not in available:
             raise web.HTTPError(400, f"No such kernel {kernel_name!r}; available kernels: {', '.join(available) or 'none'}")
         kwargs["cwd"] = self.cwd_for_path(path)
+        kernel_id = self.new_kernel_id()
         try:
-            kernel_id = await super().start_kernel(kernel_name=name, **kwargs)
+            await super().start_kernel(kernel_name=name, kernel_id=kernel_id, **kwargs)
         except Exception as err:
+            await self._forget_failed_start(kernel_id)
             raise web.HTTPError(500, f"Kernel {name!r} failed to start: {err}") from err
+        finally:
+            self._launching.pop(kernel_id, None)
         km = self._kernels[kernel_id]
         km.on_restarted = partial(self._attach, kernel_id, "restarted")
         km.add_restart_callback(partial(self._on_autorestart, kernel_id), "restart")
@@ -198,6 +203,23 @@ class MappingKernelManager(AsyncMultiKernelManager):
             await self.shutdown_kernel(kernel_id, now=True)
             raise web.HTTPError(503, "The server is stopping; the kernel was shut down")
         return kernel_id
+
+    def pre_start_kernel(self, kernel_name: str | None, kwargs: Any) -> tuple[Any, str, str]:
+        """jupyter_client's, remembering the new kernel's manager while it launches."""
+        km, name, kernel_id = super().pre_start_kernel(kernel_name, kwargs)
+        self._launching[kernel_id] = km
+        return km, name, kernel_id
+
+    async def _forget_failed_start(self, kernel_id: str) -> None:
+        """Remove what a failed launch left: its connection file (it holds the
+        key), its reserved ports, jupyter_client's pending entry."""
+        self._pending_kernels.pop(kernel_id, None)
+        km = self._launching.pop(kernel_id, None)
+        if km is not None:
+            try:
+                await km.cleanup_resources()
+            except Exception as err:
+                self.log.warning("Cleaning up after kernel %s failed to start: %s", kernel_id, err)
 
     async def shutdown_kernel(self, kernel_id: str, now: bool = False, restart: bool = False) -> None:  # type: ignore[override]
         """Shut a kernel down and forget it; a second call waits for the first."""
@@ -255,8 +277,11 @@ class MappingKernelManager(AsyncMultiKernelManager):
                 await task
             except Exception:  # noqa: S110 -- a failed start has no kernel to stop
                 pass
-        kernel_ids = set(self._kernels) | set(self._shutdowns)
-        await asyncio.gather(*(self.shutdown_kernel(kid, now=now) for kid in kernel_ids), return_exceptions=True)
+        kernel_ids = sorted(set(self._kernels) | set(self._shutdowns))
+        results = await asyncio.gather(*(self.shutdown_kernel(kid, now=now) for kid in kernel_ids), return_exceptions=True)
+        for kernel_id, result in zip(kernel_ids, results):
+            if isinstance(result, Exception):
+                self.log.error("Kernel %s did not shut down cleanly: %s", kernel_id, result)
         self._closing = False
 
     # -- connections -----------------------------------------------------------------
