@@ -41,6 +41,7 @@ from .extension.manager import ExtensionError, ExtensionManager
 from .extension.plugins import HookRelay
 from .listen import StartupError, bind_with_retries, tls_context
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
+from .services.kernels.websocket import KernelWebsocketManager
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
 
@@ -95,7 +96,7 @@ jupyter server-lite extension list        # extensions, enabled or not, and thei
     aliases = aliases
     flags = flags
     #: Configurable classes shown by --help-all and written by --generate-config.
-    classes = [IdentityProvider]
+    classes = [IdentityProvider, KernelWebsocketManager]
     subcommands = {
         "list": ("jupyter_server_lite.commands.ListApp", "List running servers."),
         "stop": ("jupyter_server_lite.commands.StopApp", "Stop a running server: stop [PORT]."),
@@ -244,6 +245,7 @@ jupyter server-lite extension list        # extensions, enabled or not, and thei
         help="The session manager class: binds documents to kernels, in sqlite3 (a subclass of the default).",
     ).tag(config=True)
     session_manager = Instance("jupyter_server_lite.services.sessions.manager.SessionManager", allow_none=True)
+    kernel_websocket_manager = Instance(KernelWebsocketManager, allow_none=True)
     hooks = Instance(HookRelay, help="The plugin manager: extensions' hook implementations and calls.")
 
     @default("hooks")
@@ -313,6 +315,7 @@ jupyter server-lite extension list        # extensions, enabled or not, and thei
         self.kernel_manager = self.kernel_manager_class(
             parent=self, log=self.log, kernel_spec_manager=self.kernel_spec_manager
         )
+        self.kernel_websocket_manager = KernelWebsocketManager(parent=self, log=self.log)
         self.session_manager = self.session_manager_class(parent=self, log=self.log, kernel_manager=self.kernel_manager)
 
     def init_extensions(self) -> None:

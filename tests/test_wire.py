@@ -119,6 +119,7 @@ def v1_frame(offsets, body):
         (json.dumps({"header": HEADER}).encode(), "names no channel"),
         (json.dumps(client_message(channel="nope")).encode(), "unknown channel 'nope'"),
         (json.dumps(client_message(channel=["shell"])).encode(), "unknown channel"),
+        (json.dumps(client_message(channel="iopub")).encode(), "cannot send on the iopub channel"),
         (json.dumps({"channel": "shell", "content": {}}).encode(), "has no header"),
         (json.dumps(client_message(header="x")).encode(), "header is a str"),
         (json.dumps(client_message(header={"msg_id": "x"})).encode(), "no msg_type"),

@@ -40,6 +40,7 @@ CORE_HANDLER_MODULES = [
     "jupyter_server_lite.services.status",
     "jupyter_server_lite.services.kernelspecs.handlers",
     "jupyter_server_lite.services.kernels.handlers",
+    "jupyter_server_lite.services.kernels.websocket",
     "jupyter_server_lite.services.openapi",
     "jupyter_server_lite.services.sessions.handlers",
     "jupyter_server_lite.services.extensions",

@@ -107,6 +107,7 @@ def encode_v1(channel: str, parts: Sequence[bytes]) -> bytes:
 
 
 # -- client -> server ---------------------------------------------------------
+# A client may send on shell, control and stdin; iopub only flows to clients.
 
 
 def decode_json(text: str | bytes) -> tuple[str, Parts]:
@@ -190,6 +191,8 @@ def _check_channel(channel: Any) -> None:
         raise WireError("message names no channel")
     if not isinstance(channel, str) or channel not in CHANNELS:
         raise WireError(f"unknown channel {channel!r} (expected one of {', '.join(sorted(CHANNELS))})")
+    if channel == "iopub":
+        raise WireError("clients cannot send on the iopub channel")
 
 
 def _check_header(header: Any) -> None:
