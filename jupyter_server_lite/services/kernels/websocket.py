@@ -13,6 +13,11 @@ problem) and ignored; the connection stays open.
 
 ``TCP_NODELAY`` is set on every connection: a request/reply protocol of small
 frames otherwise waits on delayed ACKs, which multiplies the round trip.
+
+:class:`KernelWebsocketManager` is the configurable part (pings, replay
+bounds) and the registry of every session's channels; it imports the ZMQ
+side only when the first client connects, so the server starts without it.
+The protocols and behaviour are documented in ``docs/websocket.md``.
 """
 from __future__ import annotations
 
