@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -19,6 +20,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 KERNEL_NAME = "bench-python"
+#: The enablers a regular (non-editable) install puts at the --sys-prefix level.
+BUNDLED_ENABLERS = Path(__file__).resolve().parent.parent / "etc" / "jupyter" / "jupyter_server_lite_config.d"
+
+
+def install_bundled_enablers(config_dir: Path) -> None:
+    """Copy the repository's own enabler files into ``config_dir``.
+
+    ``pip install .`` installs them into ``{sys.prefix}/etc/jupyter``; an
+    editable install does not.  Copying them makes every run measure the
+    server as users get it (bundled extensions on), whatever the install.
+    """
+    target = config_dir / "jupyter_server_lite_config.d"
+    target.mkdir(parents=True, exist_ok=True)
+    for enabler in BUNDLED_ENABLERS.glob("*.json"):
+        shutil.copyfile(enabler, target / enabler.name)
 
 
 class Sandbox:
@@ -44,12 +60,16 @@ class Sandbox:
             "metadata": {"debugger": False},
         }
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+        install_bundled_enablers(self.config)
 
     def env(self, config_dir: Path | None = None, pythonpath: Path | None = None) -> dict[str, str]:
         """The environment for a server process (the bench applies it to itself too,
         for the kernels of the raw-ZMQ ceiling)."""
         env = dict(os.environ)
-        for var in ("JUPYTER_CONFIG_PATH", "JUPYTER_NO_CONFIG", "JUPYTER_PREFER_ENV_PATH", "PYTHONPATH"):
+        # PYTHONDONTWRITEBYTECODE goes too: an installed package has its bytecode
+        # compiled by pip, a checkout gets it from the bench's warm-up start;
+        # otherwise every start of ours would recompile its modules from source.
+        for var in ("JUPYTER_CONFIG_PATH", "JUPYTER_NO_CONFIG", "JUPYTER_PREFER_ENV_PATH", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"):
             env.pop(var, None)
         env.update(
             {

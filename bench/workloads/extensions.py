@@ -6,7 +6,8 @@ folder put on ``PYTHONPATH``, and for each count an isolated
 servers, in each one's own file names.  An extension is a module with
 ``_jupyter_server_extension_points()`` and a load function that does
 nothing, the least an extension can be, so what is measured is the cost of
-discovering, importing and loading one.  Trials are interleaved (count x
+discovering, importing and loading one.  The bundled extensions stay
+enabled in every case, as in a regular install.  Trials are interleaved (count x
 target) and pinned like the cold-start workload.  Whether the extensions
 really loaded is checked once per count in each server's log / API.
 """
@@ -18,7 +19,7 @@ import re
 from pathlib import Path
 
 from ..core import Bench, Check, Row
-from ..env import CLIENT_CPUS, SERVER_CPUS
+from ..env import CLIENT_CPUS, SERVER_CPUS, install_bundled_enablers
 from ..stats import ratio, summary
 from ..targets import start_server
 
@@ -45,8 +46,9 @@ def prepare(root: Path) -> tuple[Path, dict[int, Path]]:
     dirs = {}
     for count in COUNTS:
         config = root / f"config-{count}-extensions"
+        install_bundled_enablers(config)
         for folder in CONFIG_D.values():
-            (config / folder).mkdir(parents=True)
+            (config / folder).mkdir(parents=True, exist_ok=True)
             for i in range(count):
                 enabler = {"ServerApp": {"jpserver_extensions": {f"bench_ext_{i:02d}": True}}}
                 (config / folder / f"bench_ext_{i:02d}.json").write_text(json.dumps(enabler), encoding="utf-8")
