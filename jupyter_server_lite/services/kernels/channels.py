@@ -41,6 +41,8 @@ DELIM = b"<IDS|MSG>"
 NUDGE_INTERVAL = 0.5
 #: Seconds after which client messages go through even if iopub stayed silent.
 NUDGE_TIMEOUT = 10.0
+#: Seconds a restart may take before held messages are tried on the kernel anyway.
+RESTART_HOLD_LIMIT = 60.0
 
 
 class Client(Protocol):
@@ -75,6 +77,7 @@ class KernelChannels:
         self._iopub_seen: asyncio.Future[None] | None = None
         self._nudge_task: asyncio.Task[None] | None = None
         self._expiry: asyncio.TimerHandle | None = None
+        self._restart_overdue: asyncio.TimerHandle | None = None
         self._open_streams()
 
     def __repr__(self) -> str:
@@ -124,6 +127,8 @@ class KernelChannels:
                         _close_stream(probe)
         finally:
             self._iopub_seen = None
+        if self._restart_overdue is not None:
+            return  # a restart began meanwhile: its end nudges again
         if not seen.done():
             self.log.warning(
                 "Kernel %s sent nothing on iopub within %gs; passing session %s's messages on anyway",
@@ -141,10 +146,22 @@ class KernelChannels:
         """
         if self._held is None:
             self._held = []
+        if self._restart_overdue is None:
+            loop = asyncio.get_running_loop()
+            self._restart_overdue = loop.call_later(RESTART_HOLD_LIMIT, self.kernel_restarted)
         self.send_status(execution_state)
 
     def kernel_restarted(self) -> None:
-        """The kernel process was replaced: follow it to new ports if it moved, and nudge."""
+        """The kernel process was replaced: follow it to new ports if it moved, and nudge.
+
+        Also called when a restart did not report back within
+        ``RESTART_HOLD_LIMIT``, so held messages never wait forever.
+        """
+        if self._restart_overdue is not None:
+            self._restart_overdue.cancel()
+            self._restart_overdue = None
+        if self.closed:
+            return
         km = self.owner.kernel_manager.get_kernel(self.kernel_id)
         self.session.key = km.session.key
         if _ports_of(km) != self._ports:
@@ -247,8 +264,9 @@ class KernelChannels:
         if self.closed:
             return
         self.closed = True
-        if self._expiry is not None:
-            self._expiry.cancel()
+        for timer in (self._expiry, self._restart_overdue):
+            if timer is not None:
+                timer.cancel()
         if self._nudge_task is not None:
             self._nudge_task.cancel()
         client, self.client = self.client, None
