@@ -124,6 +124,12 @@ async def test_interrupt_and_restart(jsl_fetch, jsl_serverapp):
     assert events == [("restarting", kid), ("restarted", kid)]
 
 
+async def test_restart_right_after_start(jsl_fetch, jsl_serverapp):
+    kid = (await start_kernel(jsl_fetch))["id"]  # its readiness probe is still waiting
+    r = await jsl_fetch("api", "kernels", kid, "restart", method="POST")
+    assert json.loads(r.body)["execution_state"] == "idle"
+
+
 async def test_unknown_and_malformed_ids_are_json_404(jsl_fetch, jsl_expect_log):
     with jsl_expect_log("404"):
         for kid in ("00000000-0000-0000-0000-000000000000", "not-a-kernel-id", "%2E%2E"):

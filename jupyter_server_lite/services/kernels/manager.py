@@ -9,8 +9,8 @@ On top of :class:`~jupyter_client.multikernelmanager.AsyncMultiKernelManager`:
   ``status`` messages; every kernel message also counts as server activity.
   Nothing else touches them, so polling ``GET /api/kernels`` never does.
 * **Readiness**: after a start or restart the manager asks the kernel for
-  ``kernel_info`` until it answers, so the state leaves ``starting`` without
-  any client connected.
+  ``kernel_info`` and waits for the answer, so the state leaves ``starting``
+  without any client connected, and a restart is "done" when the kernel answers.
 * **Events** for the websocket layer and sessions (:meth:`add_kernel_listener`):
   ``restarting`` (a REST restart begins), ``autorestarting`` (jupyter_client's
   restarter replaces a dead kernel), ``restarted`` (a restart finished and the
@@ -41,7 +41,7 @@ from ...activity import utcnow
 
 KernelListener = Callable[[str, str], None]
 
-#: Kernel events passed to listeners, in the order a restart produces them.
+#: The events a kernel listener receives (see MappingKernelManager.add_kernel_listener).
 KERNEL_EVENTS = ("restarting", "autorestarting", "restarted", "dead", "shutdown")
 #: The connection-info attributes holding a kernel's TCP ports.
 PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
@@ -67,9 +67,9 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
     execution_state = Unicode("starting", help="The kernel's last reported execution state.")
     last_activity = Instance(datetime, help="When the kernel last sent a message (or was started).")
     on_restarted: Callable[[], None] | None = None
-    #: The readiness probe's kernel_info_request, and a future set when iopub says it is done.
-    probe_msg_id = ""
-    probe_idle: asyncio.Future[None] | None = None
+    #: The pending readiness probe: its request's msg_id, and a future set when
+    #: iopub reports the kernel idle after that request.
+    probe: tuple[str, asyncio.Future[None]] | None = None
 
     @default("last_activity")
     def _default_last_activity(self) -> datetime:
@@ -382,10 +382,10 @@ class MappingKernelManager(AsyncMultiKernelManager):
             self.log.debug("Ignoring a malformed iopub message from kernel %s: %s", km.kernel_id, err)
             return
         km.execution_state = msg["content"].get("execution_state", km.execution_state)
-        waiter = km.probe_idle
-        if waiter is not None and km.execution_state == "idle" and msg["parent_header"].get("msg_id") == km.probe_msg_id:
-            if not waiter.done():
-                waiter.set_result(None)
+        probe = km.probe
+        if probe is not None and km.execution_state == "idle" and msg["parent_header"].get("msg_id") == probe[0]:
+            if not probe[1].done():
+                probe[1].set_result(None)
 
     async def _probe(self, kernel_id: str, km: ServerKernelManager, event: str | None) -> bool:
         """Ask for kernel_info and wait for the answer (at most kernel_info_timeout).
@@ -394,8 +394,8 @@ class MappingKernelManager(AsyncMultiKernelManager):
         kernel publish ``busy``/``idle``, so its state is known without a client.
         """
         request = km.session.msg("kernel_info_request")
-        km.probe_msg_id = request["header"]["msg_id"]
-        km.probe_idle = asyncio.get_running_loop().create_future()
+        idle: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        km.probe = probe = (request["header"]["msg_id"], idle)
         socket = KernelManager.connect_shell(km)  # a plain asyncio socket, closed below
         try:
             km.session.send(socket, request)  # queued by zmq until the kernel listens
@@ -405,13 +405,14 @@ class MappingKernelManager(AsyncMultiKernelManager):
                 self.log.warning("Kernel %s did not answer kernel_info within %gs", kernel_id, self.kernel_info_timeout)
                 return False
             try:  # the reply comes before the kernel's "idle" on iopub: wait for that too, briefly
-                await asyncio.wait_for(km.probe_idle, timeout=PROBE_IDLE_GRACE)
+                await asyncio.wait_for(idle, timeout=PROBE_IDLE_GRACE)
             except asyncio.TimeoutError:
                 if km.execution_state in STARTING_STATES:
                     km.execution_state = "idle"  # it answered; its "idle" went out before we subscribed
         finally:
             socket.close(linger=0)
-            km.probe_idle = None
+            if km.probe is probe:  # a restart's newer probe may have replaced it
+                km.probe = None
         if event is not None:
             self._notify(event, kernel_id)
         return True
