@@ -130,6 +130,30 @@ async def test_restart_right_after_start(jsl_fetch, jsl_serverapp):
     assert json.loads(r.body)["execution_state"] == "idle"
 
 
+def kernel_processes(kernel_id):
+    """Pids of live processes started for ``kernel_id`` (its connection file is in their command line)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and f"kernel-{kernel_id}.json".encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return [pid for pid in found if process_running(pid)]
+
+
+async def test_delete_during_restart_leaves_no_process(jsl_fetch, jsl_serverapp):
+    kid = (await start_kernel(jsl_fetch))["id"]
+    await wait_idle(jsl_serverapp, kid)
+    restart = asyncio.ensure_future(jsl_fetch("api", "kernels", kid, "restart", method="POST", raise_error=False))
+    await wait_for(lambda: jsl_serverapp.kernel_manager.get_kernel(kid).restart_done is not None, interval=0.01)
+    r = await jsl_fetch("api", "kernels", kid, method="DELETE")
+    assert r.code == 204
+    assert (await restart).code in (200, 404)
+    assert kid not in jsl_serverapp.kernel_manager
+    assert kernel_processes(kid) == []
+
+
 async def test_unknown_and_malformed_ids_are_json_404(jsl_fetch, jsl_expect_log):
     with jsl_expect_log("404"):
         for kid in ("00000000-0000-0000-0000-000000000000", "not-a-kernel-id", "%2E%2E"):

@@ -75,8 +75,16 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
     def _default_last_activity(self) -> datetime:
         return utcnow()
 
+    #: Done when the restart under way (requested or automatic) has finished.
+    restart_done: asyncio.Future[None] | None = None
+
     async def restart_kernel(self, now: bool = False, newports: bool = False, **kw: Any) -> None:  # type: ignore[override]
-        await super().restart_kernel(now=now, newports=newports, **kw)
+        done = self.restart_done = asyncio.get_running_loop().create_future()
+        try:
+            await super().restart_kernel(now=now, newports=newports, **kw)
+        finally:
+            done.set_result(None)
+            self.restart_done = None
         if self.on_restarted is not None:
             self.on_restarted()
 
@@ -232,6 +240,8 @@ class MappingKernelManager(AsyncMultiKernelManager):
 
     async def _shutdown(self, kernel_id: str, now: bool, restart: bool) -> None:
         km = self._kernels[kernel_id]
+        if km.restart_done is not None:
+            await km.restart_done  # else the restart would start a process nobody stops
         self._detach(kernel_id)
         try:
             await super().shutdown_kernel(kernel_id, now=now, restart=restart)
@@ -260,7 +270,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
             raise web.HTTPError(500, f"Kernel {kernel_id} failed to restart: {err}") from err
         probe = self._probes.get(kernel_id)
         if probe is not None:
-            await asyncio.shield(probe)
+            await asyncio.wait({probe})  # cancelled if the kernel is shut down meanwhile
 
     async def interrupt_kernel(self, kernel_id: str) -> None:  # type: ignore[override]
         """Interrupt what the kernel is running (SIGINT or an interrupt_request, per its spec)."""
