@@ -138,18 +138,23 @@ class KernelChannels:
         for channel, parts in held:
             self.to_kernel(channel, parts)
 
-    def kernel_restarting(self, execution_state: str) -> None:
+    def kernel_restarting(self) -> None:
         """The kernel process is being replaced: tell the client, hold its messages.
 
-        Sent now, they would queue for the old process's ports; they go out
-        once the new process answers (:meth:`kernel_restarted`).
+        The client gets an iopub ``restarting`` status for a requested restart
+        and for a dead kernel the restarter replaces alike: it is what Jupyter
+        Server sends, JupyterLab then drops the requests the old process will
+        never answer, and its message validator refuses any other value (such
+        as ``autorestarting``, which it derives from ``restarting`` itself).
+        Messages sent meanwhile would queue for the old process's ports; they
+        go out once the new process answers (:meth:`kernel_restarted`).
         """
         if self._held is None:
             self._held = []
         if self._restart_overdue is None:
             loop = asyncio.get_running_loop()
             self._restart_overdue = loop.call_later(RESTART_HOLD_LIMIT, self.kernel_restarted)
-        self.send_status(execution_state)
+        self.send_status("restarting")
 
     def kernel_restarted(self) -> None:
         """The kernel process was replaced: follow it to new ports if it moved, and nudge.

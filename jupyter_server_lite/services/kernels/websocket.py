@@ -125,10 +125,11 @@ class KernelWebsocketHandler(WebSocketHandler, APIHandler):
 class KernelWebsocketManager(LoggingConfigurable):
     """The kernel websockets' settings and every session's channels.
 
-    Listens to the kernel manager's events: ``restarting``, ``autorestarting``
-    and ``dead`` become iopub ``status`` messages for every client of the
-    kernel (kept for absent ones), ``restarted`` re-checks the sockets, and
-    ``shutdown`` closes the kernel's websockets (code 1000) and sockets.
+    Listens to the kernel manager's events: ``restarting`` and
+    ``autorestarting`` become an iopub ``restarting`` status for every client
+    of the kernel (kept for absent ones), ``dead`` a ``dead`` status,
+    ``restarted`` re-checks the sockets, and ``shutdown`` closes the kernel's
+    websockets (code 1000) and sockets.
     """
 
     ping_interval = Float(
@@ -190,7 +191,7 @@ class KernelWebsocketManager(LoggingConfigurable):
                 channels.kernel_restarted()
         elif event in ("restarting", "autorestarting"):
             for channels in sessions.values():
-                channels.kernel_restarting(event)
+                channels.kernel_restarting()
         elif event == "dead":
             for channels in sessions.values():
                 channels.send_status(event)
