@@ -160,3 +160,20 @@ async def test_unclaimed_session_is_closed_after_the_age_limit(start_kernel, con
     reply, _ = await back.run("'new channels'")
     assert reply["content"]["status"] == "ok"
     assert not [m for m in back.seen if m["parent_header"].get("msg_id") == msg_id]
+
+
+@pytest.fixture
+def no_autorestart(jsl_server_config):
+    jsl_server_config["KernelRestarter"] = {"restart_limit": 0}
+    return jsl_server_config
+
+
+async def test_a_kernel_given_up_is_reported_dead_and_its_websockets_closed(no_autorestart, start_kernel, connect, jsl_expect_log):
+    kernel_id = await start_kernel()
+    clients = [await connect(kernel_id), await connect(kernel_id, V1)]
+    with jsl_expect_log(f"Kernel {kernel_id} could not be restarted", logging.ERROR), jsl_expect_log("Restarter: restart failed"):
+        await clients[0].execute("import os; os._exit(1)")
+        for client in clients:
+            await client.status("dead")
+            await client.closed()
+            assert client.ws.close_code == 1000
