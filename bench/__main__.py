@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import report
 from .core import Bench
-from .env import ALL_CPUS, CLIENT_CPUS, SERVER_CPUS, Sandbox
+from .env import ALL_CPUS, CLIENT_CPUS, SERVER_CPUS, Sandbox, machine_busy_seconds, tree_cpu_seconds
 from .peer import ensure_peer, peer_version
 from .targets import make_targets
 from .workloads import ORDER
@@ -56,19 +56,23 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(sandbox, make_targets(peer_python), quick=args.quick, rounds=args.rounds)
     selected = [w for w in ORDER if w in args.workloads.split(",")]
     data: dict = {}
+    others: dict[str, float] = {}  # per workload: share of the CPUs used by processes outside the bench
     started = time.time()
     try:
         for name in selected:
             bench.log(f"workload {name}")
             module = importlib.import_module(f"bench.workloads.{name}")
-            t0 = time.perf_counter()
+            t0, busy0, ours0 = time.perf_counter(), machine_busy_seconds(), tree_cpu_seconds()
             try:
                 data[name] = module.run(bench)
             except Exception as err:  # noqa: BLE001 - one broken workload does not lose the others
                 bench.errors.append(f"workload {name}: {type(err).__name__}: {err}")
                 traceback.print_exc(file=sys.stderr)
                 continue
-            bench.log(f"workload {name} done in {time.perf_counter() - t0:.1f}s")
+            elapsed = time.perf_counter() - t0
+            foreign = (machine_busy_seconds() - busy0) - (tree_cpu_seconds() - ours0)
+            others[name] = max(foreign, 0.0) / (elapsed * len(ALL_CPUS))
+            bench.log(f"workload {name} done in {elapsed:.1f}s; other processes used {others[name]:.0%} of the CPUs")
     finally:
         bench.stop_servers()
 
@@ -85,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         from .workloads.importtime import describe
 
         print("\nimport time:\n" + describe(data["importtime"]))
+    busy = {name: share for name, share in others.items() if share > 0.05}
+    if busy:
+        print("\nWARNING: the machine was not idle; other processes used " + ", ".join(
+            f"{share:.0%} of the CPUs during {name}" for name, share in busy.items()) + ". Ratios from those workloads are noisy.")
     if bench.errors:
         print("\nerrors (full text in the JSON):\n" + "\n".join(f"- {e.splitlines()[0][:300]}" for e in bench.errors))
 
@@ -102,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "client_cpus": sorted(CLIENT_CPUS),
         "peer": peer_version(Path(peer_python)) if peer_python else None,
         "loadgen": "bench.loadgen (separate Python process, asyncio keep-alive connections)",
+        "other_processes_cpu_share": others,
     }
     json_path = args.out / f"{stamp}.json"
     report.write_json(json_path, {"meta": meta, "table": table, "targets": [vars(c) | {"met": c.met} for c in checks],

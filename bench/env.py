@@ -107,10 +107,36 @@ def rss_mib(pid: int) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process so far, from /proc."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int | str) -> list[str]:
     with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def tree_cpu_seconds(root: int | None = None) -> float:
+    """CPU time of a process tree: ``root`` (this process by default), its
+    reaped children (cutime/cstime) and every live descendant."""
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    total = 0
+    stack = [root or os.getpid()]
+    while stack:
+        pid = stack.pop()
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = _stat_fields(pid)
+            total += sum(int(f) for f in fields[11:15])
+            stack.extend(children(pid))
+    return total / ticks
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy (all CPUs, not idle or iowait), from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> list[int]:

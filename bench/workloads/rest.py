@@ -46,7 +46,8 @@ def run(bench: Bench) -> dict:
             kernels[name] = start_kernel_rest(servers[name])
         except Exception as err:  # noqa: BLE001 - /api/kernels is then measured empty
             bench.errors.append(f"rest[{name}]: could not start a kernel: {err}")
-    duration = bench.pick(2.0, 0.25)
+    # Many short trials: a burst of outside load then spoils one trial, not the median.
+    duration = bench.pick(1.0, 0.25)
     data: dict = {}
     try:
         for path in PATHS:
@@ -54,13 +55,13 @@ def run(bench: Bench) -> dict:
                 def trial(name: str, _round: int) -> dict:
                     server = servers[name]
                     with pinned([server.pid], SERVER_CPUS):
-                        result = loadgen(server.port, server.token, path, concurrency, duration, bench.pick(0.3, 0.1))
+                        result = loadgen(server.port, server.token, path, concurrency, duration, bench.pick(0.2, 0.1))
                     if result["errors"]:
                         raise RuntimeError(f"{path}: {result['errors']} errors, statuses {result['error_statuses']}")
                     return result
 
                 bench.log(f"rest {path} at concurrency {concurrency}")
-                results = bench.interleave(names, trial, rounds=bench.pick(bench.rounds, 1), label=f"rest {path} c={concurrency}")
+                results = bench.interleave(names, trial, rounds=bench.pick(2 * bench.rounds, 1), label=f"rest {path} c={concurrency}")
                 key = f"{path}@{concurrency}"
                 data[key] = {}
                 for name, trials in results.items():
