@@ -62,7 +62,8 @@ class Client:
             (count,) = struct.unpack_from("<Q", data)
             offsets = struct.unpack_from(f"<{count}Q", data, 8)
             chunks = [data[a:b] for a, b in zip(offsets, offsets[1:])]
-            msg = {k: json.loads(c) for k, c in zip(("header", "parent_header", "metadata", "content"), chunks[1:5])}
+            # Like a browser's TextDecoder: invalid UTF-8 becomes U+FFFD.
+            msg = {k: json.loads(c.decode("utf-8", "replace")) for k, c in zip(("header", "parent_header", "metadata", "content"), chunks[1:5])}
             msg["channel"] = chunks[0].decode()
             msg["buffers"] = chunks[5:]
             return msg

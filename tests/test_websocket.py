@@ -36,6 +36,16 @@ async def test_execute_result_stream_and_error(start_kernel, connect, protocol):
     assert of_type(outputs, "error")[0]["content"]["ename"] == "ZeroDivisionError"
 
 
+@pytest.mark.parametrize("protocol", ["", V1])
+async def test_output_that_is_not_utf8_arrives_replaced(start_kernel, connect, protocol):
+    client = await connect(await start_kernel(), protocol)
+    code = "import sys; sys.stdout.write(b'ok \\xff'.decode('utf-8', 'surrogateescape')); sys.stdout.flush()"
+    reply, outputs = await client.run(code)
+    assert [m["content"]["text"] for m in of_type(outputs, "stream")] == ["ok \ufffd"]
+    reply, outputs = await client.run("'connection still open'")
+    assert reply["content"]["status"] == "ok"
+
+
 async def test_json_protocol_messages_carry_jupyter_server_fields(start_kernel, connect):
     client = await connect(await start_kernel())
     msg_id = await client.send("kernel_info_request", {})

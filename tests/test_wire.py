@@ -53,6 +53,13 @@ def test_encode_json_with_buffers_uses_big_endian_offset_framing():
     assert chunks[1:] == [b"\x00\x01", b"", b"xyz"]
 
 
+def test_encode_json_replaces_bytes_that_are_not_utf8():
+    parts = kernel_parts()
+    parts[3] = b'{"name": "stdout", "text": "ok \xff \xc3\xa9"}'
+    payload, _ = wire.encode_json("iopub", parts)
+    assert json.loads(payload.decode("utf-8"))["content"]["text"] == "ok \ufffd \xe9"
+
+
 def test_encode_json_rejects_a_kernel_header_that_is_not_json():
     parts = kernel_parts()
     parts[0] = b"not json"

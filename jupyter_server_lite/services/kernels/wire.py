@@ -83,8 +83,24 @@ def encode_json(channel: str, parts: Sequence[bytes]) -> tuple[bytes, bool]:
     )
     tail = b',"channel":"' + channel.encode() + b'"}'
     if len(parts) == 4:
-        return head + b',"buffers":[]' + tail, False
-    return frame_binary([head + tail, *parts[4:]]), True
+        return _valid_utf8(head + b',"buffers":[]' + tail), False
+    return frame_binary([_valid_utf8(head + tail), *parts[4:]]), True
+
+
+def _valid_utf8(data: bytes) -> bytes:
+    """``data`` with invalid UTF-8 replaced by U+FFFD.
+
+    A kernel may send bytes that are not UTF-8 (jupyter_client packs lone
+    surrogates with ``surrogateescape``); in a websocket text frame they are
+    a protocol error that makes the client drop the connection.
+    """
+    if data.isascii():
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace").encode("utf-8")
+    return data
 
 
 def frame_binary(chunks: Sequence[bytes]) -> bytes:
