@@ -191,6 +191,14 @@ async def test_unknown_kernel_is_a_json_404(jsl_ws_connect, jsl_expect_log):
     assert json.loads(err.value.response.body)["message"] == "Kernel does not exist: no-such-kernel"
 
 
+async def test_a_plain_get_is_a_json_400(start_kernel, jsl_fetch, jsl_expect_log):
+    kernel_id = await start_kernel()
+    with jsl_expect_log("400 GET .*/channels"):
+        r = await jsl_fetch("api", "kernels", kernel_id, "channels", raise_error=False)
+    assert r.code == 400
+    assert "Upgrade: websocket" in json.loads(r.body)["message"]
+
+
 async def test_token_is_required(start_kernel, jsl_ws_connect, jsl_expect_log):
     kernel_id = await start_kernel()
     with jsl_expect_log("403 GET .*/channels"), pytest.raises(HTTPClientError) as err:

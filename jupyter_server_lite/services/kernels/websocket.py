@@ -62,6 +62,9 @@ class KernelWebsocketHandler(WebSocketHandler, APIHandler):
 
     async def get(self, kernel_id: str) -> None:  # type: ignore[override]
         self.kernel_manager.check_kernel_id(kernel_id)
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            # tornado would answer in plain text; API errors are JSON
+            raise web.HTTPError(400, "This is a websocket endpoint: the request needs 'Upgrade: websocket'")
         self.kernel_id = kernel_id
         self.session_id = self.get_query_argument("session_id", "") or uuid.uuid4().hex
         await super().get(kernel_id)
