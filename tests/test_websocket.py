@@ -210,6 +210,15 @@ async def test_a_plain_get_is_a_json_400(start_kernel, jsl_fetch, jsl_expect_log
     assert "Upgrade: websocket" in json.loads(r.body)["message"]
 
 
+@pytest.mark.parametrize("session_id", ["x" * 201, "two\nlines"])
+async def test_a_bad_session_id_is_a_json_400(start_kernel, jsl_ws_connect, jsl_expect_log, session_id):
+    kernel_id = await start_kernel()
+    with jsl_expect_log("400 GET .*/channels"), pytest.raises(HTTPClientError) as err:
+        await jsl_ws_connect("api", "kernels", kernel_id, "channels", params={"session_id": session_id})
+    assert err.value.code == 400
+    assert "session_id" in json.loads(err.value.response.body)["message"]
+
+
 async def test_token_is_required(start_kernel, jsl_ws_connect, jsl_expect_log):
     kernel_id = await start_kernel()
     with jsl_expect_log("403 GET .*/channels"), pytest.raises(HTTPClientError) as err:

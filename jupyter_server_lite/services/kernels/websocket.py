@@ -65,8 +65,11 @@ class KernelWebsocketHandler(WebSocketHandler, APIHandler):
         if self.request.headers.get("Upgrade", "").lower() != "websocket":
             # tornado would answer in plain text; API errors are JSON
             raise web.HTTPError(400, "This is a websocket endpoint: the request needs 'Upgrade: websocket'")
+        session_id = self.get_query_argument("session_id", "")
+        if len(session_id) > 200 or not session_id.isprintable():
+            raise web.HTTPError(400, "session_id must be printable text of at most 200 characters")
         self.kernel_id = kernel_id
-        self.session_id = self.get_query_argument("session_id", "") or uuid.uuid4().hex
+        self.session_id = session_id or uuid.uuid4().hex
         await super().get(kernel_id)
 
     def check_origin(self, origin: str) -> bool:
@@ -163,15 +166,15 @@ class KernelWebsocketManager(LoggingConfigurable):
 
     def channels_for(self, kernel_id: str, session_id: str) -> KernelChannels:
         """The channels of ``session_id`` on ``kernel_id``, opened on first use."""
-        sessions = self._sessions.setdefault(kernel_id, {})
-        channels = sessions.get(session_id)
+        channels = self._sessions.get(kernel_id, {}).get(session_id)
         if channels is None:
             if not self._listening:
                 self.kernel_manager.add_kernel_listener(self._on_kernel_event)
                 self._listening = True
             from .channels import KernelChannels  # zmq and jupyter_client: only once a client connects
 
-            channels = sessions[session_id] = KernelChannels(self, kernel_id, session_id)
+            channels = KernelChannels(self, kernel_id, session_id)
+            self._sessions.setdefault(kernel_id, {})[session_id] = channels
         return channels
 
     def discard(self, channels: KernelChannels) -> None:
