@@ -1,5 +1,5 @@
 """``python -m jupyter_server_lite``: the same as ``jupyter server-lite``."""
-from .serverapp import main
+from .cli import main
 
 if __name__ == "__main__":
     main()

@@ -6,7 +6,11 @@ server alive forever.
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
+
+from tornado.ioloop import PeriodicCallback
 
 
 def utcnow() -> datetime:
@@ -25,3 +29,28 @@ class Activity:
 
     def idle_seconds(self) -> float:
         return (utcnow() - self.last_activity).total_seconds()
+
+
+class IdleWatch:
+    """Calls ``on_idle`` once ``is_idle()`` says so (``shutdown_no_activity_timeout``).
+
+    Checks twice per timeout (at most once a minute, at least every 0.1 s),
+    so the server stops within about half a timeout of becoming idle.
+    """
+
+    def __init__(self, timeout: float, is_idle: Callable[[], bool], on_idle: Callable[[], None], log: logging.Logger) -> None:
+        self._is_idle = is_idle
+        self._on_idle = on_idle
+        self._timeout = timeout
+        self._log = log
+        self._callback = PeriodicCallback(self._check, 1000 * min(max(timeout / 2, 0.1), 60))
+        self._callback.start()
+
+    def _check(self) -> None:
+        if self._is_idle():
+            self._log.info("No activity for %d seconds (shutdown_no_activity_timeout), shutting down", self._timeout)
+            self._callback.stop()
+            self._on_idle()
+
+    def stop(self) -> None:
+        self._callback.stop()

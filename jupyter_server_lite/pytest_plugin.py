@@ -25,7 +25,6 @@ import copy
 import dataclasses
 import json
 import logging
-import os
 import re
 import urllib.parse
 from collections.abc import Callable, Iterator

@@ -27,54 +27,26 @@ from copy import deepcopy
 from typing import Any
 from urllib.parse import urlencode
 
-from jupyter_core.application import JupyterApp, base_aliases, base_flags
+from jupyter_core.application import JupyterApp
 from tornado import httpserver, web
-from tornado.ioloop import PeriodicCallback
 from tornado.log import LogFormatter
 from traitlets import Bool, Dict, Instance, Integer, List, TraitError, Type, Unicode, default, validate
 
 from ._version import __version__
-from .activity import Activity
+from . import cli
+from .activity import Activity, IdleWatch
 from .auth.identity import IdentityProvider
-from .configfiles import ConfigFileError, load_config_files
-from .extension.manager import ExtensionError, ExtensionManager
+from .configfiles import load_config_files
+from .extension.manager import ExtensionManager
 from .extension.plugins import HookRelay
-from .listen import StartupError, bind_with_retries, tls_context
+from .listen import bind_with_retries, tls_context
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
+from .services.kernels.manager import MappingKernelManager
 from .services.kernels.websocket import KernelWebsocketManager
+from .services.kernelspecs.manager import KernelSpecManager
+from .services.sessions.manager import SessionManager
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
-
-aliases = dict(base_aliases)
-aliases.update(
-    {
-        "ip": "ServerApp.ip",
-        "port": "ServerApp.port",
-        "port-retries": "ServerApp.port_retries",
-        "base-url": "ServerApp.base_url",
-        "root-dir": "ServerApp.root_dir",
-        "certfile": "ServerApp.certfile",
-        "keyfile": "ServerApp.keyfile",
-        "token": "IdentityProvider.token",
-        "browser": "ServerApp.browser",
-    }
-)
-flags = dict(base_flags)
-flags.update(
-    {
-        "no-browser": ({"ServerApp": {"open_browser": False}}, "Do not open a browser after start-up."),
-        "safe-mode": ({"ServerApp": {"safe_mode": True}}, "Start the core only, with no extension at all (for debugging)."),
-        "strict-extensions": (
-            {"ServerApp": {"strict_extensions": True}},
-            "Fail the start when any enabled extension fails to load.",
-        ),
-        "allow-remote-access": (
-            {"ServerApp": {"allow_remote_access": True}},
-            "Answer requests whose Host header is not a local name.",
-        ),
-    }
-)
-
 
 class ServerApp(JupyterApp):
     """A Jupyter server: kernels, kernelspecs and sessions, plus extensions."""
@@ -85,27 +57,12 @@ class ServerApp(JupyterApp):
 
     Serves Jupyter kernels, kernelspecs and sessions over the Jupyter Server
     REST API and kernel websocket; everything else is an extension."""
-    # traitlets strips, then dedents: the lines must start at column 0.
-    examples = """
-jupyter server-lite                       # start on localhost:8888 (or the next free port)
-jupyter server-lite --port=0 --no-browser # any free port
-jupyter server-lite list                  # running servers and their tokens
-jupyter server-lite stop 8888             # stop the server on port 8888
-jupyter server-lite extension list        # extensions, enabled or not, and their state
-"""
-    aliases = aliases
-    flags = flags
+    examples = cli.examples
+    aliases = cli.aliases
+    flags = cli.flags
+    subcommands = cli.subcommands
     #: Configurable classes shown by --help-all and written by --generate-config.
-    classes = [IdentityProvider, KernelWebsocketManager]
-    subcommands = {
-        "list": ("jupyter_server_lite.commands.ListApp", "List running servers."),
-        "stop": ("jupyter_server_lite.commands.StopApp", "Stop a running server: stop [PORT]."),
-        "password": ("jupyter_server_lite.commands.PasswordApp", "Set a login password in the user config."),
-        "extension": (
-            "jupyter_server_lite.extension.cli.ExtensionCommandApp",
-            "Extensions: list, enable NAME, disable NAME, install NAME [--user|--sys-prefix|--system].",
-        ),
-    }
+    classes = [IdentityProvider, KernelSpecManager, MappingKernelManager, KernelWebsocketManager, SessionManager]
 
     # tornado's formatter knows the %(color)s/%(end_color)s fields of log_format
     # (colour only on a terminal); traitlets' default formatter does not.
@@ -361,28 +318,18 @@ jupyter server-lite extension list        # extensions, enabled or not, and thei
         self.activity = Activity()  # "started" is when serving began, not when first asked
         self.started = True
         self.stop_requested.clear()
-        self._start_idle_watch()
+        if self.shutdown_no_activity_timeout > 0:
+            self._idle_watch = IdleWatch(self.shutdown_no_activity_timeout, self._is_idle, self.request_stop, self.log)
         self.log.info("Jupyter Server Lite %s is running at:\n%s", __version__, "\n".join(self.display_urls))
         self.call_hook("server_started")
 
-    def _start_idle_watch(self) -> None:
-        timeout = self.shutdown_no_activity_timeout
-        if timeout > 0:
-            interval_ms = 1000 * min(max(timeout / 2, 0.1), 60)
-            self._idle_watch = PeriodicCallback(self._check_idle, interval_ms)
-            self._idle_watch.start()
+    _idle_watch: IdleWatch | None = None
 
-    _idle_watch: PeriodicCallback | None = None
-
-    def _check_idle(self) -> None:
-        """Ask to stop once nothing has used the server for the idle timeout."""
+    def _is_idle(self) -> bool:
         status = self.status_model()
-        if status.get("kernels") or status.get("connections"):
-            return
-        idle = self.activity.idle_seconds()
-        if idle >= self.shutdown_no_activity_timeout:
-            self.log.info("No activity for %d seconds (shutdown_no_activity_timeout), shutting down", idle)
-            self.request_stop()
+        return not (status["kernels"] or status["connections"]) and (
+            self.activity.idle_seconds() >= self.shutdown_no_activity_timeout
+        )
 
     async def stop_server(self) -> None:
         """Stop serving and clean up; safe to call twice."""
@@ -516,18 +463,3 @@ jupyter server-lite extension list        # extensions, enabled or not, and thei
             self.log.warning("No web browser found: %s. Open the URL above by hand.", err)
             return
         browser.open(self.display_url, new=2)
-
-
-def main(argv: list[str] | None = None, serverapp: ServerApp | None = None) -> None:
-    """Console entry point of ``jupyter-server-lite`` (and, with ``serverapp``, of
-    ``jupyter <ext>``): a start-up problem is one clear line on stderr and exit
-    status 1, not a traceback."""
-    try:
-        app = serverapp or ServerApp.instance()
-        app.initialize(argv)
-        app.start()
-    except (ConfigFileError, StartupError, TraitError, ExtensionError) as err:
-        print(f"jupyter-server-lite: error: {err}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
-        sys.exit(130)

@@ -2,7 +2,6 @@
 ipykernel kernels: interrupt, restarts, death, shutdown, reconnection and replay."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any

@@ -171,7 +171,7 @@ class ExtensionApp(JupyterApp):
         ...) plus ``--<Class>.<trait>=value`` for any configurable, this
         extension's included.
         """
-        from ..serverapp import main
+        from ..cli import main
 
         main(argv, serverapp=cls.make_serverapp(**kwargs))
 
