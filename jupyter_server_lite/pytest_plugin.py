@@ -275,6 +275,15 @@ def _url(app: Any, parts: tuple[str, ...], params: dict[str, Any] | None, scheme
     return f"{scheme}://127.0.0.1:{app.actual_port}{path}{query}"
 
 
+def _request_headers(app: Any, authenticated: bool, headers: dict[str, str] | None) -> dict[str, str]:
+    """The token header (unless ``authenticated`` is false), then the caller's headers."""
+    all_headers = {}
+    if authenticated and app.identity_provider.token:
+        all_headers["Authorization"] = f"token {app.identity_provider.token}"
+    all_headers.update(headers or {})
+    return all_headers
+
+
 @pytest.fixture
 def jsl_fetch(jsl_serverapp: Any) -> Callable[..., Any]:
     """``await jsl_fetch("api", "kernels", method="POST", body=..., params=...)``.
@@ -296,10 +305,7 @@ def jsl_fetch(jsl_serverapp: Any) -> Callable[..., Any]:
         **kwargs: Any,
     ) -> HTTPResponse:
         app = app or jsl_serverapp
-        all_headers = {}
-        if authenticated and app.identity_provider.token:
-            all_headers["Authorization"] = f"token {app.identity_provider.token}"
-        all_headers.update(headers or {})
+        all_headers = _request_headers(app, authenticated, headers)
         if body is not None and not isinstance(body, (str, bytes)):
             body = json.dumps(body)
         if body is None and method in ("POST", "PUT", "PATCH"):
@@ -329,10 +335,7 @@ def jsl_ws_connect(jsl_serverapp: Any) -> Iterator[Callable[..., Any]]:
         **kwargs: Any,
     ) -> WebSocketClientConnection:
         app = app or jsl_serverapp
-        all_headers = {}
-        if authenticated and app.identity_provider.token:
-            all_headers["Authorization"] = f"token {app.identity_provider.token}"
-        all_headers.update(headers or {})
+        all_headers = _request_headers(app, authenticated, headers)
         request = HTTPRequest(_url(app, parts, params, scheme="ws"), headers=all_headers, **kwargs)
         conn = await websocket_connect(request, subprotocols=subprotocols)
         connections.append(conn)

@@ -18,29 +18,7 @@ from jupyter_server_lite.activity import utcnow
 from jupyter_server_lite.extension.hooks import hookimpl
 from jupyter_server_lite.serverapp import ServerApp
 from jupyter_server_lite.web.handlers import url_path_join
-
-
-async def wait_for(predicate, timeout=60.0, interval=0.1):
-    """Poll ``predicate`` (sync or async) until true; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
-def process_running(pid):
-    """Whether ``pid`` (a kernel this test started) is alive and not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+from support import process_running, wait_for
 
 
 async def start_kernel(fetch, **body):

@@ -15,15 +15,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from jupyter_server_lite.extension.hooks import hookimpl
-
-
-def process_running(pid: int) -> bool:
-    """Whether ``pid`` is a live (not zombie) process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+from support import process_running, wait_for
 
 
 def children_of(parent: int) -> set[int]:
@@ -39,20 +31,6 @@ def children_of(parent: int) -> set[int]:
         if int(fields[1]) == parent:
             found.add(int(entry.name))
     return found
-
-
-async def wait_for(predicate, timeout=60.0, interval=0.1):
-    """Poll ``predicate`` (sync or async) until true; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 async def test_stop_server_shuts_down_every_kernel(jsl_fetch, jsl_serverapp, jsl_dirs):
