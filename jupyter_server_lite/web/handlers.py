@@ -297,6 +297,26 @@ class PageNotFoundHandler(JupyterHandler):
         raise web.HTTPError(404)
 
 
+_MISSING = object()
+
+
+def string_field(body: dict[str, Any], key: str, *, required: bool = False, nullable: bool = False, label: str = "") -> str | None:
+    """``body[key]`` when it is a string; ``None`` when absent (or null, if ``nullable``).
+
+    Anything else is a 400 naming the field (``label``, e.g. ``kernel.name``,
+    for a nested one), so every API reports a bad body the same way.
+    """
+    label = label or key
+    value = body.get(key, _MISSING)
+    if value is _MISSING or (value is None and nullable):
+        if required:
+            raise web.HTTPError(400, f"Missing field in JSON data: {label}")
+        return None
+    if not isinstance(value, str):
+        raise web.HTTPError(400, f"Field {label!r} must be a string, not {type(value).__name__}")
+    return value
+
+
 def error_reason_and_message(handler: web.RequestHandler, status_code: int, exc_info: Any) -> tuple[str, str]:
     """Short reason phrase and human message for an error response."""
     reason = responses.get(status_code, "Unknown HTTP Error")

@@ -7,25 +7,16 @@ reaches these handlers, so an unknown or malformed id is the same JSON 404
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tornado import web
 from tornado.escape import url_escape
 
-from ...web.handlers import APIHandler, url_path_join
+from ...web.handlers import APIHandler, string_field, url_path_join
 
 if TYPE_CHECKING:
     from .manager import MappingKernelManager
 
 KERNEL_ID = r"(?P<kernel_id>[^/]+)"
-
-
-def optional_string(body: dict[str, Any], field: str) -> str | None:
-    """``body[field]`` when it is a string or absent/null; a 400 naming the field otherwise."""
-    value = body.get(field)
-    if value is not None and not isinstance(value, str):
-        raise web.HTTPError(400, f"Field {field!r} must be a string, not {type(value).__name__}")
-    return value
 
 
 class KernelsAPIHandler(APIHandler):
@@ -42,8 +33,8 @@ class MainKernelHandler(KernelsAPIHandler):
 
     async def post(self) -> None:
         body = self.get_json_object()
-        name = optional_string(body, "name")
-        path = optional_string(body, "path")
+        name = string_field(body, "name", nullable=True)
+        path = string_field(body, "path", nullable=True)
         kernel_id = await self.kernel_manager.start_kernel(kernel_name=name, path=path)
         self.set_header("Location", url_path_join(self.base_url, "api", "kernels", url_escape(kernel_id)))
         self.finish_json(self.kernel_manager.kernel_model(kernel_id), status=201)

@@ -10,24 +10,8 @@ from typing import Any
 
 from tornado import web
 
-from ...web.handlers import APIHandler, url_path_join
+from ...web.handlers import APIHandler, string_field, url_path_join
 from .manager import SessionManager
-
-_MISSING = object()
-
-
-def _field(body: dict[str, Any], key: str, *, required: bool = False, nullable: bool = False, label: str = "") -> Any:
-    """``body[key]`` if it is a string; None if absent (or null where allowed); else a 400."""
-    label = label or key
-    value = body.get(key, _MISSING)
-    if value is _MISSING or (value is None and nullable):
-        if required:
-            raise web.HTTPError(400, f"Missing field in JSON data: {label}")
-        return None
-    if not isinstance(value, str):
-        raise web.HTTPError(400, f"Field {label!r} must be a string, not {type(value).__name__}")
-    return value
-
 
 def _kernel_choice(body: dict[str, Any]) -> tuple[str | None, str | None]:
     """(id, name) from the optional ``kernel`` object of a body."""
@@ -36,8 +20,8 @@ def _kernel_choice(body: dict[str, Any]) -> tuple[str | None, str | None]:
         return None, None
     if not isinstance(kernel, dict):
         raise web.HTTPError(400, f"Field 'kernel' must be an object, not {type(kernel).__name__}")
-    kernel_id = _field(kernel, "id", nullable=True, label="kernel.id")
-    kernel_name = _field(kernel, "name", nullable=True, label="kernel.name")
+    kernel_id = string_field(kernel, "id", nullable=True, label="kernel.id")
+    kernel_name = string_field(kernel, "name", nullable=True, label="kernel.name")
     return kernel_id, kernel_name
 
 
@@ -55,9 +39,9 @@ class SessionRootHandler(SessionsAPIHandler):
 
     async def post(self) -> None:
         body = self.get_json_object()
-        path = _field(body, "path", required=True)
-        type_ = _field(body, "type", required=True)
-        name = _field(body, "name", nullable=True) or ""
+        path = string_field(body, "path", required=True)
+        type_ = string_field(body, "type", required=True)
+        name = string_field(body, "name", nullable=True) or ""
         kernel_id, kernel_name = _kernel_choice(body)
         model, _created = await self.session_manager.create_session(
             path=path, type=type_, name=name, kernel_id=kernel_id, kernel_name=kernel_name
@@ -74,7 +58,7 @@ class SessionHandler(SessionsAPIHandler):
 
     async def patch(self, session_id: str) -> None:
         body = self.get_json_object()
-        changes = {key: _field(body, key) for key in ("path", "name", "type")}
+        changes = {key: string_field(body, key) for key in ("path", "name", "type")}
         if "kernel" in body:
             kernel_id, kernel_name = _kernel_choice(body)
             if kernel_id is None and kernel_name is None:
