@@ -69,12 +69,19 @@ def decode_v1(data: bytes) -> dict[str, Any]:
 
 
 class ExecuteTally:
-    """What one client saw for its requests: replies and results per msg_id."""
+    """What one client saw for its requests: a speed number is only kept if every
+    request got its reply and the right result."""
 
     def __init__(self) -> None:
         self.replies = 0
         self.results = 0
         self.bad_results = 0
+
+    def check(self) -> None:
+        if self.bad_results or self.results != self.replies:
+            raise RuntimeError(
+                f"{self.replies} replies, {self.results} results, {self.bad_results} wrong: a kernel answer was lost or wrong"
+            )
 
 
 class WebsocketKernel:

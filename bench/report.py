@@ -104,6 +104,7 @@ def chart(path: Path, series: list[tuple[str, str, dict[str, list[float]]]]) -> 
             patch.set_facecolor(colours[name])
             patch.set_alpha(0.6)
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_title(title, fontsize=10)

@@ -58,6 +58,8 @@ async def _run(bench: Bench) -> dict:
             start = time.perf_counter()
             rtts = await asyncio.gather(*(loop(c) for c in clients[name]))
             elapsed = time.perf_counter() - start
+            for client in clients[name]:
+                client.tally.check()
             return {"rate": len(clients[name]) * per_kernel / elapsed, "rtts": [r for rs in rtts for r in rs]}
 
         bench.log(f"{kernels} kernels at once, {per_kernel} executes each per round")

@@ -50,6 +50,7 @@ async def _run(bench: Bench) -> dict:
                 client = clients[name]
                 start = time.perf_counter()
                 rtts = [await client.execute() for _ in range(chunk)]
+                client.tally.check()
                 return {"rtts": rtts, "rate": chunk / (time.perf_counter() - start)}
 
             bench.log(f"kernel websocket, {protocol} protocol: {chunk * bench.rounds} sequential executes per target")
