@@ -76,6 +76,15 @@ class ServerApp(JupyterApp):
     def _default_log_datefmt(self) -> str:
         return "%H:%M:%S"
 
+    def get_default_logging_config(self) -> dict[str, Any]:
+        """traitlets leaves the logger at DEBUG and filters in the handler, so every
+        debug call (an access-log line per request) would still build a record;
+        the logger itself takes log_level instead."""
+        config = super().get_default_logging_config()
+        for logger in config.get("loggers", {}).values():
+            logger["level"] = logging.getLevelName(self.log_level)
+        return config
+
     @property
     def config_file_name(self) -> str:  # type: ignore[override]
         return "jupyter_server_lite_config"
