@@ -45,6 +45,7 @@ async def test_installed_spec_and_its_resources(jsl_dirs, jsl_fetch, jsl_servera
     r = await jsl_fetch("kernelspecs", "custom", "logo-32x32.png")
     assert r.body == b"resource logo-32x32.png"
     assert r.headers["Content-Type"] == "image/png"
+    assert "no-store" not in r.headers.get("Cache-Control", "")  # an API handler, but a cacheable file
     # served like a static file: revalidation is a 304
     again = await jsl_fetch("kernelspecs", "custom", "logo-32x32.png", headers={"If-None-Match": r.headers["Etag"]}, raise_error=False)
     assert again.code == 304
@@ -62,6 +63,33 @@ async def test_resource_confined_to_spec_folder(jsl_dirs, jsl_fetch, jsl_expect_
     with jsl_expect_log("404 GET .*/kernelspecs/nope/"), pytest.raises(HTTPClientError) as err:
         await jsl_fetch("kernelspecs", "nope", "logo-64x64.png")
     assert err.value.code == 404
+
+
+async def test_resource_errors_are_json(jsl_dirs, jsl_fetch, jsl_expect_log):
+    """Unknown spec, unknown file and a ``../`` escape: JSON 404s saying which."""
+    install_spec(jsl_dirs, "custom", files=("logo-32x32.png",))
+    cases = [
+        (("nope", "logo-64x64.png"), "No kernelspec named 'nope'; available: custom, python3"),
+        (("custom", "missing.png"), "No resource 'missing.png' in kernelspec 'custom'"),
+        (("custom", "..%2Fpython3%2Fkernel.json"), "No resource '../python3/kernel.json' in kernelspec 'custom'"),
+    ]
+    for parts, message in cases:
+        with jsl_expect_log("404 GET .*/kernelspecs/"):
+            r = await jsl_fetch("kernelspecs", *parts, raise_error=False)
+        assert r.code == 404, parts
+        assert r.headers["Content-Type"] == "application/json"
+        body = json.loads(r.body)
+        assert body["reason"] == "Not Found" and body["message"].startswith(message), body
+
+
+async def test_anonymous_resource_request_is_json_403(jsl_fetch, jsl_expect_log):
+    """No login redirect: the callers are API clients and <img> tags."""
+    with jsl_expect_log("403 GET .*/kernelspecs/python3/logo-64x64.png"):
+        r = await jsl_fetch("kernelspecs", "python3", "logo-64x64.png", authenticated=False, raise_error=False)
+    assert r.code == 403
+    assert r.headers["Content-Type"] == "application/json"
+    assert json.loads(r.body)["message"].startswith("Authentication required")
+    assert b"PNG" not in r.body
 
 
 @pytest.mark.parametrize("jsl_server_config", [{"KernelSpecManager": {"cache_check_interval": 3600}}])

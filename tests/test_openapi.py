@@ -114,8 +114,8 @@ def test_every_core_route_is_documented():
 
 
 def test_every_error_response_uses_the_error_model():
-    """Every /api error is {message, reason} (the health probe's 503 aside); outside /api,
-    routes behave like pages and may answer HTML."""
+    """Every documented error is {message, reason}, kernelspec resources included
+    (the health probe's 503 aside)."""
     error = "#/components/schemas/Error"
     for path, item in SPEC["paths"].items():
         for method in HTTP_METHODS:
@@ -124,10 +124,7 @@ def test_every_error_response_uses_the_error_model():
                     continue
                 if "$ref" in response:
                     response = SPEC["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
-                if path.startswith("/api"):
-                    assert [c["schema"] for c in response["content"].values()] == [{"$ref": error}], (method, path, status)
-                else:
-                    assert set(response["content"]) <= {"application/json", "text/html"}, (method, path, status)
+                assert [c["schema"] for c in response["content"].values()] == [{"$ref": error}], (method, path, status)
 
 
 def test_public_operations_match_handlers():
@@ -179,18 +176,31 @@ async def test_server_responses_match_schemas(jsl_fetch, jsl_expect_log, jsl_ser
         await _call(jsl_fetch, "/api/me", "get", "api", "me", params={"permissions": "[1"})
     with jsl_expect_log(r"403 GET .*/api/status"):
         await _call(jsl_fetch, "/api/status", "get", "api", "status", authenticated=False)
+    jsl_serverapp.request_stop()  # nothing here waits on it: the server keeps answering
+    with jsl_expect_log(r"503 GET .*/api/health", logging.ERROR):
+        r = await _call(jsl_fetch, "/api/health", "get", "api", "health", authenticated=False)
+    assert r.code == 503
 
 
-async def test_extension_responses_match_schemas(jsl_server_factory, jsl_fetch, jsl_expect_log):
-    """Records of a loaded and of a failed extension both fit the schema."""
+async def test_extension_responses_match_schemas(jsl_server_factory, jsl_fetch, jsl_expect_log, jsl_dirs, tmp_path, monkeypatch):
+    """Records of a loaded, a failed and a conf.d-enabled extension all fit the schema."""
     loaded = types.ModuleType("jsl_openapi_probe")
     loaded._load_jupyter_server_extension = lambda serverapp: None
+    (tmp_path / "jsl_openapi_enabled.py").write_text("def _load_jupyter_server_extension(serverapp):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    enabler = jsl_dirs.write_config(
+        "user", "jupyter_server_lite_config.d/jsl_openapi_enabled.json", {"ServerApp": {"jpserver_extensions": {"jsl_openapi_enabled": True}}}
+    )
     with jsl_expect_log(r"Extension .*no_such_extension_module failed", logging.ERROR):
         app = jsl_server_factory(extensions=[loaded, "no_such_extension_module"], start=False)
     await app.start_server()
     r = await _call(jsl_fetch, "/api/extensions", "get", "api", "extensions", app=app)
-    states = {e["module"]: e["state"] for e in json.loads(r.body)["extensions"]}
-    assert states == {"jsl_openapi_probe": "loaded", "no_such_extension_module": "failed"}
+    records = {e["module"]: e for e in json.loads(r.body)["extensions"]}
+    states = {module: e["state"] for module, e in records.items()}
+    assert states == {"jsl_openapi_probe": "loaded", "no_such_extension_module": "failed", "jsl_openapi_enabled": "loaded"}
+    assert records["jsl_openapi_enabled"]["enabled_by"] == {"path": str(enabler), "level": str(jsl_dirs.user)}
+    assert records["jsl_openapi_probe"]["enabled_by"] is None
+    await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "jsl_openapi_enabled", app=app)
     await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "no_such_extension_module", app=app)
     with jsl_expect_log(r"404 GET .*/api/extensions/nope"):
         await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "nope", app=app)
@@ -208,8 +218,11 @@ async def test_kernelspec_responses_match_schemas(jsl_fetch, jsl_expect_log):
         await _call(jsl_fetch, "/api/kernelspecs/{kernel_name}", "get", "api", "kernelspecs", "nope")
     with jsl_expect_log(r"404 GET .*/kernelspecs/.*/no-such-file"):
         await _call(jsl_fetch, "/kernelspecs/{kernel_name}/{resource}", "get", "kernelspecs", name, "no-such-file.png")
-    r = await _call(jsl_fetch, "/kernelspecs/{kernel_name}/{resource}", "get", "kernelspecs", name, resource, authenticated=False)
-    assert r.code == 302
+    with jsl_expect_log(r"404 GET .*/kernelspecs/nope/"):
+        await _call(jsl_fetch, "/kernelspecs/{kernel_name}/{resource}", "get", "kernelspecs", "nope", resource)
+    with jsl_expect_log(r"403 GET .*/kernelspecs/"):
+        r = await _call(jsl_fetch, "/kernelspecs/{kernel_name}/{resource}", "get", "kernelspecs", name, resource, authenticated=False)
+    assert r.code == 403
 
 
 async def wait_idle(jsl_fetch, kernel_id: str, timeout: float = 30) -> None:

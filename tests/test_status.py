@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -71,6 +72,17 @@ async def test_health_reveals_nothing(jsl_fetch, jsl_serverapp):
     assert json.loads(body) == {"status": "ok"}
     assert jsl_serverapp.identity_provider.token not in body
     assert r.headers["Cache-Control"] == "no-store"
+
+
+async def test_health_is_503_stopping_once_a_stop_is_requested(jsl_fetch, jsl_serverapp, jsl_expect_log):
+    """A balancer sees "stopping" while the server still answers other requests."""
+    assert (await jsl_fetch("api", "health", authenticated=False)).code == 200
+    jsl_serverapp.request_stop()  # the test fixture does not wait on it, so the server keeps serving
+    with jsl_expect_log(r"^503 GET .*/api/health", logging.ERROR):
+        r = await jsl_fetch("api", "health", authenticated=False, raise_error=False)
+    assert r.code == 503
+    assert json.loads(r.body) == {"status": "stopping"}
+    assert (await jsl_fetch("api", "status")).code == 200
 
 
 async def test_me_is_the_identity_with_requested_permissions(jsl_fetch, jsl_serverapp):

@@ -19,16 +19,21 @@ class APIVersionHandler(APIHandler):
 
 
 class HealthHandler(APIHandler):
-    """``GET /api/health``: liveness/readiness for load balancers.
+    """``GET /api/health``: whether a load balancer should send traffic here.
 
-    Public on purpose, so it reveals nothing but whether the server is up.
+    200 ``ok`` while serving; 503 ``stopping`` once a stop was requested
+    (signal, idle timeout, ``request_stop()``) or the server is no longer
+    ``started``, so a balancer takes it out of rotation before the sockets
+    close.  There is no "starting" answer: the server only listens once
+    started.  Public on purpose, so it reveals nothing else.
     """
 
     allow_unauthenticated = True
 
     def get(self) -> None:
-        ready = self.serverapp.started
-        self.finish_json({"status": "ok" if ready else "starting"}, status=200 if ready else 503)
+        app = self.serverapp
+        serving = app.started and not app.stop_requested.is_set()
+        self.finish_json({"status": "ok" if serving else "stopping"}, status=200 if serving else 503)
 
 
 class StatusHandler(APIHandler):

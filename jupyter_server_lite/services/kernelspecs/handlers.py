@@ -26,6 +26,16 @@ def kernelspec_model(base_url: str, name: str, entry: dict[str, Any]) -> dict[st
     return {"name": name, "spec": entry["spec"], "resources": resources}
 
 
+def find_spec(ksm: KernelSpecManager, kernel_name: str) -> tuple[str, dict[str, Any]]:
+    """``(name, entry)`` of a spec, its name matched case-insensitively; an
+    unknown name is a 404 that lists the installed ones."""
+    name = kernel_name.lower()
+    entry = ksm.get_all_specs().get(name)
+    if entry is None:
+        raise web.HTTPError(404, f"No kernelspec named {kernel_name!r}; available: {', '.join(ksm.kernel_names()) or 'none'}")
+    return name, entry
+
+
 class KernelSpecsHandler(APIHandler):
     """``GET /api/kernelspecs``: the default kernel name and every installed spec."""
 
@@ -43,20 +53,20 @@ class KernelSpecHandler(APIHandler):
     """``GET /api/kernelspecs/<name>``: one spec; an unknown name is a JSON 404."""
 
     def get(self, kernel_name: str) -> None:
-        ksm: KernelSpecManager = self.serverapp.kernel_spec_manager
-        name = kernel_name.lower()
-        entry = ksm.get_all_specs().get(name)
-        if entry is None:
-            raise web.HTTPError(404, f"No kernelspec named {kernel_name!r}; available: {', '.join(ksm.kernel_names()) or 'none'}")
+        name, entry = find_spec(self.serverapp.kernel_spec_manager, kernel_name)
         self.finish_json(kernelspec_model(self.base_url, name, entry))
 
 
-class KernelSpecResourceHandler(JupyterHandler, web.StaticFileHandler):
+class KernelSpecResourceHandler(APIHandler, web.StaticFileHandler):
     """``GET /kernelspecs/<name>/<file>``: a file of the spec's folder (logos, kernel.js).
 
     Served like static files (ETag, Last-Modified, 304 on revalidation).  The
     path is resolved with symlinks followed and must stay inside the spec's
     folder; anything else, ``../`` included, is a 404.
+
+    Its callers are API clients and ``<img>`` tags, for whom a login page is
+    no answer, so it is an :class:`APIHandler`: an anonymous request is a
+    JSON 403 and every error a JSON ``{"message", "reason"}``.
     """
 
     SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")  # type: ignore[assignment]
@@ -64,10 +74,13 @@ class KernelSpecResourceHandler(JupyterHandler, web.StaticFileHandler):
     def initialize(self) -> None:  # type: ignore[override]
         web.StaticFileHandler.initialize(self, path="")
 
+    def set_default_headers(self) -> None:
+        """The page headers only: a file keeps the static handler's Content-Type
+        and caching (an error still gets its JSON Content-Type from write_error)."""
+        JupyterHandler.set_default_headers(self)
+
     async def get(self, kernel_name: str, path: str, include_body: bool = True) -> None:  # type: ignore[override]
-        entry = self.serverapp.kernel_spec_manager.get_all_specs().get(kernel_name.lower())
-        if entry is None:
-            raise web.HTTPError(404, f"No kernelspec named {kernel_name!r}")
+        _, entry = find_spec(self.serverapp.kernel_spec_manager, kernel_name)
         self.root = os.path.realpath(entry["resource_dir"])
         await web.StaticFileHandler.get(self, path, include_body)
 
