@@ -190,8 +190,12 @@ def connect(jsl_ws_connect):
         client = Client(ws, protocol)
         # Like JupyterLab, ask for kernel_info first: once its idle status is
         # back, iopub reaches this client (until then, output can be missed).
+        # Both its reply and its idle status are read here (they travel on
+        # different channels, in either order), so no stray reply is left for
+        # the test to trip over.
         msg_id = await client.send("kernel_info_request", {})
-        await client.until(lambda m: is_idle_after(m, msg_id))
+        await client.first(lambda m: is_idle_after(m, msg_id))
+        await client.first(lambda m: m["channel"] == "shell" and m["parent_header"].get("msg_id") == msg_id)
         return client
 
     return connect
