@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import process_running
 
 V1 = "v1.kernel.websocket.jupyter.org"
 KERNEL = "python3"
@@ -138,15 +139,6 @@ async def connect(jsl_ws_connect: Any, kernel_id: str, protocol: str, kernel: in
     assert ws.selected_subprotocol == (protocol or None)
     client = LoadClient(ws, protocol, kernel)
     return client
-
-
-def process_running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def rss_mib() -> float:
