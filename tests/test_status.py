@@ -78,7 +78,7 @@ async def test_health_is_503_stopping_once_a_stop_is_requested(jsl_fetch, jsl_se
     """A balancer sees "stopping" while the server still answers other requests."""
     assert (await jsl_fetch("api", "health", authenticated=False)).code == 200
     jsl_serverapp.request_stop()  # the test fixture does not wait on it, so the server keeps serving
-    with jsl_expect_log(r"^503 GET .*/api/health", logging.ERROR):
+    with jsl_expect_log(r"^503 GET .*/api/health", logging.WARNING):
         r = await jsl_fetch("api", "health", authenticated=False, raise_error=False)
     assert r.code == 503
     assert json.loads(r.body) == {"status": "stopping"}

@@ -88,7 +88,9 @@ def log_request(handler: web.RequestHandler) -> None:
     request = handler.request
     if status < 400:
         level = logging.DEBUG
-    elif status < 500:
+    elif status < 500 or status == 503:
+        # 503 is a deliberate "not now" (a stopping server's health probe),
+        # not a fault: a load balancer polling it must not fill the log with errors.
         level = logging.WARNING
     else:
         level = logging.ERROR
