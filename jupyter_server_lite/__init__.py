@@ -10,13 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
-__all__ = ["ServerApp", "__version__"]
+__all__ = ["ExtensionAPIHandler", "ExtensionApp", "ExtensionHandler", "ServerApp", "__version__", "hookimpl", "hookspec"]
 
 _LAZY = {
     "ServerApp": "jupyter_server_lite.serverapp",
+    "ExtensionApp": "jupyter_server_lite.extension.application",
+    "ExtensionHandler": "jupyter_server_lite.extension.handler",
+    "ExtensionAPIHandler": "jupyter_server_lite.extension.handler",
+    "hookimpl": "jupyter_server_lite.extension.hooks",
+    "hookspec": "jupyter_server_lite.extension.hooks",
 }
 
 if TYPE_CHECKING:
+    from .extension.application import ExtensionApp
+    from .extension.handler import ExtensionAPIHandler, ExtensionHandler
+    from .extension.hooks import hookimpl, hookspec
     from .serverapp import ServerApp
 
 

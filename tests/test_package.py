@@ -1,0 +1,39 @@
+"""The package's public surface: small, lazy, and every name real."""
+import subprocess
+import sys
+
+import jupyter_server_lite
+
+
+def test_every_public_name_resolves_to_its_home():
+    from jupyter_server_lite.extension.application import ExtensionApp
+    from jupyter_server_lite.extension.handler import ExtensionAPIHandler, ExtensionHandler
+    from jupyter_server_lite.extension.hooks import hookimpl, hookspec
+    from jupyter_server_lite.serverapp import ServerApp
+
+    homes = {
+        "ServerApp": ServerApp,
+        "ExtensionApp": ExtensionApp,
+        "ExtensionHandler": ExtensionHandler,
+        "ExtensionAPIHandler": ExtensionAPIHandler,
+        "hookimpl": hookimpl,
+        "hookspec": hookspec,
+    }
+    assert set(jupyter_server_lite.__all__) == {*homes, "__version__"}
+    for name, obj in homes.items():
+        assert getattr(jupyter_server_lite, name) is obj
+
+
+def test_unknown_name_is_an_attribute_error():
+    try:
+        jupyter_server_lite.NoSuchThing  # noqa: B018
+    except AttributeError as err:
+        assert "NoSuchThing" in str(err)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_importing_the_package_loads_no_web_or_kernel_stack():
+    code = "import sys, jupyter_server_lite; print(sorted(m for m in ('tornado.web', 'zmq', 'jupyter_client', 'jinja2') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert out.strip() == "[]"
