@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from jupyter_server_lite.web.application import make_application
+
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1) -> Any:
     """Poll ``predicate`` (sync or async) until it is truthy and return its value;
@@ -29,3 +31,11 @@ def process_running(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def server_with_routes(factory: Callable[..., Any], routes: list[Any], config: dict[str, Any] | None = None) -> Any:
+    """A server from ``jsl_server_factory`` (not started yet) whose web app also
+    mounts test-only ``routes`` (patterns relative to base_url)."""
+    app = factory(config=config, start=False)
+    app.web_app = make_application(app, extra_routes=routes)
+    return app

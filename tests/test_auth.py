@@ -15,8 +15,8 @@ import pytest
 from tornado.httpclient import HTTPResponse
 
 from jupyter_server_lite.auth import passwd, passwd_check
-from jupyter_server_lite.web.application import make_application
 from jupyter_server_lite.web.handlers import APIHandler
+from support import server_with_routes
 
 PASSWORD = "correct horse battery staple"
 
@@ -30,9 +30,7 @@ class EchoHandler(APIHandler):
 
 def with_echo(factory: Any, config: dict[str, Any] | None = None) -> Any:
     """A server (not started yet) with ``POST /api/test-echo`` mounted."""
-    app = factory(config=config, start=False)
-    app.web_app = make_application(app, extra_routes=[(r"/api/test-echo", EchoHandler)])
-    return app
+    return server_with_routes(factory, [(r"/api/test-echo", EchoHandler)], config)
 
 
 @pytest.fixture

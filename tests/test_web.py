@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from tornado import web
 
-from jupyter_server_lite.web.application import make_application
 from jupyter_server_lite.web.handlers import APIHandler, JupyterHandler, url_path_join
+from support import server_with_routes
 
 
 class JSONBodyHandler(APIHandler):
@@ -47,15 +47,9 @@ TEST_ROUTES = [
 ]
 
 
-def start_with_test_routes(factory: Any, config: dict[str, Any] | None = None) -> Any:
-    app = factory(config=config, start=False)
-    app.web_app = make_application(app, extra_routes=TEST_ROUTES)
-    return app
-
-
 @pytest.fixture
 def jsl_serverapp(jsl_server_factory: Any, io_loop: Any) -> Any:
-    app = start_with_test_routes(jsl_server_factory)
+    app = server_with_routes(jsl_server_factory, TEST_ROUTES)
     io_loop.run_sync(app.start_server)
     return app
 
@@ -285,7 +279,7 @@ async def test_an_unexpected_bug_is_a_json_500_logged_with_traceback(jsl_fetch, 
 
 
 async def test_debug_mode_sends_the_traceback(jsl_fetch, jsl_server_factory, jsl_expect_log):
-    app = start_with_test_routes(jsl_server_factory, {"ServerApp": {"log_level": "DEBUG"}})
+    app = server_with_routes(jsl_server_factory, TEST_ROUTES, {"ServerApp": {"log_level": "DEBUG"}})
     await app.start_server()
     with jsl_expect_log(r"Uncaught exception", logging.ERROR), jsl_expect_log(r"^500 GET", logging.ERROR):
         r = await jsl_fetch("api", "test-crash", app=app, raise_error=False)
