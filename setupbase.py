@@ -7,6 +7,7 @@ installing the package is what enables its bundled extensions.  Walking the
 tree (rather than listing files by hand) means a new enabler cannot be
 forgotten in the packaging.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,9 +20,7 @@ def etc_data_files(root: str = "etc") -> list[tuple[str, list[str]]]:
     entries: list[tuple[str, list[str]]] = []
     top = os.path.join(HERE, root)
     for dirpath, _dirnames, filenames in sorted(os.walk(top)):
-        files = sorted(
-            os.path.relpath(os.path.join(dirpath, f), HERE) for f in filenames if not f.startswith(".")
-        )
+        files = sorted(os.path.relpath(os.path.join(dirpath, f), HERE) for f in filenames if not f.startswith("."))
         if files:
             entries.append((os.path.relpath(dirpath, HERE), files))
     return entries

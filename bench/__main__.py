@@ -10,6 +10,7 @@ targets, met or missed; writes ``bench/results/<stamp>.json`` (raw samples)
 and ``<stamp>.png`` (latency distributions), and copies both to
 ``latest.json`` / ``latest.png``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,12 +34,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmark jupyter_server_lite against jupyter_server and the ceilings.")
-    parser.add_argument("--peer", action="store_true", help="also run jupyter_server (installed into bench/.peer-venv on first use)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Benchmark jupyter_server_lite against jupyter_server and the ceilings."
+    )
+    parser.add_argument(
+        "--peer", action="store_true", help="also run jupyter_server (installed into bench/.peer-venv on first use)"
+    )
     parser.add_argument("--peer-refresh", action="store_true", help="rebuild the peer venv first")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke test, not a measurement")
     parser.add_argument("--workloads", default=",".join(ORDER), help=f"comma-separated subset of: {','.join(ORDER)}")
-    parser.add_argument("--rounds", type=int, default=0, help="interleaved rounds per workload (default 5, 2 with --quick)")
+    parser.add_argument(
+        "--rounds", type=int, default=0, help="interleaved rounds per workload (default 5, 2 with --quick)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default bench/results)")
     args = parser.parse_args(argv)
     unknown = set(args.workloads.split(",")) - set(ORDER)
@@ -65,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             t0, busy0, ours0 = time.perf_counter(), machine_busy_seconds(), tree_cpu_seconds()
             try:
                 data[name] = module.run(bench)
-            except Exception as err:  # noqa: BLE001 - one broken workload does not lose the others
+            except Exception as err:
                 bench.errors.append(f"workload {name}: {type(err).__name__}: {err}")
                 traceback.print_exc(file=sys.stderr)
                 continue
@@ -91,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\nimport time:\n" + describe(data["importtime"]))
     busy = {name: share for name, share in others.items() if share > 0.05}
     if busy:
-        print("\nWARNING: the machine was not idle; other processes used " + ", ".join(
-            f"{share:.0%} of the CPUs during {name}" for name, share in busy.items()) + ". Ratios from those workloads are noisy.")
+        print(
+            "\nWARNING: the machine was not idle; other processes used "
+            + ", ".join(f"{share:.0%} of the CPUs during {name}" for name, share in busy.items())
+            + ". Ratios from those workloads are noisy."
+        )
     if bench.errors:
         print("\nerrors (full text in the JSON):\n" + "\n".join(f"- {e.splitlines()[0][:300]}" for e in bench.errors))
 
@@ -113,8 +123,16 @@ def main(argv: list[str] | None = None) -> int:
         "other_processes_cpu_share": others,
     }
     json_path = args.out / f"{stamp}.json"
-    report.write_json(json_path, {"meta": meta, "table": table, "targets": [vars(c) | {"met": c.met} for c in checks],
-                                  "errors": bench.errors, "data": data})
+    report.write_json(
+        json_path,
+        {
+            "meta": meta,
+            "table": table,
+            "targets": [vars(c) | {"met": c.met} for c in checks],
+            "errors": bench.errors,
+            "data": data,
+        },
+    )
     shutil.copyfile(json_path, args.out / "latest.json")
     png_path = args.out / f"{stamp}.png"
     if report.chart(png_path, series):

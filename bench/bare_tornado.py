@@ -6,6 +6,7 @@ JSON body after a constant-time token check, and imports nothing else: the
 most requests per second any tornado server can serve here, and the shortest
 possible cold start of one.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -9,6 +9,7 @@ processes) spreads over every target instead of favouring one.  A trial that
 fails (an endpoint that does not exist yet, a crash) is recorded as an error
 for that target and the run goes on.
 """
+
 from __future__ import annotations
 
 import math
@@ -104,12 +105,16 @@ class Bench:
             for name in schedule.live():
                 try:
                     schedule.results[name].append(trial(name, r))
-                except Exception as err:  # noqa: BLE001 - recorded, the run goes on
+                except Exception as err:
                     schedule.failed(name, r, err)
         return schedule.results
 
     async def ainterleave(
-        self, names: Iterable[str], trial: Callable[[str, int], Awaitable[Any]], rounds: int | None = None, label: str = ""
+        self,
+        names: Iterable[str],
+        trial: Callable[[str, int], Awaitable[Any]],
+        rounds: int | None = None,
+        label: str = "",
     ) -> dict[str, list[Any]]:
         """:meth:`interleave` for coroutine trials that share one event loop."""
         schedule = _Schedule(self, list(names), label or trial.__name__)
@@ -117,7 +122,7 @@ class Bench:
             for name in schedule.live():
                 try:
                     schedule.results[name].append(await trial(name, r))
-                except Exception as err:  # noqa: BLE001 - recorded, the run goes on
+                except Exception as err:
                     schedule.failed(name, r, err)
         return schedule.results
 

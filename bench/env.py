@@ -6,6 +6,7 @@ and one kernelspec, ``bench-python``, that runs *the project's* Python and
 ipykernel.  Both servers therefore launch exactly the same kernel, so a
 difference in a kernel workload is the server's and not ipykernel's.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -69,7 +70,13 @@ class Sandbox:
         # PYTHONDONTWRITEBYTECODE goes too: an installed package has its bytecode
         # compiled by pip, a checkout gets it from the bench's warm-up start;
         # otherwise every start of ours would recompile its modules from source.
-        for var in ("JUPYTER_CONFIG_PATH", "JUPYTER_NO_CONFIG", "JUPYTER_PREFER_ENV_PATH", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"):
+        for var in (
+            "JUPYTER_CONFIG_PATH",
+            "JUPYTER_NO_CONFIG",
+            "JUPYTER_PREFER_ENV_PATH",
+            "PYTHONPATH",
+            "PYTHONDONTWRITEBYTECODE",
+        ):
             env.pop(var, None)
         env.update(
             {

@@ -14,6 +14,7 @@ Websocket protocols, chosen by ``Sec-WebSocket-Protocol``:
   little-endian count of offsets, the offsets, then the channel name and the
   header, parent_header, metadata and content (JSON) and any buffers.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,9 +50,11 @@ def new_message(msg_type: str, content: dict[str, Any], session: str) -> dict[st
 
 
 def encode_v1(msg: dict[str, Any], channel: str) -> bytes:
-    parts = [channel.encode()] + [
-        json.dumps(msg[key]).encode() for key in ("header", "parent_header", "metadata", "content")
-    ] + [bytes(b) for b in msg.get("buffers", [])]
+    parts = (
+        [channel.encode()]
+        + [json.dumps(msg[key]).encode() for key in ("header", "parent_header", "metadata", "content")]
+        + [bytes(b) for b in msg.get("buffers", [])]
+    )
     offsets = [8 * (1 + len(parts) + 1)]
     for part in parts:
         offsets.append(offsets[-1] + len(part))
@@ -94,12 +97,13 @@ class WebsocketKernel:
         self.tally = ExecuteTally()
 
     @classmethod
-    async def connect(cls, port: int, token: str, kernel_id: str, protocol: str = "json") -> "WebsocketKernel":
+    async def connect(cls, port: int, token: str, kernel_id: str, protocol: str = "json") -> WebsocketKernel:
         session = uuid.uuid4().hex
         request = HTTPRequest(
             f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?session_id={session}",
             headers={"Authorization": f"token {token}"},
-            connect_timeout=30, request_timeout=30,
+            connect_timeout=30,
+            request_timeout=30,
         )
         conn = await websocket_connect(request, subprotocols=[V1_PROTOCOL] if protocol == "v1" else None)
         if protocol == "v1" and conn.selected_subprotocol != V1_PROTOCOL:
@@ -136,8 +140,18 @@ class WebsocketKernel:
 
     async def execute(self, code: str = "1+1", expect: str = "2") -> float:
         """One execute round trip in seconds: until both reply and idle are in."""
-        msg = new_message("execute_request", {"code": code, "silent": False, "store_history": False,
-                                              "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}, self.session)
+        msg = new_message(
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": False,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+            self.session,
+        )
         msg_id = msg["header"]["msg_id"]
         start = time.perf_counter()
         await self.send(msg, "shell")
@@ -171,7 +185,7 @@ class ZmqKernel:
         self.tally = ExecuteTally()
 
     @classmethod
-    async def start(cls, kernel_name: str, iopub: bool = False) -> "ZmqKernel":
+    async def start(cls, kernel_name: str, iopub: bool = False) -> ZmqKernel:
         """Launch a kernel and wait for its first kernel_info_reply.
 
         That is the least a client must wait for (and what the server-side

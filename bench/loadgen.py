@@ -14,6 +14,7 @@ limit.  Requests are pre-encoded bytes and responses are parsed by
 Content-Length (chunked bodies are handled too), so the client spends as
 little as possible per request.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,9 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _worker(port: int, request: bytes, stop_at: list[float], record_from: float, latencies: list[int], errors: list[int]) -> None:
+async def _worker(
+    port: int, request: bytes, stop_at: list[float], record_from: float, latencies: list[int], errors: list[int]
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     clock = time.perf_counter
     try:

@@ -5,6 +5,7 @@ standard library's ``venv`` and installs ``jupyter_server`` and ``ipykernel``
 into it with pip, so the project's own environment never sees
 jupyter_server.  An existing venv is reused; ``--peer-refresh`` rebuilds it.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -30,7 +31,8 @@ def ensure_peer(refresh: bool = False, venv: Path = VENV, log=print) -> Path:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         pip = subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PACKAGES],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if pip.returncode:
             raise SystemExit(f"[bench] pip could not install the peer:\n{pip.stdout[-2000:]}{pip.stderr[-2000:]}")
@@ -47,6 +49,8 @@ def _usable(python: Path) -> bool:
 def peer_version(python: Path) -> str:
     out = subprocess.run(
         [str(python), "-c", "import jupyter_server; print(jupyter_server.__version__)"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.strip()

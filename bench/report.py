@@ -1,4 +1,5 @@
 """The outputs of a run: the console/Markdown table, the targets, JSON and a PNG chart."""
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,14 @@ def table(rows: list[Row]) -> str:
         ceiling = row.values.get(row.ceiling) if row.ceiling else None
         ceiling_text = f"{_cell(ceiling)} ({LABELS[row.ceiling]})" if row.ceiling and ceiling else ""
         cells = [
-            row.workload, row.metric, row.unit,
-            _cell(row.values.get("ours")), _cell(row.values.get("peer")), ceiling_text,
-            _ratio_cell(row, "peer" if "peer" in row.values else None), _ratio_cell(row, row.ceiling if ceiling else None),
+            row.workload,
+            row.metric,
+            row.unit,
+            _cell(row.values.get("ours")),
+            _cell(row.values.get("peer")),
+            ceiling_text,
+            _ratio_cell(row, "peer" if "peer" in row.values else None),
+            _ratio_cell(row, row.ceiling if ceiling else None),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -110,7 +116,7 @@ def chart(path: Path, series: list[tuple[str, str, dict[str, list[float]]]]) -> 
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit)
         ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(series):]:
+    for ax in list(axes.flat)[len(series) :]:
         ax.axis("off")
     fig.suptitle("jupyter_server_lite bench: latency distributions (box: p25-p75, whiskers: p1-p99)", fontsize=11)
     fig.tight_layout()

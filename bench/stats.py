@@ -1,4 +1,5 @@
 """Small statistics for the bench: percentiles and the median (min/max) summary."""
+
 from __future__ import annotations
 
 import math

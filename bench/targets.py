@@ -7,6 +7,7 @@ token, no browser, 127.0.0.1, a root folder of their own, the bench
 sandbox's jupyter folders.  A server is ready when ``GET /api/status`` with
 the token answers 200; the time from spawn to that answer is its cold start.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -38,9 +39,15 @@ class Target:
         if self.name == "bare":
             return [self.python, "-m", self.module, f"--port={port}", f"--token={token}"]
         args = [
-            self.python, "-m", self.module,
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-            "--ServerApp.open_browser=False", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+            self.python,
+            "-m",
+            self.module,
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.open_browser=False",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
         ]
         if self.name == "peer" and os.geteuid() == 0:
             args.append("--allow-root")  # jupyter_server refuses root otherwise; ours has no such check
@@ -137,8 +144,11 @@ def start_server(
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         target.argv(port, token, sandbox.notebooks),
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env=env or sandbox.env(), preexec_fn=preexec,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env or sandbox.env(),
+        preexec_fn=preexec,
     )
     log.close()
     deadline = t0 + READY_TIMEOUT
@@ -147,7 +157,9 @@ def start_server(
             break
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace")[-800:]
-            raise RuntimeError(f"{target.name} exited with {proc.returncode} before it was ready; see {log_path}:\n{tail}")
+            raise RuntimeError(
+                f"{target.name} exited with {proc.returncode} before it was ready; see {log_path}:\n{tail}"
+            )
         if time.perf_counter() > deadline:
             proc.kill()
             raise RuntimeError(f"{target.name} not ready after {READY_TIMEOUT}s; see {log_path}")

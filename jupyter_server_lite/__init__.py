@@ -4,13 +4,22 @@ The public surface is deliberately small.  Names are imported lazily so that
 ``import jupyter_server_lite`` (done by every extension's entry point) stays
 cheap: the web stack is only paid for by whoever actually builds a server.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
-__all__ = ["ExtensionAPIHandler", "ExtensionApp", "ExtensionHandler", "ServerApp", "__version__", "hookimpl", "hookspec"]
+__all__ = [
+    "ExtensionAPIHandler",
+    "ExtensionApp",
+    "ExtensionHandler",
+    "ServerApp",
+    "__version__",
+    "hookimpl",
+    "hookspec",
+]
 
 _LAZY = {
     "ServerApp": "jupyter_server_lite.serverapp",

@@ -4,6 +4,7 @@ Only real use counts: requests that change state and kernel traffic.  A
 client polling ``GET /api/kernels`` every few seconds must not keep an idle
 server alive forever.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,9 @@ class IdleWatch:
     so the server stops within about half a timeout of becoming idle.
     """
 
-    def __init__(self, timeout: float, is_idle: Callable[[], bool], on_idle: Callable[[], None], log: logging.Logger) -> None:
+    def __init__(
+        self, timeout: float, is_idle: Callable[[], bool], on_idle: Callable[[], None], log: logging.Logger
+    ) -> None:
         self._is_idle = is_idle
         self._on_idle = on_idle
         self._timeout = timeout

@@ -4,6 +4,7 @@ Option names follow jupyter_server where the concept is the same, so a
 user's habits carry over.  Subcommands are import strings: ``jupyter
 server-lite list`` never imports the web stack it does not use.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,7 +34,10 @@ flags = dict(base_flags)
 flags.update(
     {
         "no-browser": ({"ServerApp": {"open_browser": False}}, "Do not open a browser after start-up."),
-        "safe-mode": ({"ServerApp": {"safe_mode": True}}, "Start the core only, with no extension at all (for debugging)."),
+        "safe-mode": (
+            {"ServerApp": {"safe_mode": True}},
+            "Start the core only, with no extension at all (for debugging).",
+        ),
         "strict-extensions": (
             {"ServerApp": {"strict_extensions": True}},
             "Fail the start when any enabled extension fails to load.",

@@ -4,6 +4,7 @@ Each is its own JupyterApp, so ``jupyter server-lite list --help`` and the
 usual ``--JUPYTER_*`` directories work the same as for the server.  Errors
 are one line on stderr and exit status 1, never a traceback.
 """
+
 from __future__ import annotations
 
 import json
@@ -82,7 +83,9 @@ class StopApp(JupyterApp):
         try:
             stopped = stop_server(info)
         except PermissionError:
-            self.exit_with(f"Not allowed to signal the server's process (pid {info['pid']}): it belongs to another user.")
+            self.exit_with(
+                f"Not allowed to signal the server's process (pid {info['pid']}): it belongs to another user."
+            )
         if not stopped:
             self.exit_with(f"The server (pid {info['pid']}) did not stop within the timeout.")
 

@@ -18,6 +18,7 @@ skipping it could drop a security setting.  A malformed file in the conf.d
 folder is recorded against the extension it is named after (its stem), so
 that extension alone fails and the server starts.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -10,6 +10,7 @@ We bind the sockets ourselves rather than through
 ``bind()`` fails, which on a taken port (the normal case for
 ``port_retries``) leaks one file descriptor per try.
 """
+
 from __future__ import annotations
 
 import errno

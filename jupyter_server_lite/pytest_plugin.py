@@ -18,6 +18,7 @@ The fixtures are factories where that helps::
     def test_other_config(jsl_server_factory):
         app = jsl_server_factory(config={"ServerApp": {"base_url": "/"}})
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,8 +34,8 @@ from typing import Any
 
 import pytest
 from jupyter_core import paths as jupyter_paths
-from tornado.ioloop import IOLoop
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 from traitlets.config import Config
 
@@ -169,7 +170,9 @@ def jsl_log_guard() -> Iterator[LogGuard]:
 
 
 @pytest.fixture
-def jsl_expect_log(jsl_log_guard: LogGuard) -> Callable[..., contextlib.AbstractContextManager[list[logging.LogRecord]]]:
+def jsl_expect_log(
+    jsl_log_guard: LogGuard,
+) -> Callable[..., contextlib.AbstractContextManager[list[logging.LogRecord]]]:
     """``with jsl_expect_log("pattern", logging.ERROR): ...`` -- the block must log it.
 
     Announces a log line the test expects (an isolated failure, a refused
@@ -253,7 +256,11 @@ def jsl_serverapp(
     """A started server built from ``jsl_server_config``, ``jsl_argv`` and ``jsl_server_extensions``."""
     config = copy.deepcopy(jsl_server_config)
     if jsl_server_extensions:
-        enabled = jsl_server_extensions if isinstance(jsl_server_extensions, dict) else dict.fromkeys(jsl_server_extensions, True)
+        enabled = (
+            jsl_server_extensions
+            if isinstance(jsl_server_extensions, dict)
+            else dict.fromkeys(jsl_server_extensions, True)
+        )
         section = config.setdefault("ServerApp", {})
         section["jpserver_extensions"] = {**section.get("jpserver_extensions", {}), **enabled}
     return jsl_server_factory(config=config, argv=jsl_argv)
@@ -311,7 +318,9 @@ def jsl_fetch(jsl_serverapp: Any) -> Callable[..., Any]:
         if body is None and method in ("POST", "PUT", "PATCH"):
             body = b""
         raise_error = kwargs.pop("raise_error", True)
-        request = HTTPRequest(_url(app, parts, params), method=method, body=body, headers=all_headers, follow_redirects=False, **kwargs)
+        request = HTTPRequest(
+            _url(app, parts, params), method=method, body=body, headers=all_headers, follow_redirects=False, **kwargs
+        )
         return await AsyncHTTPClient().fetch(request, raise_error=raise_error)
 
     return fetch

@@ -7,6 +7,7 @@ writes ``jsl-server-<pid>-<port>.json`` rather than overwrite the first.  A
 file whose process is gone (the server was killed) is stale and is removed
 when listed.
 """
+
 from __future__ import annotations
 
 import glob

@@ -13,6 +13,7 @@ server, inspect it, and serve it from its own loop with ``await
 start_server()``; ``start()`` is the command-line path that owns the loop
 and stops on SIGINT/SIGTERM.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,8 @@ from tornado import httpserver, web
 from tornado.log import LogFormatter
 from traitlets import Bool, Dict, Instance, Integer, List, TraitError, Type, Unicode, default, validate
 
-from ._version import __version__
 from . import cli
+from ._version import __version__
 from .activity import Activity, IdleWatch
 from .auth.identity import IdentityProvider
 from .configfiles import load_config_files
@@ -47,6 +48,7 @@ from .services.kernelspecs.manager import KernelSpecManager
 from .services.sessions.manager import SessionManager
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
+
 
 class ServerApp(JupyterApp):
     """A Jupyter server: kernels, kernelspecs and sessions, plus extensions."""
@@ -121,8 +123,12 @@ class ServerApp(JupyterApp):
     allow_origin = Unicode(
         "", help="Origin allowed to make cross-origin requests (CORS); '*' allows any. Default: none."
     ).tag(config=True)
-    allow_origin_pat = Unicode("", help="Regular expression of origins allowed cross-origin; used if allow_origin is unset.").tag(config=True)
-    allow_credentials = Bool(False, help="Send Access-Control-Allow-Credentials: true to allowed origins.").tag(config=True)
+    allow_origin_pat = Unicode(
+        "", help="Regular expression of origins allowed cross-origin; used if allow_origin is unset."
+    ).tag(config=True)
+    allow_credentials = Bool(False, help="Send Access-Control-Allow-Credentials: true to allowed origins.").tag(
+        config=True
+    )
     allow_remote_access = Bool(
         help="""Answer requests whose Host is not a local name. Off by default when
         listening on a loopback address (protects against DNS rebinding); on when
@@ -149,7 +155,9 @@ class ServerApp(JupyterApp):
 
     # -- files and pages ----------------------------------------------------
 
-    root_dir = Unicode(help="The directory kernels start in (with a session's path below it). Default: the current directory.").tag(config=True)
+    root_dir = Unicode(
+        help="The directory kernels start in (with a session's path below it). Default: the current directory."
+    ).tag(config=True)
 
     @default("root_dir")
     def _default_root_dir(self) -> str:
@@ -222,7 +230,9 @@ class ServerApp(JupyterApp):
         """Call hook ``name`` with ``serverapp=self`` and ``kwargs``, failures isolated."""
         return self.hooks.call(name, serverapp=self, **kwargs)
 
-    extension_manager = Instance(ExtensionManager, help="The extensions of this server: their records, routes and settings.")
+    extension_manager = Instance(
+        ExtensionManager, help="The extensions of this server: their records, routes and settings."
+    )
 
     @default("extension_manager")
     def _default_extension_manager(self) -> ExtensionManager:
@@ -272,7 +282,9 @@ class ServerApp(JupyterApp):
 
     def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]
         """Load every config file; a malformed one stops the start, naming the file."""
-        self.loaded_config = load_config_files(self.config_file_paths, extra_file=self.config_file or None, log=self.log)
+        self.loaded_config = load_config_files(
+            self.config_file_paths, extra_file=self.config_file or None, log=self.log
+        )
         self.update_config(self.loaded_config.config)
 
     def init_configurables(self) -> None:
@@ -426,7 +438,11 @@ class ServerApp(JupyterApp):
         urls = [self.display_url]
         if self.ip in ("", "0.0.0.0", "::"):
             scheme = "https" if self.certfile else "http"
-            urls.append(self._with_token(f"{scheme}://127.0.0.1:{self.actual_port}{self.base_url}{self.default_url.lstrip('/')}"))
+            urls.append(
+                self._with_token(
+                    f"{scheme}://127.0.0.1:{self.actual_port}{self.base_url}{self.default_url.lstrip('/')}"
+                )
+            )
         return urls
 
     def _with_token(self, url: str) -> str:

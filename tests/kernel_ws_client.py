@@ -4,6 +4,7 @@ The client encodes and decodes both protocols itself, from their
 descriptions (docs/websocket.md), not with the server's codecs, so a
 symmetric mistake in both cannot pass unnoticed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,9 +41,14 @@ class Client:
     def encode(self, msg: dict[str, Any]) -> tuple[str | bytes, bool]:
         buffers = [bytes(b) for b in msg.pop("buffers", [])]
         if self.protocol == V1:
-            parts = [msg["channel"].encode()] + [
-                json.dumps(msg[k], default=json_default).encode() for k in ("header", "parent_header", "metadata", "content")
-            ] + buffers
+            parts = (
+                [msg["channel"].encode()]
+                + [
+                    json.dumps(msg[k], default=json_default).encode()
+                    for k in ("header", "parent_header", "metadata", "content")
+                ]
+                + buffers
+            )
             offsets = [8 * (len(parts) + 2)]
             for part in parts:
                 offsets.append(offsets[-1] + len(part))
@@ -63,7 +69,10 @@ class Client:
             offsets = struct.unpack_from(f"<{count}Q", data, 8)
             chunks = [data[a:b] for a, b in zip(offsets, offsets[1:])]
             # Like a browser's TextDecoder: invalid UTF-8 becomes U+FFFD.
-            msg = {k: json.loads(c.decode("utf-8", "replace")) for k, c in zip(("header", "parent_header", "metadata", "content"), chunks[1:5])}
+            msg = {
+                k: json.loads(c.decode("utf-8", "replace"))
+                for k, c in zip(("header", "parent_header", "metadata", "content"), chunks[1:5])
+            }
             msg["channel"] = chunks[0].decode()
             msg["buffers"] = chunks[5:]
             return msg
@@ -80,6 +89,7 @@ class Client:
 
     async def closed(self) -> None:
         """Read until the server closes the websocket (bounded)."""
+
         async def loop():
             while True:
                 if self._reading is None:
@@ -87,9 +97,12 @@ class Client:
                 data, self._reading = await self._reading, None
                 if data is None:
                     return
+
         await asyncio.wait_for(loop(), TIMEOUT)
 
-    async def send(self, msg_type: str, content: dict[str, Any], channel: str = "shell", buffers: list[bytes] = ()) -> str:
+    async def send(
+        self, msg_type: str, content: dict[str, Any], channel: str = "shell", buffers: list[bytes] = ()
+    ) -> str:
         msg = self.session.msg(msg_type, content=content)
         msg["channel"] = channel
         msg["buffers"] = list(buffers)
@@ -99,7 +112,9 @@ class Client:
         return msg["header"]["msg_id"]
 
     async def execute(self, code: str) -> str:
-        return await self.send("execute_request", {"code": code, "silent": False, "store_history": False, "allow_stdin": False})
+        return await self.send(
+            "execute_request", {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+        )
 
     async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
         # A read outlives a timeout (shielded), so giving up waiting never loses a message.
@@ -114,11 +129,13 @@ class Client:
 
     async def until(self, predicate, timeout: float = TIMEOUT) -> dict[str, Any]:
         """Read messages until one matches ``predicate`` (bounded in time)."""
+
         async def loop():
             while True:
                 msg = await self.recv()
                 if predicate(msg):
                     return msg
+
         return await asyncio.wait_for(loop(), timeout)
 
     async def first(self, predicate) -> dict[str, Any]:
@@ -153,7 +170,9 @@ class Client:
         return reply, outputs
 
     async def status(self, state: str) -> dict[str, Any]:
-        return await self.until(lambda m: m["header"]["msg_type"] == "status" and m["content"]["execution_state"] == state)
+        return await self.until(
+            lambda m: m["header"]["msg_type"] == "status" and m["content"]["execution_state"] == state
+        )
 
 
 def is_idle_after(msg: dict[str, Any], msg_id: str) -> bool:
@@ -182,7 +201,10 @@ def start_kernel(jsl_fetch):
 def connect(jsl_ws_connect):
     async def connect(kernel_id: str, protocol: str = "", session_id: str | None = None) -> Client:
         ws = await jsl_ws_connect(
-            "api", "kernels", kernel_id, "channels",
+            "api",
+            "kernels",
+            kernel_id,
+            "channels",
             params={"session_id": session_id or uuid.uuid4().hex},
             subprotocols=[protocol] if protocol else None,
         )

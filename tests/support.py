@@ -1,4 +1,5 @@
 """Small helpers shared by the test modules (kernels' processes, bounded polling)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -4,6 +4,7 @@ Real HTTP against a server on 127.0.0.1 under the awkward base_url
 ``/a%40b/``.  A tiny JSON POST endpoint is mounted through
 ``make_application(extra_routes=...)`` so unsafe methods can be exercised.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+from support import server_with_routes
 from tornado.httpclient import HTTPResponse
 
 from jupyter_server_lite.auth import passwd, passwd_check
 from jupyter_server_lite.web.handlers import APIHandler
-from support import server_with_routes
 
 PASSWORD = "correct horse battery staple"
 
@@ -115,14 +116,20 @@ async def test_cookie_from_another_server_is_refused(jsl_fetch, jsl_serverapp, j
     """Each server signs with its own secret and names the cookie after its port."""
     other = jsl_server_factory(start=False)
     await other.start_server()
-    r = await jsl_fetch("api", "status", params={"token": other.identity_provider.token}, authenticated=False, app=other)
+    r = await jsl_fetch(
+        "api", "status", params={"token": other.identity_provider.token}, authenticated=False, app=other
+    )
     assert auth_cookie_name(other) in cookies_of(r)
     assert auth_cookie_name(other) != auth_cookie_name(jsl_serverapp)
     # Even sent under this server's cookie name, the other server's signature fails.
     value = cookies_of(r)[auth_cookie_name(other)].value
     with jsl_expect_log(r"^403 GET"):
         refused = await jsl_fetch(
-            "api", "status", authenticated=False, raise_error=False, headers={"Cookie": f"{auth_cookie_name(jsl_serverapp)}={value}"}
+            "api",
+            "status",
+            authenticated=False,
+            raise_error=False,
+            headers={"Cookie": f"{auth_cookie_name(jsl_serverapp)}={value}"},
         )
     assert refused.code == 403
 
@@ -172,8 +179,14 @@ async def login(fetch: Any, password: str, next_url: str | None = None, **kwargs
     params = {"next": next_url} if next_url is not None else None
     body = urlencode({"password": password, "_xsrf": xsrf})
     return await fetch(
-        "login", method="POST", body=body, params=params, authenticated=False, raise_error=False,
-        headers={"Cookie": cookie_header(form)}, **kwargs,
+        "login",
+        method="POST",
+        body=body,
+        params=params,
+        authenticated=False,
+        raise_error=False,
+        headers={"Cookie": cookie_header(form)},
+        **kwargs,
     )
 
 
@@ -263,7 +276,13 @@ async def test_cookie_post_without_xsrf_is_refused(jsl_fetch, jsl_serverapp, jsl
     cookies, _xsrf = await cookie_session(jsl_fetch, jsl_serverapp)
     with jsl_expect_log(r"^403 POST .*XSRF"):
         r = await jsl_fetch(
-            "api", "test-echo", method="POST", body={"a": 1}, authenticated=False, headers={"Cookie": cookies}, raise_error=False
+            "api",
+            "test-echo",
+            method="POST",
+            body={"a": 1},
+            authenticated=False,
+            headers={"Cookie": cookies},
+            raise_error=False,
         )
     assert r.code == 403
     assert "XSRF" in json.loads(r.body)["message"]
@@ -272,7 +291,12 @@ async def test_cookie_post_without_xsrf_is_refused(jsl_fetch, jsl_serverapp, jsl
 async def test_cookie_post_with_xsrf_header_is_accepted(jsl_fetch, jsl_serverapp):
     cookies, xsrf = await cookie_session(jsl_fetch, jsl_serverapp)
     r = await jsl_fetch(
-        "api", "test-echo", method="POST", body={"a": 1}, authenticated=False, headers={"Cookie": cookies, "X-XSRFToken": xsrf}
+        "api",
+        "test-echo",
+        method="POST",
+        body={"a": 1},
+        authenticated=False,
+        headers={"Cookie": cookies, "X-XSRFToken": xsrf},
     )
     assert json.loads(r.body) == {"body": {"a": 1}, "auth": "cookie"}
 
@@ -280,8 +304,14 @@ async def test_cookie_post_with_xsrf_header_is_accepted(jsl_fetch, jsl_serverapp
 async def test_token_authenticated_post_needs_no_xsrf(jsl_fetch, jsl_serverapp):
     r = await jsl_fetch("api", "test-echo", method="POST", body={"a": 1})
     assert json.loads(r.body)["auth"] == "header"
-    r = await jsl_fetch("api", "test-echo", method="POST", body={"a": 2}, params={"token": jsl_serverapp.identity_provider.token},
-                        authenticated=False)
+    r = await jsl_fetch(
+        "api",
+        "test-echo",
+        method="POST",
+        body={"a": 2},
+        params={"token": jsl_serverapp.identity_provider.token},
+        authenticated=False,
+    )
     assert json.loads(r.body) == {"body": {"a": 2}, "auth": "query"}
 
 
@@ -295,7 +325,9 @@ async def test_xsrf_check_can_be_disabled(jsl_fetch, jsl_server_factory):
     app = with_echo(jsl_server_factory, {"ServerApp": {"disable_check_xsrf": True}})
     await app.start_server()
     cookies, _xsrf = await cookie_session(lambda *a, **k: jsl_fetch(*a, app=app, **k), app)
-    r = await jsl_fetch("api", "test-echo", method="POST", body={}, app=app, authenticated=False, headers={"Cookie": cookies})
+    r = await jsl_fetch(
+        "api", "test-echo", method="POST", body={}, app=app, authenticated=False, headers={"Cookie": cookies}
+    )
     assert json.loads(r.body)["auth"] == "cookie"
 
 
@@ -338,4 +370,3 @@ def test_malformed_hash_never_matches(bad):
 def test_empty_password_is_refused():
     with pytest.raises(ValueError, match="empty"):
         passwd("")
-

@@ -1,4 +1,5 @@
 """bundled/dashboard: the bundled extension, enabled by the repository's own enabler file."""
+
 import json
 import logging
 import pathlib
@@ -21,10 +22,14 @@ def jsl_serverapp(jsl_server_factory, jsl_dirs, tmp_path, monkeypatch, jsl_expec
     jsl_dirs.write_config("sys_prefix", f"jupyter_server_lite_config.d/{ENABLER.name}", ENABLER.read_text())
     site = tmp_path / "site"
     site.mkdir()
-    (site / "jsltest_dash_broken.py").write_text(textwrap.dedent('raise ImportError("dashboard test: cannot import")\n'))
+    (site / "jsltest_dash_broken.py").write_text(
+        textwrap.dedent('raise ImportError("dashboard test: cannot import")\n')
+    )
     monkeypatch.syspath_prepend(str(site))
     jsl_dirs.write_config(
-        "user", "jupyter_server_lite_config.d/jsltest_dash_broken.json", {"ServerApp": {"jpserver_extensions": {"jsltest_dash_broken": True}}}
+        "user",
+        "jupyter_server_lite_config.d/jsltest_dash_broken.json",
+        {"ServerApp": {"jpserver_extensions": {"jsltest_dash_broken": True}}},
     )
     with jsl_expect_log("Extension jsltest_dash_broken failed", logging.ERROR):
         return jsl_server_factory()

@@ -1,5 +1,6 @@
 """Kernel channels (services/kernels/channels.py) through the websocket, with real
 ipykernel kernels: interrupt, restarts, death, shutdown, reconnection and replay."""
+
 from __future__ import annotations
 
 import logging
@@ -7,8 +8,17 @@ import uuid
 from typing import Any
 
 import pytest
-
-from kernel_ws_client import LAB_STATES, V1, Client, connect, is_idle_after, kernel_model, of_type, start_kernel, wait_for
+from kernel_ws_client import (
+    LAB_STATES,
+    V1,
+    Client,
+    connect,
+    is_idle_after,
+    kernel_model,
+    of_type,
+    start_kernel,
+    wait_for,
+)
 
 __all__ = ["connect", "start_kernel"]  # fixtures, imported to be found by pytest
 
@@ -37,7 +47,7 @@ async def test_restart_reaches_every_client_and_the_kernel_works_again(start_ker
     assert r.code == 200
     for client in clients:
         await client.status("restarting")
-    reply, outputs = await clients[1].run("'x' in dir()")
+    _reply, outputs = await clients[1].run("'x' in dir()")
     assert of_type(outputs, "execute_result")[0]["content"]["data"]["text/plain"] == "False"  # a new process
 
 
@@ -50,7 +60,12 @@ async def test_a_kernel_that_dies_is_reported_and_restarted(start_kernel, connec
         await clients[0].execute("import os; os._exit(1)")
         for client in clients:  # "restarting", as Jupyter Server sends (JupyterLab refuses "autorestarting")
             await client.status("restarting")
-    assert not [m for c in clients for m in c.seen if m["header"]["msg_type"] == "status" and m["content"]["execution_state"] not in LAB_STATES]
+    assert not [
+        m
+        for c in clients
+        for m in c.seen
+        if m["header"]["msg_type"] == "status" and m["content"]["execution_state"] not in LAB_STATES
+    ]
     reply, outputs = await clients[0].run("6 * 7")
     assert of_type(outputs, "execute_result")[0]["content"]["data"]["text/plain"] == "42"
     reply, outputs = await bystander.run("'unaffected'")
@@ -123,7 +138,9 @@ def small_replay(jsl_server_config):
     return jsl_server_config
 
 
-async def test_replay_buffer_is_bounded_and_warns_once(small_replay, start_kernel, connect, jsl_serverapp, jsl_expect_log):
+async def test_replay_buffer_is_bounded_and_warns_once(
+    small_replay, start_kernel, connect, jsl_serverapp, jsl_expect_log
+):
     kernel_id = await start_kernel()
     session_id = uuid.uuid4().hex
     client, observer = await connect(kernel_id, "", session_id), await connect(kernel_id)
@@ -162,10 +179,15 @@ def no_autorestart(jsl_server_config):
     return jsl_server_config
 
 
-async def test_a_kernel_given_up_is_reported_dead_and_its_websockets_closed(no_autorestart, start_kernel, connect, jsl_expect_log):
+async def test_a_kernel_given_up_is_reported_dead_and_its_websockets_closed(
+    no_autorestart, start_kernel, connect, jsl_expect_log
+):
     kernel_id = await start_kernel()
     clients = [await connect(kernel_id), await connect(kernel_id, V1)]
-    with jsl_expect_log(f"Kernel {kernel_id} could not be restarted", logging.ERROR), jsl_expect_log("Restarter: restart failed"):
+    with (
+        jsl_expect_log(f"Kernel {kernel_id} could not be restarted", logging.ERROR),
+        jsl_expect_log("Restarter: restart failed"),
+    ):
         await clients[0].execute("import os; os._exit(1)")
         for client in clients:
             await client.status("dead")

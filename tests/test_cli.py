@@ -5,6 +5,7 @@ JUPYTER_CONFIG_DIR / JUPYTER_RUNTIME_DIR / JUPYTER_DATA_DIR, read the runtime
 file the server writes, talk to it over HTTP and stop it.  Every wait is
 bounded; every server started here is killed at teardown if still running.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,13 @@ class CLI:
     def run(self, *args: str, stdin: str | None = None, timeout: float = WAIT) -> subprocess.CompletedProcess:
         """Run ``jupyter <args>`` to completion."""
         return subprocess.run(
-            [JUPYTER, *args], env=self.env, cwd=self.tmp, input=stdin, capture_output=True, text=True, timeout=timeout,
+            [JUPYTER, *args],
+            env=self.env,
+            cwd=self.tmp,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             start_new_session=True,  # no controlling terminal: getpass cannot reach one
         )
 
@@ -61,7 +68,11 @@ class CLI:
         with open(log, "wb") as out:
             proc = subprocess.Popen(
                 [JUPYTER, "server-lite", "--port=0", "--no-browser", *args],
-                env=self.env, cwd=self.tmp, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env=self.env,
+                cwd=self.tmp,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.procs.append(proc)
         path = self.runtime_dir / f"jsl-server-{proc.pid}.json"
@@ -142,7 +153,11 @@ def test_start_status_list_stop(cli):
     assert [json.loads(line) for line in as_json.stdout.splitlines()] == [info]
 
     stopper = subprocess.Popen(
-        [JUPYTER, "server-lite", "stop", str(info["port"])], env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [JUPYTER, "server-lite", "stop", str(info["port"])],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert server.wait() == 0  # reaping the server here lets `stop` see it gone
     out, err = stopper.communicate(timeout=WAIT)
@@ -179,7 +194,9 @@ def test_idle_server_stops_itself(cli):
 
 def test_stop_without_a_port_stops_the_only_server(cli):
     server = cli.start()
-    stopper = subprocess.Popen([JUPYTER, "server-lite", "stop"], env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stopper = subprocess.Popen(
+        [JUPYTER, "server-lite", "stop"], env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert server.wait() == 0
     stopper.communicate(timeout=WAIT)
     assert stopper.returncode == 0
@@ -198,7 +215,9 @@ def test_stop_errors_are_one_clear_line(cli):
 
 
 def test_stale_runtime_file_is_dropped_by_list(cli):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     pid = int(dead.stdout)
     stale = cli.runtime_dir / f"jsl-server-{pid}.json"
     stale.write_text(json.dumps({"pid": pid, "port": 1, "url": "http://localhost:1/", "token": "t", "root_dir": "/"}))
@@ -238,7 +257,9 @@ def test_taken_port_without_retries_fails_clearly(cli):
         port = taken.getsockname()[1]
         result = cli.run("server-lite", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0", "--no-browser")
     assert result.returncode == 1
-    assert f"error: Cannot listen on 127.0.0.1: port {port} already in use (see ServerApp.port_retries)" in result.stderr
+    assert (
+        f"error: Cannot listen on 127.0.0.1: port {port} already in use (see ServerApp.port_retries)" in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -254,7 +275,11 @@ def test_missing_tls_file_fails_clearly(cli, tmp_path):
 
 def test_python_m_help(cli):
     result = subprocess.run(
-        [sys.executable, "-m", "jupyter_server_lite", "--help"], env=cli.env, capture_output=True, text=True, timeout=WAIT
+        [sys.executable, "-m", "jupyter_server_lite", "--help"],
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
     )
     assert result.returncode == 0
     assert "--port=<Int>" in result.stdout and "--no-browser" in result.stdout
@@ -331,7 +356,7 @@ def test_taken_port_with_no_retries_raises(jsl_server_factory, io_loop):
 
 def test_unknown_address_is_a_clear_error(jsl_server_factory, io_loop):
     app = jsl_server_factory(config={"ServerApp": {"ip": "no-such-host.invalid"}}, start=False)
-    with pytest.raises(StartupError, match="no-such-host.invalid"):
+    with pytest.raises(StartupError, match=r"no-such-host\.invalid"):
         io_loop.run_sync(app.start_server)
 
 
@@ -350,9 +375,27 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     assert openssl, "the TLS tests need the openssl command"
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=WAIT,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=WAIT,
     )
     return cert, key
 
@@ -374,7 +417,7 @@ async def test_tls_serves_https(jsl_server_factory, self_signed):
 def test_tls_key_without_certificate_is_refused(jsl_server_factory, io_loop, self_signed):
     _cert, key = self_signed
     app = jsl_server_factory(config={"ServerApp": {"keyfile": str(key)}}, start=False)
-    with pytest.raises(StartupError, match="keyfile is set but ServerApp.certfile is not"):
+    with pytest.raises(StartupError, match=r"keyfile is set but ServerApp\.certfile is not"):
         io_loop.run_sync(app.start_server)
 
 

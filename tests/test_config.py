@@ -3,6 +3,7 @@
 The ``jsl_dirs`` fixture gives three isolated config levels: ``user``
 (highest), ``sys_prefix`` and ``system`` (lowest).
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,7 +36,9 @@ def build(factory: Any, **kwargs: Any) -> Any:
 
 
 def test_user_level_beats_sys_prefix_beats_system(jsl_dirs, jsl_server_factory):
-    jsl_dirs.write_config("system", MAIN, {"ServerApp": {"port_retries": 1, "default_url": "/system", "max_body_size": 1}})
+    jsl_dirs.write_config(
+        "system", MAIN, {"ServerApp": {"port_retries": 1, "default_url": "/system", "max_body_size": 1}}
+    )
     jsl_dirs.write_config("sys_prefix", MAIN, {"ServerApp": {"port_retries": 2, "default_url": "/sys-prefix"}})
     jsl_dirs.write_config("user", MAIN, {"ServerApp": {"port_retries": 3}})
     app = build(jsl_server_factory)
@@ -43,7 +46,11 @@ def test_user_level_beats_sys_prefix_beats_system(jsl_dirs, jsl_server_factory):
     assert app.default_url == "/sys-prefix"  # sys-prefix, user silent
     assert app.max_body_size == 1  # system, the others silent
     files = app.loaded_config.files
-    assert files.index(str(jsl_dirs.system / MAIN)) < files.index(str(jsl_dirs.sys_prefix / MAIN)) < files.index(str(jsl_dirs.user / MAIN))
+    assert (
+        files.index(str(jsl_dirs.system / MAIN))
+        < files.index(str(jsl_dirs.sys_prefix / MAIN))
+        < files.index(str(jsl_dirs.user / MAIN))
+    )
 
 
 def test_python_file_beats_json_beats_conf_d_at_one_level(jsl_dirs, jsl_server_factory):
@@ -182,7 +189,10 @@ def test_unknown_trait_value_type_names_the_trait(jsl_dirs, jsl_server_factory):
 
 def test_bad_command_line_value_exits_naming_the_trait(jsl_server_factory, tmp_path, jsl_expect_log):
     """traitlets turns a bad value on the command line into a CRITICAL line and exit 1."""
-    with jsl_expect_log(r"root_dir: .*missing' is not a directory", logging.CRITICAL), pytest.raises(SystemExit) as exit_:
+    with (
+        jsl_expect_log(r"root_dir: .*missing' is not a directory", logging.CRITICAL),
+        pytest.raises(SystemExit) as exit_,
+    ):
         build(jsl_server_factory, argv=[f"--root-dir={tmp_path / 'missing'}"])
     assert exit_.value.code == 1
 

@@ -1,4 +1,5 @@
 """ExtensionApp (extension/application.py) and its handlers (extension/handler.py)."""
+
 from __future__ import annotations
 
 import json
@@ -89,7 +90,10 @@ def test_static_path_must_exist(jsl_server_factory, jsl_expect_log):
 
     import logging
 
-    with jsl_expect_log(r"Extension nostatic failed \(load\): mounting routes: MountError: static path .*does-not-exist is not a directory", logging.ERROR):
+    with jsl_expect_log(
+        r"Extension nostatic failed \(load\): mounting routes: MountError: static path .*does-not-exist is not a directory",
+        logging.ERROR,
+    ):
         jsl_server_factory(extensions=[NoStatic], start=False)
 
 
@@ -119,7 +123,12 @@ class ItemsApp(ExtensionApp):
         super().initialize_templates()
         # Templates from memory first, then the core's (the fallback stays).
         self.jinja2_env.loader = jinja2.ChoiceLoader(
-            [jinja2.DictLoader({"items.html": "<ul>{% for i in items %}<li>{{ i }}</li>{% endfor %}</ul>{{ extension_url }}"}), self.jinja2_env.loader]
+            [
+                jinja2.DictLoader(
+                    {"items.html": "<ul>{% for i in items %}<li>{{ i }}</li>{% endfor %}</ul>{{ extension_url }}"}
+                ),
+                self.jinja2_env.loader,
+            ]
         )
 
     def initialize_handlers(self) -> None:
@@ -160,7 +169,9 @@ def test_importing_the_extension_api_is_cheap():
         "'jupyter_server_lite.serverapp') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -183,7 +194,10 @@ def test_starter_alone_loads_its_requirements(jsl_dirs):
     try:
         serverapp.initialize(["--port=0", "--no-browser", "--Starter.load_other_extensions=False"])
         records = serverapp.extension_manager.records
-        assert [(r.name, r.source, r.state) for r in records] == [("ext_func", "config", "loaded"), ("starter", "starter", "loaded")]
+        assert [(r.name, r.source, r.state) for r in records] == [
+            ("ext_func", "config", "loaded"),
+            ("starter", "starter", "loaded"),
+        ]
         assert serverapp.default_url == "/configured/"  # from Starter.serverapp_config
     finally:
         ServerApp.clear_instance()

@@ -5,6 +5,7 @@ sys.path; "installed" ones come with a real ``*.dist-info`` folder holding
 their entry point, which importlib.metadata finds exactly as it finds a pip
 install.
 """
+
 import importlib
 import json
 import os
@@ -152,7 +153,7 @@ def test_a_module_that_raises_on_import_is_refused_with_the_reason(run):
 
 
 def test_enable_by_entry_point_name_writes_the_module(run, jsl_dirs):
-    code, out, _ = run("enable", "funcext", "--user")
+    code, _out, _ = run("enable", "funcext", "--user")
     assert code == 0
     assert read_enabler(jsl_dirs, "user", "jsltest_func") == enabler("jsltest_func", True)
 
@@ -232,7 +233,7 @@ def test_install_writes_the_enabler_of_an_entry_point(run, jsl_dirs, level, name
 
 
 def test_install_refuses_what_no_entry_point_advertises(run, jsl_dirs):
-    code, out, err = run("install", "jsltest_app")  # importable, but no entry point
+    code, _out, err = run("install", "jsltest_app")  # importable, but no entry point
     assert code == 1
     assert "No installed package advertises an extension 'jsltest_app'" in err
     assert "jsltest_func" in err  # lists what is installed
@@ -306,7 +307,7 @@ def test_list_human_output_names_levels_and_files(run, jsl_dirs):
 
 def test_list_refuses_a_malformed_main_config_file(run, jsl_dirs):
     bad = jsl_dirs.write_config("user", "jupyter_server_lite_config.json", "{oops")
-    code, out, err = run("list")
+    code, _out, err = run("list")
     assert code == 1
     assert f"Cannot load config file {bad}" in err and "would not start" in err
 

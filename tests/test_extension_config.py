@@ -1,4 +1,5 @@
 """extension/config.py: config levels, writing enablers, the merged view with provenance."""
+
 import json
 import os
 
@@ -88,7 +89,9 @@ def test_main_config_file_counts_too(jsl_dirs):
 
 
 def test_malformed_enabler_is_reported_against_its_extension(jsl_dirs):
-    jsl_dirs.write_config("user", ENABLER.format("pkg_bad"), '{"ServerApp": {"jpserver_extensions": {"pkg_bad": "yes"}}}')
+    jsl_dirs.write_config(
+        "user", ENABLER.format("pkg_bad"), '{"ServerApp": {"jpserver_extensions": {"pkg_bad": "yes"}}}'
+    )
     setting = ext_config.enabler_view()["pkg_bad"]
     assert setting.enabled is False and setting.sources == ()
     assert "must map extension names to true or false" in setting.broken

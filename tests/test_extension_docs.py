@@ -11,6 +11,7 @@ After a deliberate change, ``JSL_UPDATE_DOCS=1 python -m pytest
 tests/test_extension_docs.py`` rewrites the blocks from the code; review the
 diff.
 """
+
 import json
 import os
 import re
@@ -41,7 +42,7 @@ def sync(path, kind, expected_for):
     assert found, f"{path.name} has no <!-- {kind}: ... --> blocks"
     stale = [key for key, body, _ in found if body != expected_for(key)]
     if UPDATE and stale:
-        for key, body, m in reversed(found):
+        for key, _body, m in reversed(found):
             text = text[: m.start(3)] + expected_for(key) + text[m.end(3) :]
         path.write_text(text)
         return
@@ -54,7 +55,9 @@ def example_files():
         p.relative_to(ROOT).as_posix()
         for p in EXAMPLE.rglob("*")
         if p.is_file()
-        and not any(part in skip or part.startswith(".") or part.endswith(".egg-info") for part in p.relative_to(EXAMPLE).parts)
+        and not any(
+            part in skip or part.startswith(".") or part.endswith(".egg-info") for part in p.relative_to(EXAMPLE).parts
+        )
     )
 
 
@@ -83,7 +86,9 @@ def help_texts(capsys):
     return help_text
 
 
-@pytest.mark.parametrize("command", ["extension", "extension list", "extension enable", "extension disable", "extension install"])
+@pytest.mark.parametrize(
+    "command", ["extension", "extension list", "extension enable", "extension disable", "extension install"]
+)
 def test_cli_reference_has_each_help(command):
     assert command in {key for key, _, _ in blocks(CLI_DOC, "help")}
 
@@ -93,7 +98,9 @@ def test_cli_reference_help_blocks_match_the_commands(capsys):
 
 
 def test_cli_reference_names_every_list_json_field(jsl_dirs, capsys):
-    jsl_dirs.write_config("user", "jupyter_server_lite_config.d/json.json", {"ServerApp": {"jpserver_extensions": {"json": True}}})
+    jsl_dirs.write_config(
+        "user", "jupyter_server_lite_config.d/json.json", {"ServerApp": {"jpserver_extensions": {"json": True}}}
+    )
     assert cli.main(["list", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)["extensions"][0]
     table = CLI_DOC.read_text().split("<!-- list-json-fields -->", 1)[1].split("\n\n", 1)[0]

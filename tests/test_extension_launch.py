@@ -1,4 +1,5 @@
 """``jupyter <ext>``: ExtensionApp.launch_instance() in a real subprocess."""
+
 from __future__ import annotations
 
 import glob

@@ -1,4 +1,5 @@
 """The extension lifecycle (extension/manager.py, ordering.py): records, isolation, order, strict and safe modes."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ def enabler(name: str, enabled: bool = True) -> dict:
 
 
 def named_app(name: str, requires: tuple[str, ...] = (), **attrs) -> type[ExtensionApp]:
-    return type(f"App_{name}", (ExtensionApp,), {"name": name, "requires": list(requires), "__module__": __name__, **attrs})
+    return type(
+        f"App_{name}", (ExtensionApp,), {"name": name, "requires": list(requires), "__module__": __name__, **attrs}
+    )
 
 
 # -- check_extension: import and validate without a server ---------------------
@@ -53,7 +56,10 @@ def test_check_extension_of_a_function_extension():
         ("ext_import_error", "RuntimeError: ext_import_error is broken on purpose"),
         ("no_such_module_here", "ModuleNotFoundError: No module named 'no_such_module_here'"),
         ("ext_exits", "SystemExit: 3"),
-        ("json", "is not an extension: it has neither _jupyter_server_extension_points() nor _load_jupyter_server_extension"),
+        (
+            "json",
+            "is not an extension: it has neither _jupyter_server_extension_points() nor _load_jupyter_server_extension",
+        ),
     ],
 )
 def test_check_extension_says_why_not(module, error):
@@ -92,7 +98,13 @@ def test_order_is_dependencies_then_name():
 
 def test_cycles_and_unknown_requirements_fail_with_clear_errors():
     order = load_order(
-        records_for(named_app("x", ["y"]), named_app("y", ["x"]), named_app("z", ["x"]), named_app("u", ["nope"]), named_app("ok"))
+        records_for(
+            named_app("x", ["y"]),
+            named_app("y", ["x"]),
+            named_app("z", ["x"]),
+            named_app("u", ["nope"]),
+            named_app("ok"),
+        )
     )
     states = {r.name: (r.state, r.phase, r.error) for r in order}
     assert [r.name for r in order][0] == "ok" and states["ok"][0] == "imported"
@@ -109,10 +121,11 @@ async def test_each_failure_stays_with_its_extension(jsl_server_factory, jsl_dir
     for name in ("ext_hello", "ext_import_error", "ext_handlers_error", "ext_func"):
         jsl_dirs.write_config("sys_prefix", f"{CONF_D}/{name}.json", enabler(name))
     jsl_dirs.write_config("user", f"{CONF_D}/ext_malformed.json", '{"ServerApp": {"jpserver_extensions": ')
-    with jsl_expect_log(r"^Cannot load config file .*ext_malformed\.json: invalid JSON", logging.ERROR), jsl_expect_log(
-        r"Extension ext_malformed failed \(enable\)", logging.ERROR
-    ), jsl_expect_log(r"Extension ext_import_error failed \(import\): RuntimeError", logging.ERROR), jsl_expect_log(
-        r"Extension broken_handlers failed \(load\): initialize_handlers: ValueError", logging.ERROR
+    with (
+        jsl_expect_log(r"^Cannot load config file .*ext_malformed\.json: invalid JSON", logging.ERROR),
+        jsl_expect_log(r"Extension ext_malformed failed \(enable\)", logging.ERROR),
+        jsl_expect_log(r"Extension ext_import_error failed \(import\): RuntimeError", logging.ERROR),
+        jsl_expect_log(r"Extension broken_handlers failed \(load\): initialize_handlers: ValueError", logging.ERROR),
     ):
         app = jsl_server_factory(start=False)
     await app.start_server()
@@ -122,10 +135,15 @@ async def test_each_failure_stays_with_its_extension(jsl_server_factory, jsl_dir
     assert by_name["ext_import_error"]["phase"] == "import"
     assert "broken on purpose" in by_name["ext_import_error"]["error"]
     assert by_name["broken_handlers"]["phase"] == "load"
-    assert by_name["broken_handlers"]["error"] == "initialize_handlers: ValueError: initialize_handlers fails on purpose"
+    assert (
+        by_name["broken_handlers"]["error"] == "initialize_handlers: ValueError: initialize_handlers fails on purpose"
+    )
     assert "ext_handlers_error.py" in by_name["broken_handlers"]["traceback"]
     assert by_name["ext_malformed"]["phase"] == "enable" and "invalid JSON" in by_name["ext_malformed"]["error"]
-    assert by_name["hello"]["enabled_by"] == {"path": str(jsl_dirs.sys_prefix / CONF_D / "ext_hello.json"), "level": str(jsl_dirs.sys_prefix)}
+    assert by_name["hello"]["enabled_by"] == {
+        "path": str(jsl_dirs.sys_prefix / CONF_D / "ext_hello.json"),
+        "level": str(jsl_dirs.sys_prefix),
+    }
     # the loaded ones come first, in load order; the failed ones after, by name
     assert [e["state"] for e in model["extensions"]] == ["loaded", "loaded", "failed", "failed", "failed"]
     assert (await jsl_fetch("hello", "", app=app)).code == 200
@@ -133,7 +151,9 @@ async def test_each_failure_stays_with_its_extension(jsl_server_factory, jsl_dir
 
 
 def test_strict_mode_stops_the_start(jsl_server_factory, jsl_expect_log):
-    config = {"ServerApp": {"strict_extensions": True, "jpserver_extensions": {"ext_import_error": True, "ext_hello": True}}}
+    config = {
+        "ServerApp": {"strict_extensions": True, "jpserver_extensions": {"ext_import_error": True, "ext_hello": True}}
+    }
     with jsl_expect_log(r"Extension ext_import_error failed", logging.ERROR), pytest.raises(ExtensionError) as err:
         jsl_server_factory(config=config, start=False)
     assert "strict_extensions" in str(err.value)
@@ -153,7 +173,12 @@ def test_strict_mode_command_line_exits_with_the_reason(jsl_dirs, tmp_path):
 
 
 async def test_safe_mode_loads_nothing(jsl_server_factory, jsl_fetch, jsl_expect_log):
-    app = jsl_server_factory(config={"ServerApp": {"jpserver_extensions": {"ext_hello": True}}}, argv=["--safe-mode"], extensions=["ext_func"], start=False)
+    app = jsl_server_factory(
+        config={"ServerApp": {"jpserver_extensions": {"ext_hello": True}}},
+        argv=["--safe-mode"],
+        extensions=["ext_func"],
+        start=False,
+    )
     await app.start_server()
     model = json.loads((await jsl_fetch("api", "extensions", app=app)).body)
     assert model == {"safe_mode": True, "strict": False, "extensions": []}
@@ -166,13 +191,17 @@ def test_a_failed_requirement_fails_its_dependents(jsl_server_factory, jsl_expec
     needs_import = named_app("needs_import", ["ext_import_error"])
     needs_load = named_app("needs_load", ["broken_handlers"])
     needs_nothing_there = named_app("needs_ghost", ["ghost"])
-    with jsl_expect_log(r"Extension needs_import failed \(order\): requires ext_import_error, which failed", logging.ERROR), jsl_expect_log(
-        r"Extension needs_load failed \(load\): requires broken_handlers, which failed", logging.ERROR
-    ), jsl_expect_log(r"needs_ghost failed \(order\): requires ghost, which is not enabled", logging.ERROR), jsl_expect_log(
-        r"Extension (ext_import_error|broken_handlers) failed", logging.ERROR
+    with (
+        jsl_expect_log(
+            r"Extension needs_import failed \(order\): requires ext_import_error, which failed", logging.ERROR
+        ),
+        jsl_expect_log(r"Extension needs_load failed \(load\): requires broken_handlers, which failed", logging.ERROR),
+        jsl_expect_log(r"needs_ghost failed \(order\): requires ghost, which is not enabled", logging.ERROR),
+        jsl_expect_log(r"Extension (ext_import_error|broken_handlers) failed", logging.ERROR),
     ):
         app = jsl_server_factory(
-            extensions=[needs_import, needs_load, needs_nothing_there, "ext_import_error", "ext_handlers_error"], start=False
+            extensions=[needs_import, needs_load, needs_nothing_there, "ext_import_error", "ext_handlers_error"],
+            start=False,
         )
     assert {r.name: r.state for r in app.extension_manager.records} == dict.fromkeys(
         ["broken_handlers", "ext_import_error", "needs_ghost", "needs_import", "needs_load"], "failed"
@@ -181,7 +210,10 @@ def test_a_failed_requirement_fails_its_dependents(jsl_server_factory, jsl_expec
 
 def test_bad_config_fails_in_configure(jsl_server_factory, jsl_dirs, jsl_expect_log):
     jsl_dirs.write_config("user", "jupyter_hello_config.json", "{ nope")
-    with jsl_expect_log(r"Extension hello failed \(configure\): ConfigFileError: Cannot load config file .*jupyter_hello_config\.json", logging.ERROR):
+    with jsl_expect_log(
+        r"Extension hello failed \(configure\): ConfigFileError: Cannot load config file .*jupyter_hello_config\.json",
+        logging.ERROR,
+    ):
         app = jsl_server_factory(extensions=["ext_hello"], start=False)
     record = app.extension_manager.get("hello")
     assert record.state == "failed" and record.phase == "configure"
@@ -204,9 +236,12 @@ def test_function_extension_is_called_with_the_server(jsl_server_factory, jsl_ex
         raise OSError("cannot load")
 
     raising._load_jupyter_server_extension = boom
-    with jsl_expect_log(r"Extension ext_raising_load failed \(load\): _load_jupyter_server_extension: OSError: cannot load", logging.ERROR):
+    with jsl_expect_log(
+        r"Extension ext_raising_load failed \(load\): _load_jupyter_server_extension: OSError: cannot load",
+        logging.ERROR,
+    ):
         app = jsl_server_factory(extensions=[ext_func, raising], start=False)
-    assert ext_func.LOADED == [app]
+    assert [app] == ext_func.LOADED
     assert app.extension_manager.get("ext_func").state == "loaded"
 
 
@@ -222,7 +257,9 @@ def test_records_time_each_phase(jsl_server_factory):
 def test_registered_and_enabled_twice_is_one_extension(jsl_server_factory):
     import ext_hello
 
-    app = jsl_server_factory(config={"ServerApp": {"jpserver_extensions": {"ext_hello": True}}}, extensions=[ext_hello.HelloApp], start=False)
+    app = jsl_server_factory(
+        config={"ServerApp": {"jpserver_extensions": {"ext_hello": True}}}, extensions=[ext_hello.HelloApp], start=False
+    )
     records = app.extension_manager.records
     assert [(r.name, r.source, r.state) for r in records] == [("hello", "registered", "loaded")]
 
@@ -238,7 +275,7 @@ def test_registered_instance_is_used_as_given(jsl_server_factory):
 
 def test_register_after_initialize_is_refused(jsl_server_factory):
     app = jsl_server_factory(start=False)
-    with pytest.raises(RuntimeError, match="before ServerApp.initialize"):
+    with pytest.raises(RuntimeError, match=r"before ServerApp\.initialize"):
         app.register_extension("ext_hello")
 
 
@@ -294,7 +331,7 @@ def test_a_point_may_name_a_function_module(jsl_server_factory, monkeypatch):
     app = jsl_server_factory(extensions=[package], start=False)
     record = app.extension_manager.records[0]
     assert (record.module, record.name, record.state) == ("ext_points_to_func", "ext_func", "loaded")
-    assert ext_func.LOADED == [app]
+    assert [app] == ext_func.LOADED
 
 
 def test_the_start_never_scans_entry_points(jsl_server_factory, jsl_dirs, monkeypatch):

@@ -1,4 +1,5 @@
 """Namespaced mounting (extension/mount.py): routes land in their namespace and nowhere else."""
+
 from __future__ import annotations
 
 import asyncio
@@ -161,7 +162,7 @@ async def test_missing_static_file_is_404(jsl_fetch, jsl_expect_log):
     ["/../api/kernels", "//evil.example/x", "http://evil.example/x", r"/\.\./api", "(unclosed"],
 )
 def test_patterns_that_leave_the_namespace_are_refused(pattern):
-    with pytest.raises(MountError, match="namespace|regular expression"):
+    with pytest.raises(MountError, match=r"namespace|regular expression"):
         check_pattern(pattern)
 
 
@@ -208,7 +209,9 @@ def test_every_core_route_is_reserved():
 
 async def test_reserved_name_fails_only_that_extension(jsl_server_factory, jsl_fetch, jsl_expect_log):
     kernels = app_with("kernels", [("/", type("K", (ExtensionHandler,), {}))])
-    with jsl_expect_log(r"Extension kernels failed \(import\): MountError: extension name 'kernels' is reserved", logging.ERROR):
+    with jsl_expect_log(
+        r"Extension kernels failed \(import\): MountError: extension name 'kernels' is reserved", logging.ERROR
+    ):
         app = jsl_server_factory(extensions=[kernels, "ext_hello"], start=False)
     await app.start_server()
     assert record_of(app, "hello").state == "loaded"
@@ -216,8 +219,12 @@ async def test_reserved_name_fails_only_that_extension(jsl_server_factory, jsl_f
 
 
 async def test_duplicate_name_is_refused_naming_both(jsl_server_factory, jsl_fetch, jsl_expect_log):
-    first = app_with("twin", [("/who", type("A", (ExtensionAPIHandler,), {"get": lambda self: self.finish_json("first")}))])
-    second = app_with("Twin", [("/who", type("B", (ExtensionAPIHandler,), {"get": lambda self: self.finish_json("second")}))])
+    first = app_with(
+        "twin", [("/who", type("A", (ExtensionAPIHandler,), {"get": lambda self: self.finish_json("first")}))]
+    )
+    second = app_with(
+        "Twin", [("/who", type("B", (ExtensionAPIHandler,), {"get": lambda self: self.finish_json("second")}))]
+    )
     with jsl_expect_log(r"already taken by module", logging.ERROR):
         app = jsl_server_factory(extensions=[first, second], start=False)
     await app.start_server()

@@ -1,4 +1,5 @@
 """Hooks (extension/hooks.py, plugins.py): order, arguments, isolation, extension hookspecs, docs."""
+
 from __future__ import annotations
 
 import asyncio
@@ -174,7 +175,10 @@ def test_a_function_extension_declares_hooks_too(jsl_server_factory):
             return [f"{lang}!"]
 
     app = jsl_server_factory(extensions=[Free, declaring], start=False)
-    assert [(r.name, r.state) for r in app.extension_manager.records] == [("ext_declaring_module", "loaded"), ("free", "loaded")]
+    assert [(r.name, r.state) for r in app.extension_manager.records] == [
+        ("ext_declaring_module", "loaded"),
+        ("free", "loaded"),
+    ]
     assert app.call_hook("greeting_words", lang="eo") == [("free", ["eo!"])]
 
 
@@ -186,7 +190,9 @@ def test_a_hookimpl_with_unknown_arguments_fails_its_extension(jsl_server_factor
         def server_started(self, serverapp, nonsense):
             pass
 
-    with jsl_expect_log(r"Extension wrong_args failed \(load\): registering hooks: PluginValidationError", logging.ERROR):
+    with jsl_expect_log(
+        r"Extension wrong_args failed \(load\): registering hooks: PluginValidationError", logging.ERROR
+    ):
         app = jsl_server_factory(extensions=[Wrong], start=False)
     assert app.extension_manager.get("wrong_args").state == "failed"
     assert app.hooks.pm.get_plugin("wrong_args") is None
@@ -256,7 +262,9 @@ def test_every_hookspec_is_documented_with_its_signature():
     assert specs, "no hookspecs found"
     for name, sig in specs.items():
         assert name in headings, f"hook {name} is not documented in docs/hooks.md"
-        assert headings[name] == ", ".join(sig.parameters), f"docs/hooks.md shows {name}({headings[name]}), the code {name}{sig}"
+        assert headings[name] == ", ".join(sig.parameters), (
+            f"docs/hooks.md shows {name}({headings[name]}), the code {name}{sig}"
+        )
     assert set(headings) <= set(specs), f"docs/hooks.md documents hooks that do not exist: {set(headings) - set(specs)}"
 
 

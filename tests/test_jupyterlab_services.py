@@ -5,6 +5,7 @@ only when node_modules is missing or package.json / package-lock.json
 changed (a stamp file remembers their hash).  Node and npm are required:
 without them the test fails and says so.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,7 +48,10 @@ def node_client() -> list[str]:
         try:
             proc = subprocess.run(
                 [npm, "install", "--no-audit", "--no-fund", "--no-progress"],
-                cwd=JS_DIR, capture_output=True, text=True, timeout=NPM_INSTALL_TIMEOUT,
+                cwd=JS_DIR,
+                capture_output=True,
+                text=True,
+                timeout=NPM_INSTALL_TIMEOUT,
             )
         except subprocess.TimeoutExpired:
             pytest.fail(f"npm install in {JS_DIR} did not finish in {NPM_INSTALL_TIMEOUT}s")
@@ -62,7 +66,7 @@ async def run_client(command: list[str], app) -> dict:
     env = {
         **os.environ,
         "JSL_BASE_URL": http_url,
-        "JSL_WS_URL": "ws" + http_url[len("http"):],
+        "JSL_WS_URL": "ws" + http_url[len("http") :],
         "JSL_TOKEN": app.identity_provider.token,
         "JSL_CLIENT_TIMEOUT_MS": str(1000 * (CLIENT_TIMEOUT - 10)),
     }

@@ -1,4 +1,5 @@
 """/api/kernels with real ipykernel kernels: lifecycle, state, errors, restarts, culling."""
+
 import asyncio
 import json
 import logging
@@ -10,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from support import process_running, wait_for
 from tornado.httpclient import HTTPClientError
 from traitlets import TraitError
 from traitlets.config import Config
@@ -18,7 +20,6 @@ from jupyter_server_lite.activity import utcnow
 from jupyter_server_lite.extension.hooks import hookimpl
 from jupyter_server_lite.serverapp import ServerApp
 from jupyter_server_lite.web.handlers import url_path_join
-from support import process_running, wait_for
 
 
 async def start_kernel(fetch, **body):
@@ -72,6 +73,7 @@ async def test_state_reaches_idle_without_a_client(jsl_fetch, jsl_serverapp):
 def async_state(fetch, kid, state):
     async def check():
         return json.loads((await fetch("api", "kernels", kid)).body)["execution_state"] == state
+
     return check
 
 
@@ -135,7 +137,12 @@ async def test_delete_during_restart_leaves_no_process(jsl_fetch, jsl_serverapp)
 async def test_unknown_and_malformed_ids_are_json_404(jsl_fetch, jsl_expect_log):
     with jsl_expect_log("404"):
         for kid in ("00000000-0000-0000-0000-000000000000", "not-a-kernel-id", "%2E%2E"):
-            for parts, method in (((kid,), "GET"), ((kid,), "DELETE"), ((kid, "interrupt"), "POST"), ((kid, "restart"), "POST")):
+            for parts, method in (
+                ((kid,), "GET"),
+                ((kid,), "DELETE"),
+                ((kid, "interrupt"), "POST"),
+                ((kid, "restart"), "POST"),
+            ):
                 body = await json_error(jsl_fetch, "api", "kernels", *parts, method=method, status=404)
                 assert body["message"].startswith("Kernel does not exist")
 
@@ -164,8 +171,15 @@ async def test_malformed_bodies_are_400(jsl_fetch, jsl_expect_log, body, words):
 async def test_kernel_that_cannot_start_is_a_clear_json_error(jsl_fetch, jsl_dirs, jsl_expect_log):
     folder = jsl_dirs.data / "kernels" / "broken"
     folder.mkdir(parents=True)
-    (folder / "kernel.json").write_text(json.dumps({"argv": ["/nonexistent/kernel-binary", "{connection_file}"], "display_name": "Broken", "language": "x"}))
-    with jsl_expect_log(r"^\[Errno 2\] No such file", logging.ERROR), jsl_expect_log("500 POST .*failed to start", logging.ERROR):
+    (folder / "kernel.json").write_text(
+        json.dumps(
+            {"argv": ["/nonexistent/kernel-binary", "{connection_file}"], "display_name": "Broken", "language": "x"}
+        )
+    )
+    with (
+        jsl_expect_log(r"^\[Errno 2\] No such file", logging.ERROR),
+        jsl_expect_log("500 POST .*failed to start", logging.ERROR),
+    ):
         body = await json_error(jsl_fetch, "api", "kernels", method="POST", body={"name": "broken"}, status=500)
     assert "broken" in body["message"] and "failed to start" in body["message"]
     assert "Traceback" not in json.dumps(body)
@@ -187,8 +201,14 @@ async def test_crashed_kernel_is_restarted_while_api_keeps_serving(jsl_fetch, js
 
     kernel = km.get_kernel(victim)
     shell = kernel.connect_shell()
-    content = {"code": "import os; os._exit(1)", "silent": False, "store_history": False,
-               "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
+    content = {
+        "code": "import os; os._exit(1)",
+        "silent": False,
+        "store_history": False,
+        "user_expressions": {},
+        "allow_stdin": False,
+        "stop_on_error": True,
+    }
     old_ports = kernel.get_connection_info()
     with jsl_expect_log(f"Kernel {victim} .*died unexpectedly"):
         kernel.session.send(shell, "execute_request", content=content)
@@ -212,7 +232,9 @@ async def test_crashed_kernel_is_restarted_while_api_keeps_serving(jsl_fetch, js
     assert json.loads((await jsl_fetch("api", "kernels", bystander)).body)["execution_state"] == "idle"
 
 
-@pytest.mark.parametrize("jsl_server_config", [{"MappingKernelManager": {"cull_idle_timeout": 1, "cull_interval": 0.5}}])
+@pytest.mark.parametrize(
+    "jsl_server_config", [{"MappingKernelManager": {"cull_idle_timeout": 1, "cull_interval": 0.5}}]
+)
 async def test_culling_removes_an_idle_kernel(jsl_fetch, jsl_serverapp):
     stopped = []
 
@@ -305,14 +327,17 @@ async def test_start_and_stop_hooks(jsl_fetch, jsl_serverapp):
 
 
 def test_bad_manager_class_fails_the_start_naming_it(jsl_dirs):
-    with pytest.raises(TraitError, match="kernel_manager_class.*'nope.Missing'"):
+    with pytest.raises(TraitError, match=r"kernel_manager_class.*'nope\.Missing'"):
         ServerApp(config=Config({"ServerApp": {"kernel_manager_class": "nope.Missing"}}))
     (jsl_dirs.user / "jupyter_server_lite_config.json").write_text(
         json.dumps({"ServerApp": {"kernel_spec_manager_class": "nope.Other"}})
     )
     proc = subprocess.run(
         [sys.executable, "-m", "jupyter_server_lite", "--no-browser", "--port=0"],
-        capture_output=True, text=True, timeout=60, env=os.environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ,
     )
     assert proc.returncode == 1
     assert "kernel_spec_manager_class" in proc.stderr and "'nope.Other'" in proc.stderr
@@ -326,15 +351,16 @@ def test_every_kernel_setting_is_documented():
     doc = (Path(__file__).parent.parent / "docs" / "kernels.md").read_text()
     owned = [(MappingKernelManager, name) for name in MappingKernelManager.class_own_traits(config=True)]
     owned += [(KernelSpecManager, name) for name in KernelSpecManager.class_own_traits(config=True)]
-    owned += [(ServerApp, name) for name in ("kernel_manager_class", "kernel_spec_manager_class", "shutdown_no_activity_timeout")]
+    owned += [
+        (ServerApp, name)
+        for name in ("kernel_manager_class", "kernel_spec_manager_class", "shutdown_no_activity_timeout")
+    ]
     missing = [f"{cls.__name__}.{name}" for cls, name in owned if f"`{cls.__name__}.{name}`" not in doc]
     assert not missing, f"docs/kernels.md does not document {missing}"
     assert all(cls.class_traits()[name].help for cls, name in owned)
 
 
-@pytest.mark.parametrize(
-    "jsl_server_config", [{"KernelRestarter": {"time_to_dead": 0.2, "restart_limit": 1}}]
-)
+@pytest.mark.parametrize("jsl_server_config", [{"KernelRestarter": {"time_to_dead": 0.2, "restart_limit": 1}}])
 async def test_kernel_that_keeps_dying_is_reported_dead_and_removed(jsl_fetch, jsl_serverapp, jsl_dirs, jsl_expect_log):
     folder = jsl_dirs.data / "kernels" / "doomed"
     folder.mkdir(parents=True)
@@ -342,7 +368,11 @@ async def test_kernel_that_keeps_dying_is_reported_dead_and_removed(jsl_fetch, j
     (folder / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Doomed", "language": "python"}))
     events = []
     jsl_serverapp.kernel_manager.add_kernel_listener(lambda event, kernel_id: events.append(event))
-    with jsl_expect_log("died unexpectedly"), jsl_expect_log("restart failed"), jsl_expect_log("could not be restarted", logging.ERROR):
+    with (
+        jsl_expect_log("died unexpectedly"),
+        jsl_expect_log("restart failed"),
+        jsl_expect_log("could not be restarted", logging.ERROR),
+    ):
         kid = (await start_kernel(jsl_fetch, name="doomed"))["id"]
         await wait_for(lambda: "shutdown" in events)
     assert events == ["autorestarting", "dead", "shutdown"]

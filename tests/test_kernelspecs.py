@@ -1,4 +1,5 @@
 """/api/kernelspecs, /api/kernelspecs/<name> and /kernelspecs/<name>/<resource>."""
+
 import json
 import logging
 import os
@@ -13,7 +14,11 @@ def install_spec(dirs, name, argv=None, files=()):
     """A kernelspec in the test's user data dir (a folder with kernel.json)."""
     folder = dirs.data / "kernels" / name
     folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": argv or ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": name, "language": "python"}
+    spec = {
+        "argv": argv or ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": name,
+        "language": "python",
+    }
     (folder / "kernel.json").write_text(json.dumps(spec))
     for filename in files:
         (folder / filename).write_bytes(b"resource " + filename.encode())
@@ -26,7 +31,9 @@ async def test_list_has_default_and_native_kernel(jsl_fetch, jsl_serverapp):
     spec = model["kernelspecs"]["python3"]
     assert spec["name"] == "python3"
     assert spec["spec"]["language"] == "python" and "{connection_file}" in spec["spec"]["argv"]
-    assert spec["resources"]["logo-64x64"] == url_path_join(jsl_serverapp.base_url, "kernelspecs", "python3", "logo-64x64.png")
+    assert spec["resources"]["logo-64x64"] == url_path_join(
+        jsl_serverapp.base_url, "kernelspecs", "python3", "logo-64x64.png"
+    )
 
 
 async def test_get_one_and_unknown_is_json_404(jsl_fetch, jsl_expect_log):
@@ -47,7 +54,9 @@ async def test_installed_spec_and_its_resources(jsl_dirs, jsl_fetch, jsl_servera
     assert r.headers["Content-Type"] == "image/png"
     assert "no-store" not in r.headers.get("Cache-Control", "")  # an API handler, but a cacheable file
     # served like a static file: revalidation is a 304
-    again = await jsl_fetch("kernelspecs", "custom", "logo-32x32.png", headers={"If-None-Match": r.headers["Etag"]}, raise_error=False)
+    again = await jsl_fetch(
+        "kernelspecs", "custom", "logo-32x32.png", headers={"If-None-Match": r.headers["Etag"]}, raise_error=False
+    )
     assert again.code == 304
 
 
@@ -55,7 +64,12 @@ async def test_resource_confined_to_spec_folder(jsl_dirs, jsl_fetch, jsl_expect_
     folder = install_spec(jsl_dirs, "custom")
     (jsl_dirs.data / "secret.txt").write_text("TOP-SECRET-CONTENT")
     os.symlink(jsl_dirs.data / "secret.txt", folder / "link.txt")
-    for path in ("..%2F..%2Fsecret.txt", "..%2Fcustom%2Fkernel.json%2F..%2F..%2F..%2Fsecret.txt", "link.txt", "missing.png"):
+    for path in (
+        "..%2F..%2Fsecret.txt",
+        "..%2Fcustom%2Fkernel.json%2F..%2F..%2F..%2Fsecret.txt",
+        "link.txt",
+        "missing.png",
+    ):
         with jsl_expect_log("404 GET .*/kernelspecs/custom/"), pytest.raises(HTTPClientError) as err:
             await jsl_fetch("kernelspecs", "custom", path)
         assert err.value.code == 404, path
@@ -125,6 +139,9 @@ async def test_broken_specs_are_logged_and_skipped(jsl_dirs, jsl_fetch, jsl_expe
     bad.mkdir(parents=True)
     (bad / "kernel.json").write_text("{not json")
     install_spec(jsl_dirs, "bad name!")
-    with jsl_expect_log("Error loading kernelspec 'broken'"), jsl_expect_log("Invalid kernelspec directory name", logging.WARNING):
+    with (
+        jsl_expect_log("Error loading kernelspec 'broken'"),
+        jsl_expect_log("Invalid kernelspec directory name", logging.WARNING),
+    ):
         model = json.loads((await jsl_fetch("api", "kernelspecs")).body)
     assert "python3" in model["kernelspecs"] and "broken" not in model["kernelspecs"]

@@ -18,6 +18,7 @@ No timing assertions: these prove correctness under load; speed is measured
 by ``python -m bench``.  Both are bounded by pytest-timeout and by per-read
 timeouts.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,12 @@ SOAK_KERNELS = 10
 
 def message(msg_type: str, content: dict[str, Any], session: str) -> dict[str, Any]:
     header = {
-        "msg_id": uuid.uuid4().hex, "msg_type": msg_type, "session": session, "username": "load",
-        "date": datetime.now(timezone.utc).isoformat(), "version": "5.3",
+        "msg_id": uuid.uuid4().hex,
+        "msg_type": msg_type,
+        "session": session,
+        "username": "load",
+        "date": datetime.now(timezone.utc).isoformat(),
+        "version": "5.3",
     }
     return {"header": header, "parent_header": {}, "metadata": {}, "content": content}
 
@@ -69,11 +74,15 @@ class LoadClient:
 
     async def send(self, msg: dict[str, Any]) -> str:
         if self.protocol == V1:
-            parts = [b"shell"] + [json.dumps(msg[k]).encode() for k in ("header", "parent_header", "metadata", "content")]
+            parts = [b"shell"] + [
+                json.dumps(msg[k]).encode() for k in ("header", "parent_header", "metadata", "content")
+            ]
             offsets = [8 * (len(parts) + 2)]
             for part in parts:
                 offsets.append(offsets[-1] + len(part))
-            await self.ws.write_message(struct.pack(f"<{len(offsets) + 1}Q", len(offsets), *offsets) + b"".join(parts), binary=True)
+            await self.ws.write_message(
+                struct.pack(f"<{len(offsets) + 1}Q", len(offsets), *offsets) + b"".join(parts), binary=True
+            )
         else:
             await self.ws.write_message(json.dumps({**msg, "channel": "shell", "buffers": []}))
         return msg["header"]["msg_id"]
@@ -109,8 +118,11 @@ class LoadClient:
 
     async def execute(self, value: int) -> None:
         """Send ``value`` as code, read until its reply and its result are in."""
-        msg = message("execute_request", {"code": str(value), "silent": False, "store_history": False,
-                                          "user_expressions": {}, "allow_stdin": False}, self.session)
+        msg = message(
+            "execute_request",
+            {"code": str(value), "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
+            self.session,
+        )
         msg_id = await self.send(msg)
         self.sent[msg_id] = str(value)
         while not (self.replies[msg_id] and msg_id in self.results):
@@ -133,8 +145,12 @@ async def start_kernels(jsl_fetch: Any, count: int) -> list[str]:
 
 async def connect(jsl_ws_connect: Any, kernel_id: str, protocol: str, kernel: int) -> LoadClient:
     ws = await jsl_ws_connect(
-        "api", "kernels", kernel_id, "channels",
-        params={"session_id": uuid.uuid4().hex}, subprotocols=[protocol] if protocol else None,
+        "api",
+        "kernels",
+        kernel_id,
+        "channels",
+        params={"session_id": uuid.uuid4().hex},
+        subprotocols=[protocol] if protocol else None,
     )
     assert ws.selected_subprotocol == (protocol or None)
     client = LoadClient(ws, protocol, kernel)
@@ -208,4 +224,6 @@ async def test_soak_kernels_come_and_go_without_leaks(jsl_fetch, jsl_ws_connect,
         await asyncio.sleep(0.2)  # let closed websockets and sockets finish closing
         gc.collect()
         rss.append(rss_mib())
-    assert abs(rss[9] - rss[1]) <= 0.05 * rss[1], f"server RSS went from {rss[1]:.1f} MiB (round 2) to {rss[9]:.1f} MiB (round 10): {rss}"
+    assert abs(rss[9] - rss[1]) <= 0.05 * rss[1], (
+        f"server RSS went from {rss[1]:.1f} MiB (round 2) to {rss[9]:.1f} MiB (round 10): {rss}"
+    )

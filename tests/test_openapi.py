@@ -1,4 +1,5 @@
 """The OpenAPI document: valid, complete for every core route, and true of real responses."""
+
 from __future__ import annotations
 
 import asyncio
@@ -144,7 +145,9 @@ def test_rest_api_doc_covers_every_path():
     for path, item in SPEC["paths"].items():
         for method in HTTP_METHODS:
             if method in item:
-                assert re.sub(r"\{[^}]+\}", "<>", path) in named, f"docs/rest-api.md does not describe {method.upper()} {path}"
+                assert re.sub(r"\{[^}]+\}", "<>", path) in named, (
+                    f"docs/rest-api.md does not describe {method.upper()} {path}"
+                )
 
 
 # -- served -----------------------------------------------------------------------
@@ -182,14 +185,18 @@ async def test_server_responses_match_schemas(jsl_fetch, jsl_expect_log, jsl_ser
     assert r.code == 503
 
 
-async def test_extension_responses_match_schemas(jsl_server_factory, jsl_fetch, jsl_expect_log, jsl_dirs, tmp_path, monkeypatch):
+async def test_extension_responses_match_schemas(
+    jsl_server_factory, jsl_fetch, jsl_expect_log, jsl_dirs, tmp_path, monkeypatch
+):
     """Records of a loaded, a failed and a conf.d-enabled extension all fit the schema."""
     loaded = types.ModuleType("jsl_openapi_probe")
     loaded._load_jupyter_server_extension = lambda serverapp: None
     (tmp_path / "jsl_openapi_enabled.py").write_text("def _load_jupyter_server_extension(serverapp):\n    pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     enabler = jsl_dirs.write_config(
-        "user", "jupyter_server_lite_config.d/jsl_openapi_enabled.json", {"ServerApp": {"jpserver_extensions": {"jsl_openapi_enabled": True}}}
+        "user",
+        "jupyter_server_lite_config.d/jsl_openapi_enabled.json",
+        {"ServerApp": {"jpserver_extensions": {"jsl_openapi_enabled": True}}},
     )
     with jsl_expect_log(r"Extension .*no_such_extension_module failed", logging.ERROR):
         app = jsl_server_factory(extensions=[loaded, "no_such_extension_module"], start=False)
@@ -197,11 +204,19 @@ async def test_extension_responses_match_schemas(jsl_server_factory, jsl_fetch, 
     r = await _call(jsl_fetch, "/api/extensions", "get", "api", "extensions", app=app)
     records = {e["module"]: e for e in json.loads(r.body)["extensions"]}
     states = {module: e["state"] for module, e in records.items()}
-    assert states == {"jsl_openapi_probe": "loaded", "no_such_extension_module": "failed", "jsl_openapi_enabled": "loaded"}
+    assert states == {
+        "jsl_openapi_probe": "loaded",
+        "no_such_extension_module": "failed",
+        "jsl_openapi_enabled": "loaded",
+    }
     assert records["jsl_openapi_enabled"]["enabled_by"] == {"path": str(enabler), "level": str(jsl_dirs.user)}
     assert records["jsl_openapi_probe"]["enabled_by"] is None
-    await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "jsl_openapi_enabled", app=app)
-    await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "no_such_extension_module", app=app)
+    await _call(
+        jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "jsl_openapi_enabled", app=app
+    )
+    await _call(
+        jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "no_such_extension_module", app=app
+    )
     with jsl_expect_log(r"404 GET .*/api/extensions/nope"):
         await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "nope", app=app)
 
@@ -221,7 +236,15 @@ async def test_kernelspec_responses_match_schemas(jsl_fetch, jsl_expect_log):
     with jsl_expect_log(r"404 GET .*/kernelspecs/nope/"):
         await _call(jsl_fetch, "/kernelspecs/{kernel_name}/{resource}", "get", "kernelspecs", "nope", resource)
     with jsl_expect_log(r"403 GET .*/kernelspecs/"):
-        r = await _call(jsl_fetch, "/kernelspecs/{kernel_name}/{resource}", "get", "kernelspecs", name, resource, authenticated=False)
+        r = await _call(
+            jsl_fetch,
+            "/kernelspecs/{kernel_name}/{resource}",
+            "get",
+            "kernelspecs",
+            name,
+            resource,
+            authenticated=False,
+        )
     assert r.code == 403
 
 
@@ -246,7 +269,14 @@ async def test_kernel_and_session_responses_match_schemas(jsl_fetch, jsl_expect_
     with jsl_expect_log(r"404 GET .*/api/kernels/"):
         await _call(jsl_fetch, "/api/kernels/{kernel_id}", "get", "api", "kernels", SAMPLES["kernel_id"])
 
-    r = await _call(jsl_fetch, "/api/sessions", "post", "api", "sessions", body={"path": "a.ipynb", "type": "notebook", "kernel": {"id": kid}})
+    r = await _call(
+        jsl_fetch,
+        "/api/sessions",
+        "post",
+        "api",
+        "sessions",
+        body={"path": "a.ipynb", "type": "notebook", "kernel": {"id": kid}},
+    )
     sid = json.loads(r.body)["id"]
     await _call(jsl_fetch, "/api/sessions", "get", "api", "sessions")
     await _call(jsl_fetch, "/api/sessions/{session_id}", "get", "api", "sessions", sid)
@@ -254,7 +284,9 @@ async def test_kernel_and_session_responses_match_schemas(jsl_fetch, jsl_expect_
     with jsl_expect_log(r"400 POST .*/api/sessions"):
         await _call(jsl_fetch, "/api/sessions", "post", "api", "sessions", body={"path": 3, "type": "notebook"})
     with jsl_expect_log(r"400 PATCH .*/api/sessions/"):
-        await _call(jsl_fetch, "/api/sessions/{session_id}", "patch", "api", "sessions", sid, body={"kernel": {"id": "nope"}})
+        await _call(
+            jsl_fetch, "/api/sessions/{session_id}", "patch", "api", "sessions", sid, body={"kernel": {"id": "nope"}}
+        )
     with jsl_expect_log(r"404 GET .*/api/sessions/"):
         await _call(jsl_fetch, "/api/sessions/{session_id}", "get", "api", "sessions", SAMPLES["session_id"])
     await _call(jsl_fetch, "/api/sessions/{session_id}", "delete", "api", "sessions", sid)
@@ -265,7 +297,9 @@ async def test_kernel_and_session_responses_match_schemas(jsl_fetch, jsl_expect_
 async def test_channels_refusals_match_schemas(jsl_fetch, jsl_expect_log):
     """An unknown kernel and a plain GET without Upgrade are documented JSON errors."""
     with jsl_expect_log(r"404 GET .*/channels"):
-        await _call(jsl_fetch, "/api/kernels/{kernel_id}/channels", "get", "api", "kernels", SAMPLES["kernel_id"], "channels")
+        await _call(
+            jsl_fetch, "/api/kernels/{kernel_id}/channels", "get", "api", "kernels", SAMPLES["kernel_id"], "channels"
+        )
     kid = json.loads((await jsl_fetch("api", "kernels", method="POST", body={})).body)["id"]
     with jsl_expect_log(r"400 GET .*/channels"):
         await _call(jsl_fetch, "/api/kernels/{kernel_id}/channels", "get", "api", "kernels", kid, "channels")

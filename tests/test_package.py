@@ -1,4 +1,5 @@
 """The package's public surface: small, lazy, and every name real."""
+
 import subprocess
 import sys
 

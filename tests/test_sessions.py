@@ -1,4 +1,5 @@
 """Sessions: REST CRUD with real kernels, kernel switching, validation, persistence."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,7 +47,11 @@ async def test_crud_with_a_real_kernel(jsl_fetch, jsl_serverapp, jsl_dirs):
     created = json.loads(r.body)
     sid, kid = created["id"], created["kernel"]["id"]
     assert r.headers["Location"] == f"{jsl_serverapp.base_url}api/sessions/{sid}"
-    assert {k: created[k] for k in ("path", "name", "type")} == {"path": "work/nb.ipynb", "name": "nb", "type": "notebook"}
+    assert {k: created[k] for k in ("path", "name", "type")} == {
+        "path": "work/nb.ipynb",
+        "name": "nb",
+        "type": "notebook",
+    }
     assert set(created["kernel"]) == {"id", "name", "last_activity", "execution_state", "connections"}
     assert created["kernel"]["name"] == "python3"
     pid = kernel_pid(jsl_serverapp, kid)
@@ -55,8 +60,20 @@ async def test_crud_with_a_real_kernel(jsl_fetch, jsl_serverapp, jsl_dirs):
     assert [s["id"] for s in await call(jsl_fetch, "GET", "api", "sessions")] == [sid]
     assert (await call(jsl_fetch, "GET", "api", "sessions", sid))["kernel"]["id"] == kid
 
-    patched = await call(jsl_fetch, "PATCH", "api", "sessions", sid, body={"path": "work/renamed.ipynb", "name": "renamed", "type": "console"})
-    assert (patched["path"], patched["name"], patched["type"], patched["kernel"]["id"]) == ("work/renamed.ipynb", "renamed", "console", kid)
+    patched = await call(
+        jsl_fetch,
+        "PATCH",
+        "api",
+        "sessions",
+        sid,
+        body={"path": "work/renamed.ipynb", "name": "renamed", "type": "console"},
+    )
+    assert (patched["path"], patched["name"], patched["type"], patched["kernel"]["id"]) == (
+        "work/renamed.ipynb",
+        "renamed",
+        "console",
+        kid,
+    )
 
     r = await jsl_fetch("api", "sessions", sid, method="DELETE")
     assert (r.code, r.body) == (204, b"")
@@ -83,7 +100,14 @@ async def test_attach_by_kernel_id(jsl_fetch, jsl_serverapp, jsl_expect_log):
     assert len(jsl_serverapp.kernel_manager.list_kernels()) == 1, "attaching starts no kernel"
 
     with jsl_expect_log(r"400 POST .*/api/sessions"):
-        err = await call(jsl_fetch, "POST", "api", "sessions", body={"path": "x.ipynb", "type": "notebook", "kernel": {"id": "nope"}}, status=400)
+        err = await call(
+            jsl_fetch,
+            "POST",
+            "api",
+            "sessions",
+            body={"path": "x.ipynb", "type": "notebook", "kernel": {"id": "nope"}},
+            status=400,
+        )
     assert "nope" in err["message"] and err["reason"]
 
     # Deleting a session shuts its kernel down; the other session on it goes too.
@@ -112,7 +136,9 @@ async def test_patch_switches_kernel_and_stops_the_unused_one(jsl_fetch, jsl_ser
     with jsl_expect_log(r"400 PATCH .*/api/sessions/"):
         err = await call(jsl_fetch, "PATCH", "api", "sessions", a["id"], body={"kernel": {"id": "gone"}}, status=400)
     assert "gone" in err["message"]
-    assert (await call(jsl_fetch, "GET", "api", "sessions", a["id"]))["kernel"]["id"] == k3, "a refused PATCH changes nothing"
+    assert (await call(jsl_fetch, "GET", "api", "sessions", a["id"]))["kernel"]["id"] == k3, (
+        "a refused PATCH changes nothing"
+    )
 
 
 async def test_kernel_deleted_through_the_kernels_api_drops_its_session(jsl_fetch, jsl_expect_log):
@@ -161,7 +187,10 @@ async def test_patch_validation_and_unknown_ids(jsl_fetch, jsl_expect_log):
         with jsl_expect_log(r"400 PATCH .*/api/sessions/"):
             err = await call(jsl_fetch, "PATCH", "api", "sessions", s["id"], body=body, status=400)
         assert message in err["message"], (body, err)
-    assert await call(jsl_fetch, "GET", "api", "sessions", s["id"]) == {**s, "kernel": (await call(jsl_fetch, "GET", "api", "kernels", s["kernel"]["id"]))}
+    assert await call(jsl_fetch, "GET", "api", "sessions", s["id"]) == {
+        **s,
+        "kernel": (await call(jsl_fetch, "GET", "api", "kernels", s["kernel"]["id"])),
+    }
     for method, body in (("GET", None), ("PATCH", {"name": "x"}), ("DELETE", None)):
         with jsl_expect_log(rf"404 {method} .*/api/sessions/no-such-session"):
             err = await call(jsl_fetch, method, "api", "sessions", "no-such-session", body=body, status=404)
@@ -176,7 +205,9 @@ async def test_sessions_survive_in_the_database_file_and_dead_ones_are_dropped(j
     s = await start_session(jsl_fetch, "kept.ipynb", app=first)
     await first.stop_server()  # shuts its kernels down, but keeps the file's rows
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT session_id, path, kernel_id FROM session").fetchall() == [(s["id"], "kept.ipynb", s["kernel"]["id"])]
+        assert conn.execute("SELECT session_id, path, kernel_id FROM session").fetchall() == [
+            (s["id"], "kept.ipynb", s["kernel"]["id"])
+        ]
 
     second = jsl_server_factory(config=config, start=False)
     await second.start_server()
@@ -189,9 +220,14 @@ async def test_sessions_survive_in_the_database_file_and_dead_ones_are_dropped(j
     with sqlite3.connect(db) as conn:
         conn.executemany(
             "INSERT INTO session VALUES (?, ?, ?, ?, ?)",
-            [("s-live", "live.ipynb", "", "notebook", live["id"]), ("s-dead", "dead.ipynb", "", "notebook", "no-such-kernel")],
+            [
+                ("s-live", "live.ipynb", "", "notebook", live["id"]),
+                ("s-dead", "dead.ipynb", "", "notebook", "no-such-kernel"),
+            ],
         )
-    restarted = SessionManager(parent=second, log=second.log, kernel_manager=second.kernel_manager, database_filepath=str(db))
+    restarted = SessionManager(
+        parent=second, log=second.log, kernel_manager=second.kernel_manager, database_filepath=str(db)
+    )
     try:
         assert [m["id"] for m in restarted.list_sessions()] == ["s-live"]
         assert restarted.list_sessions()[0]["kernel"]["id"] == live["id"]
@@ -202,7 +238,9 @@ async def test_sessions_survive_in_the_database_file_and_dead_ones_are_dropped(j
 
 @pytest.mark.parametrize("kind", ["directory", "not-sqlite", "missing-folder"])
 def test_bad_database_filepath_fails_the_start(jsl_server_factory, tmp_path, kind):
-    path = {"directory": tmp_path, "not-sqlite": tmp_path / "notes.txt", "missing-folder": tmp_path / "nope" / "s.db"}[kind]
+    path = {"directory": tmp_path, "not-sqlite": tmp_path / "notes.txt", "missing-folder": tmp_path / "nope" / "s.db"}[
+        kind
+    ]
     if kind == "not-sqlite":
         path.write_text("hello")
     with pytest.raises(TraitError, match=r"SessionManager\.database_filepath"):
@@ -218,7 +256,14 @@ def test_session_manager_class_is_swappable(jsl_server_factory):
 
 
 def test_bad_session_manager_class_fails_the_start(jsl_dirs):
-    argv = ["--ServerApp.session_manager_class=no_such_module.Manager", "--port=0", "--no-browser", f"--ServerApp.root_dir={jsl_dirs.root}"]
-    proc = subprocess.run([sys.executable, "-m", "jupyter_server_lite", *argv], capture_output=True, text=True, timeout=60)
+    argv = [
+        "--ServerApp.session_manager_class=no_such_module.Manager",
+        "--port=0",
+        "--no-browser",
+        f"--ServerApp.root_dir={jsl_dirs.root}",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_server_lite", *argv], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode != 0
     assert "session_manager_class" in proc.stderr and "no_such_module.Manager" in proc.stderr, proc.stderr

@@ -3,6 +3,7 @@
 Only processes this test started are looked at: the kernels' pids come from
 the kernel manager, or are the children of a server subprocess we launched.
 """
+
 import asyncio
 import json
 import signal
@@ -12,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support import process_running, wait_for
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from jupyter_server_lite.extension.hooks import hookimpl
-from support import process_running, wait_for
 
 
 def children_of(parent: int) -> set[int]:
@@ -39,7 +40,18 @@ async def test_stop_server_shuts_down_every_kernel(jsl_fetch, jsl_serverapp, jsl
     await wait_for(lambda: all(km.kernel_model(kid)["execution_state"] == "idle" for kid in ids))
     busy = km.get_kernel(ids[0])  # one kernel is in the middle of a long cell
     shell = busy.connect_shell()
-    busy.session.send(shell, "execute_request", content={"code": "import time; time.sleep(60)", "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
+    busy.session.send(
+        shell,
+        "execute_request",
+        content={
+            "code": "import time; time.sleep(60)",
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+    )
     await wait_for(lambda: km.kernel_model(ids[0])["execution_state"] == "busy")
     pids = [km.get_kernel(kid).provisioner.pid for kid in ids]
     assert all(process_running(pid) for pid in pids)
@@ -70,12 +82,23 @@ async def test_kernel_starting_during_stop_is_shut_down(jsl_serverapp):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_signal_stops_server_and_its_kernels(jsl_dirs, signum):
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server_lite", "--no-browser", "--port=0", "--ip=127.0.0.1",
-         f"--ServerApp.root_dir={jsl_dirs.root}", "--IdentityProvider.token=shutdown-test"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server_lite",
+            "--no-browser",
+            "--port=0",
+            "--ip=127.0.0.1",
+            f"--ServerApp.root_dir={jsl_dirs.root}",
+            "--IdentityProvider.token=shutdown-test",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
-        await wait_for(lambda: list(jsl_dirs.runtime.glob(f"jsl-server-{server.pid}*.json")) or server.poll() is not None)
+        await wait_for(
+            lambda: list(jsl_dirs.runtime.glob(f"jsl-server-{server.pid}*.json")) or server.poll() is not None
+        )
         assert server.poll() is None, server.stderr.read().decode()
         info = json.loads(next(jsl_dirs.runtime.glob(f"jsl-server-{server.pid}*.json")).read_text())
         client = AsyncHTTPClient()

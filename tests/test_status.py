@@ -1,4 +1,5 @@
 """``/api``, ``/api/status``, ``/api/me`` and ``/api/health`` (services/status.py)."""
+
 from __future__ import annotations
 
 import json

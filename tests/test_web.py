@@ -3,6 +3,7 @@
 Mirrors ``jupyter_server_lite/web/`` (handlers.py, application.py, pages.py).
 Test-only handlers are mounted with ``make_application(extra_routes=...)``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import server_with_routes
 from tornado import web
 
 from jupyter_server_lite.web.handlers import APIHandler, JupyterHandler, url_path_join
-from support import server_with_routes
 
 
 class JSONBodyHandler(APIHandler):
@@ -124,7 +125,9 @@ async def test_allow_remote_access_and_local_hostnames(jsl_fetch, jsl_server_fac
     assert r.code == 403
 
 
-@pytest.mark.parametrize(("ip", "remote"), [("127.0.0.1", False), ("localhost", False), ("0.0.0.0", True), ("*", True), ("", True)])
+@pytest.mark.parametrize(
+    ("ip", "remote"), [("127.0.0.1", False), ("localhost", False), ("0.0.0.0", True), ("*", True), ("", True)]
+)
 def test_allow_remote_access_default_follows_ip(jsl_server_factory, ip, remote):
     app = jsl_server_factory(config={"ServerApp": {"ip": ip}}, start=False)
     assert app.allow_remote_access is remote
@@ -140,7 +143,9 @@ async def test_foreign_origin_is_refused(jsl_fetch, jsl_expect_log):
     assert r.code == 403 and "allow_origin" in json_error(r)["message"]
     assert "Access-Control-Allow-Origin" not in r.headers
     with jsl_expect_log(r"^403 OPTIONS"):
-        pre = await jsl_fetch("api", "status", method="OPTIONS", headers={"Origin": "http://evil.example"}, raise_error=False)
+        pre = await jsl_fetch(
+            "api", "status", method="OPTIONS", headers={"Origin": "http://evil.example"}, raise_error=False
+        )
     assert pre.code == 403
 
 
@@ -151,7 +156,9 @@ async def test_same_origin_needs_no_configuration(jsl_fetch, jsl_serverapp):
 
 
 async def test_allow_origin_sends_cors_headers(jsl_fetch, jsl_server_factory, jsl_expect_log):
-    app = jsl_server_factory(config={"ServerApp": {"allow_origin": "https://app.example", "allow_credentials": True}}, start=False)
+    app = jsl_server_factory(
+        config={"ServerApp": {"allow_origin": "https://app.example", "allow_credentials": True}}, start=False
+    )
     await app.start_server()
     r = await jsl_fetch("api", "status", app=app, headers={"Origin": "https://app.example"})
     assert r.headers["Access-Control-Allow-Origin"] == "https://app.example"
@@ -159,7 +166,11 @@ async def test_allow_origin_sends_cors_headers(jsl_fetch, jsl_server_factory, js
     assert r.headers["Vary"] == "Origin"
     # Preflight: no credentials, an allowed Origin is enough.
     pre = await jsl_fetch(
-        "api", "kernels", method="OPTIONS", app=app, authenticated=False,
+        "api",
+        "kernels",
+        method="OPTIONS",
+        app=app,
+        authenticated=False,
         headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
     )
     assert pre.code == 204
@@ -167,7 +178,9 @@ async def test_allow_origin_sends_cors_headers(jsl_fetch, jsl_server_factory, js
     assert "authorization" in pre.headers["Access-Control-Allow-Headers"]
     assert pre.headers["Access-Control-Allow-Origin"] == "https://app.example"
     with jsl_expect_log(r"^403 GET"):
-        other = await jsl_fetch("api", "status", app=app, headers={"Origin": "https://app.example.evil"}, raise_error=False)
+        other = await jsl_fetch(
+            "api", "status", app=app, headers={"Origin": "https://app.example.evil"}, raise_error=False
+        )
     assert other.code == 403
 
 
@@ -180,7 +193,9 @@ async def test_allow_origin_pat_and_star(jsl_fetch, jsl_server_factory, jsl_expe
     assert r.headers["Access-Control-Allow-Origin"] == "https://lab.example"
     assert "Access-Control-Allow-Credentials" not in r.headers  # allow_credentials is off by default
     with jsl_expect_log(r"^403 GET"):  # the pattern must match the whole origin
-        refused = await jsl_fetch("api", "status", app=pat, headers={"Origin": "https://lab.example.evil"}, raise_error=False)
+        refused = await jsl_fetch(
+            "api", "status", app=pat, headers={"Origin": "https://lab.example.evil"}, raise_error=False
+        )
     assert refused.code == 403
     r = await jsl_fetch("api", "status", app=star, headers={"Origin": "https://anything.example"})
     assert r.headers["Access-Control-Allow-Origin"] == "*"
@@ -254,7 +269,13 @@ async def test_malformed_ids_are_json_404s(jsl_serverapp, path, jsl_expect_log):
     if path.endswith(("interrupt", "restart")):
         methods = ["POST"]
     else:
-        methods = ["GET"] if "kernelspecs" in path else ["GET", "DELETE", "PATCH"] if "sessions" in path else ["GET", "DELETE"]
+        methods = (
+            ["GET"]
+            if "kernelspecs" in path
+            else ["GET", "DELETE", "PATCH"]
+            if "sessions" in path
+            else ["GET", "DELETE"]
+        )
     for method in methods:
         body = b"{}" if method in ("POST", "PATCH") else None
         with jsl_expect_log(r"^404 "):
@@ -264,8 +285,9 @@ async def test_malformed_ids_are_json_404s(jsl_serverapp, path, jsl_expect_log):
 
 
 async def test_an_unexpected_bug_is_a_json_500_logged_with_traceback(jsl_fetch, jsl_expect_log):
-    with jsl_expect_log(r"Uncaught exception GET .*/api/test-crash", logging.ERROR) as logged, jsl_expect_log(
-        r"^500 GET", logging.ERROR
+    with (
+        jsl_expect_log(r"Uncaught exception GET .*/api/test-crash", logging.ERROR) as logged,
+        jsl_expect_log(r"^500 GET", logging.ERROR),
     ):
         r = await jsl_fetch("api", "test-crash", raise_error=False)
     assert r.code == 500
@@ -370,13 +392,19 @@ async def test_no_secret_in_any_log_line(jsl_fetch, jsl_serverapp, captured, jsl
     with jsl_expect_log(r"^403 GET"):
         await jsl_fetch("api", "status", params={"token": "wrong-" + token}, authenticated=False, raise_error=False)
     with jsl_expect_log(r"^400 POST"):
-        await jsl_fetch("api", "test-json", method="POST", params={"token": token}, body=b"{" + token.encode(), raise_error=False)
+        await jsl_fetch(
+            "api", "test-json", method="POST", params={"token": token}, body=b"{" + token.encode(), raise_error=False
+        )
     with jsl_expect_log(r"Failed login"), jsl_expect_log(r"^401 POST"):
         form = await jsl_fetch("login", authenticated=False)
         xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.body.decode()).group(1)
         cookie = form.headers["Set-Cookie"].split(";")[0]
         await jsl_fetch(
-            "login", method="POST", authenticated=False, raise_error=False, headers={"Cookie": cookie},
+            "login",
+            method="POST",
+            authenticated=False,
+            raise_error=False,
+            headers={"Cookie": cookie},
             body=f"_xsrf={xsrf}&password=not-{token}",
         )
     lines = captured.lines()
@@ -444,7 +472,7 @@ def public_routes(app: Any) -> dict[str, type]:
         if issubclass(handler, JupyterHandler) and not handler.allow_unauthenticated:
             continue
         path = pattern.removesuffix("$")
-        path = "/" + path[len(base):] if path.startswith(base) else path
+        path = "/" + path[len(base) :] if path.startswith(base) else path
         path = path.replace("/?", "").replace("(.*)", "…").replace("\\.", ".").replace("(", "").replace(")", "")
         public[path or "/"] = handler
     return public

@@ -1,5 +1,6 @@
 """The kernel websocket (services/kernels/websocket.py) with real ipykernel kernels:
 both protocols, several clients, bad input, the handshake's checks, pings."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +11,8 @@ import uuid
 
 import pytest
 from jupyter_client.jsonutil import json_default
-from tornado.httpclient import HTTPClientError
-
 from kernel_ws_client import TIMEOUT, V1, Client, connect, is_idle_after, kernel_model, of_type, start_kernel, wait_for
+from tornado.httpclient import HTTPClientError
 
 __all__ = ["connect", "start_kernel"]  # fixtures, imported to be found by pytest
 
@@ -84,7 +84,9 @@ async def test_binary_buffers_round_trip_on_both_protocols(start_kernel, connect
             "comm_msg", {"comm_id": comm_ids[0], "data": {"from": tag}}, buffers=[payload, b"", b"xyz"]
         )
         echoed = await client.until(
-            lambda m: m["header"]["msg_type"] == "comm_msg" and m["parent_header"].get("msg_id") == msg_id
+            lambda m, msg_id=msg_id: (
+                m["header"]["msg_type"] == "comm_msg" and m["parent_header"].get("msg_id") == msg_id
+            )
         )
         assert echoed["content"]["data"] == {"echo": {"from": tag}}
         assert [bytes(b) for b in echoed["buffers"]] == [payload[::-1], b"", b"zyx"]
@@ -109,10 +111,14 @@ async def test_two_clients_each_get_their_own_replies(start_kernel, connect):
         assert sorted(r["parent_header"]["msg_id"] for r in replies) == sorted(ids)
 
     # iopub goes to everyone: bob sees alice's results too.
-    result = await bob.first(lambda m: m["header"]["msg_type"] == "execute_result" and "alice 2" in m["content"]["data"]["text/plain"])
+    result = await bob.first(
+        lambda m: m["header"]["msg_type"] == "execute_result" and "alice 2" in m["content"]["data"]["text/plain"]
+    )
     assert result["parent_header"]["msg_id"] == a_ids[2]
     for client in (alice, bob):  # no reply to somebody else's request, ever
-        assert {m["parent_header"]["msg_id"] for m in client.seen if m["channel"] in ("shell", "control")} <= client.sent
+        assert {
+            m["parent_header"]["msg_id"] for m in client.seen if m["channel"] in ("shell", "control")
+        } <= client.sent
 
 
 async def test_stdin_input_request_goes_to_the_asking_client_only(start_kernel, connect):
@@ -163,7 +169,7 @@ async def test_a_second_connection_with_the_same_session_replaces_the_first(star
     fresh = await connect(kernel_id, V1, session_id)
     await stale.closed()
     assert stale.ws.close_code == 1000
-    reply, outputs = await fresh.run("'mine'")
+    _reply, outputs = await fresh.run("'mine'")
     assert of_type(outputs, "execute_result")[0]["content"]["data"]["text/plain"] == "'mine'"
 
 
@@ -229,7 +235,12 @@ async def test_token_is_required(start_kernel, jsl_ws_connect, jsl_expect_log):
 async def test_token_in_the_url_is_accepted(start_kernel, jsl_ws_connect, jsl_serverapp):
     kernel_id = await start_kernel()
     ws = await jsl_ws_connect(
-        "api", "kernels", kernel_id, "channels", authenticated=False, params={"token": jsl_serverapp.identity_provider.token}
+        "api",
+        "kernels",
+        kernel_id,
+        "channels",
+        authenticated=False,
+        params={"token": jsl_serverapp.identity_provider.token},
     )
     client = Client(ws)
     reply, _ = await client.run("1")

@@ -1,4 +1,5 @@
 """The kernel websocket's wire codecs (services/kernels/wire.py) and replay buffer."""
+
 import json
 import struct
 
@@ -7,7 +8,14 @@ import pytest
 from jupyter_server_lite.services.kernels import wire
 from jupyter_server_lite.services.kernels.replay import ReplayBuffer
 
-HEADER = {"msg_id": "m1", "msg_type": "comm_msg", "session": "s", "username": "u", "date": "2024-01-01T00:00:00Z", "version": "5.3"}
+HEADER = {
+    "msg_id": "m1",
+    "msg_type": "comm_msg",
+    "session": "s",
+    "username": "u",
+    "date": "2024-01-01T00:00:00Z",
+    "version": "5.3",
+}
 PARENT = {"msg_id": "p1", "msg_type": "execute_request"}
 CONTENT = {"comm_id": "c", "data": {"text": "é ✓"}}
 

@@ -4,6 +4,7 @@ Spawn-based workloads (cold start, import time, extension scale) run first,
 on an idle machine; then the workloads against long-running servers; memory
 last, on fresh servers of its own.
 """
+
 from __future__ import annotations
 
 ORDER = [

@@ -5,6 +5,7 @@ polls from the client core (a new connection every millisecond), then stops
 it.  One unrecorded warm-up start per target first, so every target starts
 with its bytecode compiled and its files in the page cache.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,10 +44,20 @@ def run(bench: Bench) -> dict:
 
 def rows(data: dict) -> list[Row]:
     return [
-        Row("cold start", "spawn -> first 200 /api/status", "ms",
-            {n: summary([s * 1000 for s in d["seconds"]]) for n, d in data.items()}, ceiling="bare"),
-        Row("memory", "server RSS after start", "MiB",
-            {n: summary(d["rss_mib"]) for n, d in data.items()}, ceiling="bare"),
+        Row(
+            "cold start",
+            "spawn -> first 200 /api/status",
+            "ms",
+            {n: summary([s * 1000 for s in d["seconds"]]) for n, d in data.items()},
+            ceiling="bare",
+        ),
+        Row(
+            "memory",
+            "server RSS after start",
+            "MiB",
+            {n: summary(d["rss_mib"]) for n, d in data.items()},
+            ceiling="bare",
+        ),
     ]
 
 

@@ -11,6 +11,7 @@ enabled in every case, as in a regular install.  Trials are interleaved (count x
 target) and pinned like the cold-start workload.  Whether the extensions
 really loaded is checked once per count in each server's log / API.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,13 @@ def loaded_count(name: str, log_text: str, extensions_api: object) -> int | None
     if isinstance(extensions_api, dict):
         items = extensions_api.get("extensions", extensions_api)
         items = items.values() if isinstance(items, dict) else items
-        return sum(1 for e in items if isinstance(e, dict) and str(e.get("name", e.get("module", ""))).startswith("bench_ext_")
-                   and e.get("state") == "loaded")
+        return sum(
+            1
+            for e in items
+            if isinstance(e, dict)
+            and str(e.get("name", e.get("module", ""))).startswith("bench_ext_")
+            and e.get("state") == "loaded"
+        )
     return None
 
 
@@ -78,16 +84,22 @@ def run(bench: Bench) -> dict:
         for count in COUNTS:
             env = {name: bench.sandbox.env(config_dir=dirs[count], pythonpath=pythonpath) for name in names}
             for name in names:  # warm-up (bytecode), and check the extensions really load
-                server = start_server(bench.targets[name], bench.sandbox, label=f"ext{count}-warmup", env=env[name], cpus=SERVER_CPUS)
+                server = start_server(
+                    bench.targets[name], bench.sandbox, label=f"ext{count}-warmup", env=env[name], cpus=SERVER_CPUS
+                )
                 try:
                     status, api = server.request("GET", "/api/extensions") if name == "ours" else (0, None)
-                    loaded = loaded_count(name, server.log_path.read_text(errors="replace"), api if status == 200 else None)
+                    loaded = loaded_count(
+                        name, server.log_path.read_text(errors="replace"), api if status == 200 else None
+                    )
                 finally:
                     server.stop()
                 data[name][str(count)] = {"loaded": loaded, "seconds": []}
 
             def trial(name: str, _round: int) -> float:
-                server = start_server(bench.targets[name], bench.sandbox, label=f"ext{count}", env=env[name], cpus=SERVER_CPUS)
+                server = start_server(
+                    bench.targets[name], bench.sandbox, label=f"ext{count}", env=env[name], cpus=SERVER_CPUS
+                )
                 server.stop()
                 return server.startup_s
 
@@ -102,8 +114,12 @@ def run(bench: Bench) -> dict:
 
 def rows(data: dict) -> list[Row]:
     return [
-        Row("extensions", f"cold start with {count} extensions", "ms",
-            {n: summary([s * 1000 for s in d[str(count)]["seconds"]]) for n, d in data.items() if str(count) in d})
+        Row(
+            "extensions",
+            f"cold start with {count} extensions",
+            "ms",
+            {n: summary([s * 1000 for s in d[str(count)]["seconds"]]) for n, d in data.items() if str(count) in d},
+        )
         for count in COUNTS
     ]
 

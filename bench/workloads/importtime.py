@@ -7,6 +7,7 @@ package (self time summed, so nothing is counted twice) and the slowest
 single imports (cumulative, any depth) -- the second list is where a fix
 starts.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,9 @@ def parse(stderr: str, root: str) -> dict:
     chain = {root, package}
     # A parent is logged after its children: the root's imports are everything
     # after the last top-level entry that came before the root package's first one.
-    first = next((i for i, e in enumerate(entries) if e["depth"] == 0 and e["name"].split(".")[0] == package), len(entries))
+    first = next(
+        (i for i, e in enumerate(entries) if e["depth"] == 0 and e["name"].split(".")[0] == package), len(entries)
+    )
     start = max((i + 1 for i, e in enumerate(entries[:first]) if e["depth"] == 0), default=0)
     ours = entries[start:]  # imports caused by the root, not by interpreter start-up
     by_package: dict[str, int] = defaultdict(int)
@@ -60,7 +63,10 @@ def run(bench: Bench) -> dict:
         root = MODULES[name]
         proc = subprocess.run(
             [bench.targets[name].python, "-X", "importtime", "-c", f"import {root}"],
-            capture_output=True, text=True, env=bench.sandbox.env(), check=True,
+            capture_output=True,
+            text=True,
+            env=bench.sandbox.env(),
+            check=True,
         )
         return parse(proc.stderr, root)
 
@@ -76,8 +82,14 @@ def run(bench: Bench) -> dict:
 
 
 def rows(data: dict) -> list[Row]:
-    return [Row("cold start", "import <server>.serverapp (-X importtime)", "ms",
-                {n: summary(d["total_ms"]) for n, d in data.items()})]
+    return [
+        Row(
+            "cold start",
+            "import <server>.serverapp (-X importtime)",
+            "ms",
+            {n: summary(d["total_ms"]) for n, d in data.items()},
+        )
+    ]
 
 
 def checks(data: dict) -> list[Check]:
@@ -94,6 +106,8 @@ def describe(data: dict) -> str:
     for name, d in data.items():
         run = d["median_run"]
         lines.append(f"{MODULES[name]}: {median(d['total_ms']):.0f} ms, {run['modules']} modules")
-        lines.append("  by package (self): " + ", ".join(f"{k} {v:.0f}" for k, v in list(run["by_package_ms"].items())[:8]))
+        lines.append(
+            "  by package (self): " + ", ".join(f"{k} {v:.0f}" for k, v in list(run["by_package_ms"].items())[:8])
+        )
         lines.append("  slowest imports (cumulative): " + ", ".join(f"{k} {v:.0f}" for k, v in run["slowest_ms"][:8]))
     return "\n".join(lines)

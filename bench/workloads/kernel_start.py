@@ -8,6 +8,7 @@ connects, so polling the model cannot be used for the peer.)  Each trial
 starts one kernel and shuts it down (the process gone) before the next;
 one unrecorded warm-up round first.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,12 @@ def start_kernel_rest(server: Server) -> str:
 
 async def post_kernel(server: Server) -> str:
     response = await AsyncHTTPClient().fetch(
-        f"{server.base}/api/kernels", method="POST", headers=server.headers,
-        body=json.dumps({"name": KERNEL_NAME}), raise_error=False, request_timeout=120,
+        f"{server.base}/api/kernels",
+        method="POST",
+        headers=server.headers,
+        body=json.dumps({"name": KERNEL_NAME}),
+        raise_error=False,
+        request_timeout=120,
     )
     if response.code != 201:
         raise RuntimeError(f"POST /api/kernels -> {response.code} {response.body[:300]!r}")
@@ -43,8 +48,11 @@ async def post_kernel(server: Server) -> str:
 
 async def delete_kernel(server: Server, kernel_id: str) -> None:
     response = await AsyncHTTPClient().fetch(
-        f"{server.base}/api/kernels/{kernel_id}", method="DELETE", headers=server.headers,
-        raise_error=False, request_timeout=120,
+        f"{server.base}/api/kernels/{kernel_id}",
+        method="DELETE",
+        headers=server.headers,
+        raise_error=False,
+        request_timeout=120,
     )
     if response.code not in (204, 404):
         raise RuntimeError(f"DELETE /api/kernels/{kernel_id} -> {response.code}")
@@ -86,8 +94,15 @@ def run(bench: Bench) -> dict:
 
 
 def rows(data: dict) -> list[Row]:
-    return [Row("kernels", "kernel start (POST -> kernel_info_reply)", "ms",
-                {n: summary([s * 1000 for s in d["seconds"]]) for n, d in data.items()}, ceiling="zmq")]
+    return [
+        Row(
+            "kernels",
+            "kernel start (POST -> kernel_info_reply)",
+            "ms",
+            {n: summary([s * 1000 for s in d["seconds"]]) for n, d in data.items()},
+            ceiling="zmq",
+        )
+    ]
 
 
 def checks(data: dict) -> list[Check]:

@@ -9,6 +9,7 @@ does not read; the raw-ZMQ ceiling is one jupyter_client kernel, measured in
 the same rounds.  No CPU pinning here: the kernels, the server and the client
 all need a core, and pinning would favour whichever shares least.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,7 +42,7 @@ async def _run(bench: Bench) -> dict:
                     kernel_ids[name], clients[name] = await ready_kernel(server, protocol)
                     for _ in range(bench.pick(WARMUP, 5)):
                         await clients[name].execute()
-                except Exception as err:  # noqa: BLE001 - recorded, the other targets go on
+                except Exception as err:
                     bench.errors.append(f"kernel_ws {protocol}[{name}]: {type(err).__name__}: {err}")
                     bench.log(f"ERROR kernel_ws {protocol}[{name}]: {type(err).__name__}: {err}")
             names = [n for n in (*servers, "zmq") if n in clients]
@@ -83,11 +84,26 @@ def rows(data: dict) -> list[Row]:
     out = []
     for protocol, per in data.items():
         label = "JSON" if protocol == "json" else "v1"
-        out.append(Row("kernel ws", f"sequential execute ({label}) msgs/s", "msg/s",
-                       {n: summary(d["rate"]) for n, d in per.items()}, ceiling="zmq", higher_is_better=True))
+        out.append(
+            Row(
+                "kernel ws",
+                f"sequential execute ({label}) msgs/s",
+                "msg/s",
+                {n: summary(d["rate"]) for n, d in per.items()},
+                ceiling="zmq",
+                higher_is_better=True,
+            )
+        )
         for q in ("p50", "p99"):
-            out.append(Row("kernel ws", f"execute round trip ({label}) {q}", "ms",
-                           {n: {"median": d[f"{q}_ms"]} for n, d in per.items()}, ceiling="zmq"))
+            out.append(
+                Row(
+                    "kernel ws",
+                    f"execute round trip ({label}) {q}",
+                    "ms",
+                    {n: {"median": d[f"{q}_ms"]} for n, d in per.items()},
+                    ceiling="zmq",
+                )
+            )
     return out
 
 
@@ -95,7 +111,14 @@ def checks(data: dict) -> list[Check]:
     out = []
     for protocol, per in data.items():
         p50 = {n: d["p50_ms"] for n, d in per.items()}
-        out.append(Check(f"execute round trip p50 ({protocol}) <= 1.2x raw ZMQ", ratio(p50.get("ours"), p50.get("zmq")), 1.2, "<="))
+        out.append(
+            Check(
+                f"execute round trip p50 ({protocol}) <= 1.2x raw ZMQ",
+                ratio(p50.get("ours"), p50.get("zmq")),
+                1.2,
+                "<=",
+            )
+        )
     return out
 
 

@@ -7,6 +7,7 @@ closed), and after all 20 are shut down again.  The per-kernel cost is the
 marginal one, (RSS@20 - RSS@1) / 19, so one-off lazy imports made by the
 first kernel are not charged to every kernel.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,12 @@ async def _measure(bench: Bench, name: str, kernels: int) -> dict:
 
 
 def run(bench: Bench) -> dict:
-    results = bench.interleave(bench.server_names, lambda name, _r: asyncio.run(_measure(bench, name, bench.pick(KERNELS, 5))),
-                               rounds=bench.pick(2, 1), label="memory")
+    results = bench.interleave(
+        bench.server_names,
+        lambda name, _r: asyncio.run(_measure(bench, name, bench.pick(KERNELS, 5))),
+        rounds=bench.pick(2, 1),
+        label="memory",
+    )
     return {name: {key: [t[key] for t in trials] for key in trials[0]} for name, trials in results.items() if trials}
 
 
@@ -60,7 +65,12 @@ def rows(data: dict) -> list[Row]:
         Row("memory", "server RSS with 1 kernel", "MiB", {n: summary(d["one_kernel"]) for n, d in data.items()}),
         Row("memory", f"server RSS with {count} kernels", "MiB", {n: summary(d["kernels"]) for n, d in data.items()}),
         Row("memory", "server RSS added per kernel", "MiB", {n: summary(d["per_kernel"]) for n, d in data.items()}),
-        Row("memory", f"server RSS after the {count} shut down", "MiB", {n: summary(d["after_shutdown"]) for n, d in data.items()}),
+        Row(
+            "memory",
+            f"server RSS after the {count} shut down",
+            "MiB",
+            {n: summary(d["after_shutdown"]) for n, d in data.items()},
+        ),
     ]
 
 

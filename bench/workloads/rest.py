@@ -8,6 +8,7 @@ three paths with a small JSON and is the ceiling.  Every server has one
 idle kernel running during this workload, so ``/api/kernels`` lists
 something real.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,23 @@ NAMES = ("ours", "peer", "bare")
 def loadgen(port: int, token: str, path: str, concurrency: int, duration: float, warmup: float) -> dict:
     cpus = ",".join(str(c) for c in sorted(CLIENT_CPUS))
     proc = subprocess.run(
-        ["taskset", "-c", cpus, sys.executable, "-m", "bench.loadgen", f"--port={port}", f"--path={path}",
-         f"--token={token}", f"--concurrency={concurrency}", f"--duration={duration}", f"--warmup={warmup}"],
-        capture_output=True, text=True, timeout=duration + 60,
+        [
+            "taskset",
+            "-c",
+            cpus,
+            sys.executable,
+            "-m",
+            "bench.loadgen",
+            f"--port={port}",
+            f"--path={path}",
+            f"--token={token}",
+            f"--concurrency={concurrency}",
+            f"--duration={duration}",
+            f"--warmup={warmup}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
     )
     if proc.returncode:
         raise RuntimeError(f"loadgen failed: {proc.stderr[-2000:]}")
@@ -44,7 +59,7 @@ def run(bench: Bench) -> dict:
     for name in bench.server_names:
         try:
             kernels[name] = start_kernel_rest(servers[name])
-        except Exception as err:  # noqa: BLE001 - /api/kernels is then measured empty
+        except Exception as err:
             bench.errors.append(f"rest[{name}]: could not start a kernel: {err}")
     # Many short trials: a burst of outside load then spoils one trial, not the median.
     duration = bench.pick(1.0, 0.25)
@@ -52,6 +67,7 @@ def run(bench: Bench) -> dict:
     try:
         for path in PATHS:
             for concurrency in CONCURRENCY:
+
                 def trial(name: str, _round: int) -> dict:
                     server = servers[name]
                     with pinned([server.pid], SERVER_CPUS):
@@ -61,7 +77,9 @@ def run(bench: Bench) -> dict:
                     return result
 
                 bench.log(f"rest {path} at concurrency {concurrency}")
-                results = bench.interleave(names, trial, rounds=bench.pick(2 * bench.rounds, 1), label=f"rest {path} c={concurrency}")
+                results = bench.interleave(
+                    names, trial, rounds=bench.pick(2 * bench.rounds, 1), label=f"rest {path} c={concurrency}"
+                )
                 key = f"{path}@{concurrency}"
                 data[key] = {}
                 for name, trials in results.items():
@@ -84,11 +102,26 @@ def run(bench: Bench) -> dict:
 def rows(data: dict) -> list[Row]:
     out = []
     for key, per in data.items():
-        out.append(Row("REST", f"GET {key} req/s", "req/s", {n: summary(d["rps"]) for n, d in per.items()},
-                       ceiling="bare", higher_is_better=True))
+        out.append(
+            Row(
+                "REST",
+                f"GET {key} req/s",
+                "req/s",
+                {n: summary(d["rps"]) for n, d in per.items()},
+                ceiling="bare",
+                higher_is_better=True,
+            )
+        )
         for q in ("p50", "p99"):
-            out.append(Row("REST", f"GET {key} {q}", "ms",
-                           {n: {"median": d[f"{q}_ms"]} for n, d in per.items()}, ceiling="bare"))
+            out.append(
+                Row(
+                    "REST",
+                    f"GET {key} {q}",
+                    "ms",
+                    {n: {"median": d[f"{q}_ms"]} for n, d in per.items()},
+                    ceiling="bare",
+                )
+            )
     return out
 
 
@@ -98,11 +131,23 @@ def checks(data: dict) -> list[Check]:
         return summary(per[name]["rps"])["median"] if name in per else None
 
     return [
-        Check("GET /api/status req/s @16 >= 0.8x bare tornado", ratio(rps("/api/status@16", "ours"), rps("/api/status@16", "bare")), 0.8, ">="),
-        Check("GET /api/kernelspecs req/s @16 >= 0.7x bare tornado",
-              ratio(rps("/api/kernelspecs@16", "ours"), rps("/api/kernelspecs@16", "bare")), 0.7, ">="),
+        Check(
+            "GET /api/status req/s @16 >= 0.8x bare tornado",
+            ratio(rps("/api/status@16", "ours"), rps("/api/status@16", "bare")),
+            0.8,
+            ">=",
+        ),
+        Check(
+            "GET /api/kernelspecs req/s @16 >= 0.7x bare tornado",
+            ratio(rps("/api/kernelspecs@16", "ours"), rps("/api/kernelspecs@16", "bare")),
+            0.7,
+            ">=",
+        ),
     ]
 
 
 def series(data: dict) -> list:
-    return [(f"GET {key}", "ms", {n: [v / 1000 for v in d["latencies_us"]] for n, d in per.items()}) for key, per in data.items()]
+    return [
+        (f"GET {key}", "ms", {n: [v / 1000 for v in d["latencies_us"]] for n, d in per.items()})
+        for key, per in data.items()
+    ]

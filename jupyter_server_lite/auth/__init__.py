@@ -1,4 +1,5 @@
 """Who is making a request: tokens, passwords, the login cookie."""
+
 from .identity import IdentityProvider, User
 from .security import passwd, passwd_check
 

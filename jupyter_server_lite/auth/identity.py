@@ -12,6 +12,7 @@ The method used is remembered on the handler (``"header"``, ``"query"``,
 exempts only the token methods, because a forged cross-site request carries
 cookies but can never carry the token.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """``/login`` and ``/logout`` pages."""
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Hashes look like ``pbkdf2_sha256$<iterations>$<salt>$<hex digest>`` so the
 iteration count can be raised later without invalidating stored hashes.
 """
+
 from __future__ import annotations
 
 import getpass

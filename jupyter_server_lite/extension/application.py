@@ -26,6 +26,7 @@ The same class launches a server with itself as the starter:
 Importing this module is cheap on purpose (no tornado, jinja2 or kernel
 machinery): every enabled extension imports it while the server starts.
 """
+
 from __future__ import annotations
 
 import os
@@ -79,7 +80,9 @@ class ExtensionApp(JupyterApp):
     ).tag(config=True)
 
     handlers = List(help="Routes (pattern, handler class[, kwargs]) relative to the extension's namespace.")
-    settings = Dict(help="The extension's settings: stored in the tornado settings under its name, read by its handlers.")
+    settings = Dict(
+        help="The extension's settings: stored in the tornado settings under its name, read by its handlers."
+    )
     jinja2_env: jinja2.Environment | None = None
     serverapp: ServerApp | None = None
     _static_versions: dict[str, str]

@@ -15,6 +15,7 @@ file still decides otherwise, the command says which one.
 Exit status: 0 on success, 1 when a name is refused (not an importable
 extension, not installed) or the config files cannot be read.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,7 +30,16 @@ from traitlets import Bool, Enum, Unicode
 
 from .._version import __version__
 from ..configfiles import ConfigFileError, EnablerSource
-from .config import DEFAULT_LEVEL, LEVELS, EnablerWrite, ExtensionSetting, enabler_view, level_name, overridden_by, write_enabler
+from .config import (
+    DEFAULT_LEVEL,
+    LEVELS,
+    EnablerWrite,
+    ExtensionSetting,
+    enabler_view,
+    level_name,
+    overridden_by,
+    write_enabler,
+)
 from .discovery import ENTRY_POINT_GROUP, InstalledExtension, find_installed, installed_extensions
 from .manager import ExtensionRecord, check_extension
 
@@ -79,7 +89,9 @@ class ListExtensionsApp(_Command):
     enabled or not, which files say so (the one in force first), and whether it
     imports and validates -- with the reason when it does not."""
     json_output = Bool(False, help="Print one JSON document instead of text.").tag(config=True)
-    flags = dict(_flags_debug, json=({"ListExtensionsApp": {"json_output": True}}, "Print one JSON document instead of text."))
+    flags = dict(
+        _flags_debug, json=({"ListExtensionsApp": {"json_output": True}}, "Print one JSON document instead of text.")
+    )
 
     def start(self) -> None:
         paths = self.config_paths()
@@ -87,7 +99,10 @@ class ListExtensionsApp(_Command):
         installed = {entry.module: entry for entry in installed_extensions()}
         # Checking imports extensions; whatever they print must not corrupt --json.
         with contextlib.redirect_stdout(sys.stderr):
-            rows = [extension_model(name, view.get(name), installed.get(name)) for name in sorted(set(view) | set(installed))]
+            rows = [
+                extension_model(name, view.get(name), installed.get(name))
+                for name in sorted(set(view) | set(installed))
+            ]
         levels = [{"level": level_name(p), "path": p} for p in paths]
         if self.json_output:
             print(json.dumps({"levels": levels, "extensions": rows}, indent=2))
@@ -127,7 +142,9 @@ def _source_model(source: EnablerSource, in_force: bool) -> dict[str, Any]:
     }
 
 
-def extension_model(name: str, setting: ExtensionSetting | None, installed: InstalledExtension | None) -> dict[str, Any]:
+def extension_model(
+    name: str, setting: ExtensionSetting | None, installed: InstalledExtension | None
+) -> dict[str, Any]:
     """The JSON model of one row of ``extension list --json``."""
     record = check(name, setting)
     sources = setting.sources if setting else ()
@@ -140,7 +157,9 @@ def extension_model(name: str, setting: ExtensionSetting | None, installed: Inst
         "enabler": in_force.path if in_force else None,
         "enablers": [_source_model(s, i == 0) for i, s in enumerate(sources)],
         "entry_point": (
-            {"name": installed.name, "distribution": installed.distribution, "version": installed.version} if installed else None
+            {"name": installed.name, "distribution": installed.distribution, "version": installed.version}
+            if installed
+            else None
         ),
         "ok": record.ok,
         "state": record.state,
@@ -180,7 +199,9 @@ class _WriteCommand(_Command):
 
     def the_name(self) -> str:
         if len(self.extra_args) != 1:
-            self.fail(f"Give exactly one extension name (a module, or an installed entry-point name); got {len(self.extra_args)}.")
+            self.fail(
+                f"Give exactly one extension name (a module, or an installed entry-point name); got {len(self.extra_args)}."
+            )
         return self.extra_args[0]
 
     def write(self, module: str, enabled: bool) -> None:
@@ -354,4 +375,3 @@ def main(argv: list[str] | None = None) -> int:
         for cls in classes:
             cls.clear_instance()
     return 0
-

@@ -19,6 +19,7 @@ done here: :func:`enabler_view` asks :mod:`jupyter_server_lite.configfiles`,
 the same code the server runs at start-up, so ``extension list`` cannot
 disagree with what a server would load.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,7 +32,15 @@ from collections.abc import Sequence
 
 from jupyter_core import paths as jupyter_paths
 
-from ..configfiles import CONF_D_NAME, EXTENSIONS_KEY, ConfigFileError, EnablerSource, LoadedConfig, load_config_files, read_json_file
+from ..configfiles import (
+    CONF_D_NAME,
+    EXTENSIONS_KEY,
+    ConfigFileError,
+    EnablerSource,
+    LoadedConfig,
+    load_config_files,
+    read_json_file,
+)
 
 #: The writable levels, highest precedence first (without JUPYTER_PREFER_ENV_PATH).
 LEVELS = ("user", "sys-prefix", "system")

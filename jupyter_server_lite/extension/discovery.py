@@ -12,6 +12,7 @@ grows with the environment, so only the CLI (``extension list`` /
 ``install``) calls this module.  A server start reads just the names its
 enablers turn on and never imports it.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -17,6 +17,7 @@ fallback.  Every route is authenticated unless the handler class sets
 A handler's own ``initialize(**kwargs)`` receives the route's kwargs only;
 the extension app is taken out before.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -7,6 +7,7 @@ keyword arguments only; an implementation may accept any subset of them.
 An exception in one implementation is logged with the extension's name and
 does not stop the others.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -43,6 +43,7 @@ extension::
         record.version, record.description, record.requires, record.timings
         record.to_model() the JSON model of GET /api/extensions
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -233,7 +234,9 @@ class ExtensionManager:
 
     def tornado_settings(self) -> dict[str, Any]:
         """``{"extension_settings": {name: settings}}``: one key per loaded app."""
-        return {"extension_settings": {app.name: app.settings for r in self.records if r.state == LOADED for app in r.apps}}
+        return {
+            "extension_settings": {app.name: app.settings for r in self.records if r.state == LOADED for app in r.apps}
+        }
 
     def links(self) -> list[tuple[str, str]]:
         """``(name, landing page below base_url)`` of loaded extensions that have one."""
@@ -247,7 +250,9 @@ class ExtensionManager:
         app = self.serverapp
         if app.safe_mode:
             enabled = sorted(n for n, on in app.jpserver_extensions.items() if on)
-            self.log.info("Safe mode: no extension loaded (%d enabled, %d registered)", len(enabled), len(self._registered))
+            self.log.info(
+                "Safe mode: no extension loaded (%d enabled, %d registered)", len(enabled), len(self._registered)
+            )
             return
         records = self._found()
         self._check_names(records)
@@ -256,7 +261,9 @@ class ExtensionManager:
             self._configure(record)
         for record in self.records:
             self._load(record)
-        self.records = [r for r in self.records if r.ok] + sorted((r for r in self.records if not r.ok), key=lambda r: r.name)
+        self.records = [r for r in self.records if r.ok] + sorted(
+            (r for r in self.records if not r.ok), key=lambda r: r.name
+        )
         self._set_landing_page()
         for hook, plugin in app.hooks.unknown_hooks():
             self.log.warning("Extension %r implements hook %r, which no loaded extension declares", plugin, hook)

@@ -26,6 +26,7 @@ planned) nor the first segment of any core route, and must not already be
 taken by another extension.  Core routes are registered before extension
 routes, so even a mistake here could not shadow the core.
 """
+
 from __future__ import annotations
 
 import os
@@ -117,7 +118,9 @@ def check_pattern(pattern: Any) -> re.Pattern[str]:
         raise MountError(f"route pattern {pattern!r} must be a string")
     for hint in _ESCAPE_HINTS:
         if hint in pattern:
-            raise MountError(f"route pattern {pattern!r} must stay inside the extension's namespace (contains {hint!r})")
+            raise MountError(
+                f"route pattern {pattern!r} must stay inside the extension's namespace (contains {hint!r})"
+            )
     try:
         return re.compile(normalize_pattern(pattern))
     except re.error as err:
@@ -212,7 +215,9 @@ def mount_handlers(app: ExtensionApp, routes: Sequence[Any], base_url: str) -> t
             if not os.path.isdir(path):
                 raise MountError(f"static path {path} is not a directory")
         prefix = namespace_prefix(base_url, "static", app.name)
-        rules.append(Rule(NamespaceMatcher(prefix, re.compile(r"/(.*)")), ExtensionStaticHandler, {"roots": static_paths}))
+        rules.append(
+            Rule(NamespaceMatcher(prefix, re.compile(r"/(.*)")), ExtensionStaticHandler, {"roots": static_paths})
+        )
         shown.append(namespace_prefix("/", "static", app.name) + "/(.*)")
     return rules, shown
 

@@ -7,6 +7,7 @@ start.  Nothing here raises: a requirement that is not enabled, a cycle, or a
 requirement that already failed marks the extensions concerned ``failed``
 (phase ``order``) with a message naming the culprit.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .manager import ExtensionRecord
+
 
 def load_order(records: list[ExtensionRecord]) -> list[ExtensionRecord]:
     """Records in dependency order, then by name; failures recorded, not raised.
@@ -41,7 +43,11 @@ def load_order(records: list[ExtensionRecord]) -> list[ExtensionRecord]:
     while changed:
         changed = False
         for r in live:
-            failed_dep = next((index[d] for d in sorted(needs[id(r)], key=lambda d: index[d].name) if not index[d].ok), None) if r.ok else None
+            failed_dep = (
+                next((index[d] for d in sorted(needs[id(r)], key=lambda d: index[d].name) if not index[d].ok), None)
+                if r.ok
+                else None
+            )
             if failed_dep is not None:
                 r.fail("order", f"requires {failed_dep.name}, which failed")
                 changed = True

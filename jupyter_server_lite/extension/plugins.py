@@ -14,6 +14,7 @@ Set ``JSL_TRACE_HOOKS=1`` to log every hook call with its implementations
 and results (at INFO level) -- the quickest way to see why a hook did or did
 not fire.
 """
+
 from __future__ import annotations
 
 import logging
@@ -82,14 +83,20 @@ class HookRelay:
         caller = getattr(self.pm.hook, name, None)
         impls = caller.get_hookimpls() if caller is not None else []
         first_result = bool(caller is not None and caller.spec and caller.spec.opts.get("firstresult"))
-        ordered = [i for i in impls if i.tryfirst] + [i for i in impls if not (i.tryfirst or i.trylast)] + [i for i in impls if i.trylast]
+        ordered = (
+            [i for i in impls if i.tryfirst]
+            + [i for i in impls if not (i.tryfirst or i.trylast)]
+            + [i for i in impls if i.trylast]
+        )
         results: list[tuple[str, Any]] = []
         for impl in ordered:
             args = {arg: kwargs[arg] for arg in impl.argnames if arg in kwargs}
             try:
                 result = impl.function(**args)
             except Exception:
-                self.log.exception("Hook %s of extension %r raised; the other implementations still run", name, impl.plugin_name)
+                self.log.exception(
+                    "Hook %s of extension %r raised; the other implementations still run", name, impl.plugin_name
+                )
                 continue
             if self.trace:
                 self.log.info("hook %s -> %s returned %r", name, impl.plugin_name, result)

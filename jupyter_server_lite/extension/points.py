@@ -13,6 +13,7 @@ Validation here is what can be checked without a server -- the app's name,
 its ``requires``, the routes its class declares -- so that ``extension list``
 and ``enable`` catch the same mistakes the server would.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,10 +44,11 @@ class ExtensionPoint:
         return self.app_class.name if self.app_class is not None else self.module
 
 
-
 def points_of(obj: Any) -> list[ExtensionPoint]:
     if isinstance(obj, ExtensionApp):
-        return [ExtensionPoint(type(obj).__module__, type(obj), app=obj, module_obj=sys.modules.get(type(obj).__module__))]
+        return [
+            ExtensionPoint(type(obj).__module__, type(obj), app=obj, module_obj=sys.modules.get(type(obj).__module__))
+        ]
     if isinstance(obj, type) and issubclass(obj, ExtensionApp):
         return [ExtensionPoint(obj.__module__, obj, module_obj=sys.modules.get(obj.__module__))]
     if not isinstance(obj, types.ModuleType):
@@ -58,16 +60,22 @@ def points_of(obj: Any) -> list[ExtensionPoint]:
         return [point_from_dict(obj, item) for item in declared]
     if hasattr(obj, LOAD_FUNCTION):
         return [ExtensionPoint(obj.__name__, load=getattr(obj, LOAD_FUNCTION), module_obj=obj)]
-    raise TypeError(f"module {obj.__name__} is not an extension: it has neither {POINTS_FUNCTION}() nor {LOAD_FUNCTION}(serverapp)")
+    raise TypeError(
+        f"module {obj.__name__} is not an extension: it has neither {POINTS_FUNCTION}() nor {LOAD_FUNCTION}(serverapp)"
+    )
 
 
 def point_from_dict(module: types.ModuleType, item: Any) -> ExtensionPoint:
     if not isinstance(item, dict) or not isinstance(item.get("module"), str):
-        raise TypeError(f"{module.__name__}.{POINTS_FUNCTION}(): each point must be a dict with a 'module' string, not {item!r}")
+        raise TypeError(
+            f"{module.__name__}.{POINTS_FUNCTION}(): each point must be a dict with a 'module' string, not {item!r}"
+        )
     app = item.get("app")
     if app is not None:
         if not (isinstance(app, type) and issubclass(app, ExtensionApp)):
-            raise TypeError(f"{module.__name__}.{POINTS_FUNCTION}(): 'app' must be an ExtensionApp subclass, not {app!r}")
+            raise TypeError(
+                f"{module.__name__}.{POINTS_FUNCTION}(): 'app' must be an ExtensionApp subclass, not {app!r}"
+            )
         return ExtensionPoint(item["module"], app, module_obj=sys.modules.get(app.__module__))
     target = module if item["module"] == module.__name__ else importlib.import_module(item["module"])
     load = getattr(target, LOAD_FUNCTION, None)

@@ -4,6 +4,7 @@ The same records the start-up used (see ``extension/manager.py``), not a
 re-import: a failure during load shows here with its phase, reason and
 traceback.  Authenticated, like every API.
 """
+
 from __future__ import annotations
 
 from tornado.web import HTTPError

@@ -10,6 +10,7 @@ server, its kernels or its user (``GET /api`` already tells the version).
 Tools such as API explorers and client generators can then read it without
 being handed the token.
 """
+
 from __future__ import annotations
 
 import functools

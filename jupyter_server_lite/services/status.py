@@ -1,4 +1,5 @@
 """``/api`` (version), ``/api/status``, ``/api/me`` and the ``/api/health`` probe."""
+
 from __future__ import annotations
 
 import json

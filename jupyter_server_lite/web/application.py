@@ -10,6 +10,7 @@ Route order is the contract:
 Every pattern is written relative to ``/`` and joined to ``base_url`` here,
 once, so no module has to think about the prefix.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -97,7 +98,16 @@ def log_request(handler: web.RequestHandler) -> None:
     millis = 1000.0 * request.request_time()
     message = getattr(handler, "error_message", None)
     suffix = f": {message}" if message else ""
-    access_log.log(level, "%d %s %s (%s) %.2fms%s", status, request.method, redacted_uri(request), request.remote_ip, millis, suffix)
+    access_log.log(
+        level,
+        "%d %s %s (%s) %.2fms%s",
+        status,
+        request.method,
+        redacted_uri(request),
+        request.remote_ip,
+        millis,
+        suffix,
+    )
 
 
 class _LazyJinjaEnv:

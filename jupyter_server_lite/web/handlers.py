@@ -21,6 +21,7 @@ off) echoes the ``_xsrf`` cookie.  Tornado's own early XSRF check is
 deferred to that last step, so an anonymous POST hears "authentication
 required", not "XSRF".
 """
+
 from __future__ import annotations
 
 import functools
@@ -155,7 +156,8 @@ class JupyterHandler(web.RequestHandler):
         if host_is_local(host, self.serverapp.local_hostnames):
             return
         raise web.HTTPError(
-            403, f"Host {host!r} is not allowed: this server only answers to local host names (see ServerApp.allow_remote_access)"
+            403,
+            f"Host {host!r} is not allowed: this server only answers to local host names (see ServerApp.allow_remote_access)",
         )
 
     def origin_allowed(self, origin: str | None) -> bool:
@@ -174,7 +176,9 @@ class JupyterHandler(web.RequestHandler):
     def check_cross_origin(self) -> None:
         origin = self.request.headers.get("Origin")
         if not self.origin_allowed(origin):
-            raise web.HTTPError(403, f"Cross-origin request from {origin!r} is not allowed (see ServerApp.allow_origin)")
+            raise web.HTTPError(
+                403, f"Cross-origin request from {origin!r} is not allowed (see ServerApp.allow_origin)"
+            )
         if origin and (self.serverapp.allow_origin or self.serverapp.allow_origin_pat):
             self.set_header("Access-Control-Allow-Origin", origin if self.serverapp.allow_origin != "*" else "*")
             self.set_header("Vary", "Origin")
@@ -301,7 +305,9 @@ class PageNotFoundHandler(JupyterHandler):
 _MISSING = object()
 
 
-def string_field(body: dict[str, Any], key: str, *, required: bool = False, nullable: bool = False, label: str = "") -> str | None:
+def string_field(
+    body: dict[str, Any], key: str, *, required: bool = False, nullable: bool = False, label: str = ""
+) -> str | None:
     """``body[key]`` when it is a string; ``None`` when absent (or null, if ``nullable``).
 
     Anything else is a 400 naming the field (``label``, e.g. ``kernel.name``,

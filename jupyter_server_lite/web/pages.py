@@ -1,4 +1,5 @@
 """The core's own landing page."""
+
 from __future__ import annotations
 
 from .handlers import JupyterHandler

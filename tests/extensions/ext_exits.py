@@ -1,4 +1,5 @@
 """Calls sys.exit() on import: must not end the server."""
+
 import sys
 
 sys.exit(3)

@@ -1,4 +1,5 @@
 """A plain function extension with a hook implementation."""
+
 from jupyter_server_lite.extension.hooks import hookimpl
 
 LOADED: list = []

@@ -1,4 +1,5 @@
 """An ExtensionApp whose initialize_handlers raises."""
+
 from jupyter_server_lite.extension.application import ExtensionApp
 
 

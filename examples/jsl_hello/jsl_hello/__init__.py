@@ -3,6 +3,7 @@
 The server finds the extension through this function: the module name
 (``jsl_hello``) is what an enabler file switches on.
 """
+
 from .app import HelloApp
 
 __version__ = "0.1.0"

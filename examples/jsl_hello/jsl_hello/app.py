@@ -1,4 +1,5 @@
 """HelloApp: what the extension serves, how it is configured, and its hooks."""
+
 from __future__ import annotations
 
 from typing import Any

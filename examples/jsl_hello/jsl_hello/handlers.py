@@ -1,4 +1,5 @@
 """The extension's two handlers: a page and a JSON API."""
+
 from __future__ import annotations
 
 from tornado.web import HTTPError

@@ -4,6 +4,7 @@ The plugin (registered by jupyter_server_lite's ``pytest11`` entry point)
 gives every test isolated jupyter folders and a real server on 127.0.0.1;
 ``jsl_fetch`` sends authenticated requests to it.
 """
+
 import json
 import logging
 import pathlib
@@ -32,7 +33,7 @@ async def test_the_extension_loaded(jsl_fetch):
 
 async def test_landing_page_uses_versioned_static_files(jsl_fetch):
     page = (await jsl_fetch("hello", "")).body.decode()
-    assert "<h1 class=\"hello\">Hello!</h1>" in page
+    assert '<h1 class="hello">Hello!</h1>' in page
     scripts = re.findall(r'src="([^"]+/static/hello/hello\.js\?v=\w+)"', page)
     assert len(scripts) == 1
     assert re.search(r'href="[^"]+/static/hello/hello\.css\?v=\w+"', page)
@@ -101,7 +102,9 @@ async def test_status_hook_counts_greetings(jsl_fetch):
 
 
 def test_traits_come_from_jupyter_hello_config(jsl_server_factory, jsl_dirs, io_loop, jsl_fetch):
-    jsl_dirs.write_config("user", "jupyter_hello_config.json", {"HelloApp": {"greeting": "Bonjour", "max_name_length": 3}})
+    jsl_dirs.write_config(
+        "user", "jupyter_hello_config.json", {"HelloApp": {"greeting": "Bonjour", "max_name_length": 3}}
+    )
     app = jsl_server_factory(extensions=[HelloApp])
     hello = app.extension_manager.get("hello").apps[0]
     assert (hello.greeting, hello.max_name_length) == ("Bonjour", 3)

@@ -8,6 +8,7 @@ when an extension does not show up.  Read-only: it changes nothing.
 Disable it like any extension:
 ``jupyter server-lite extension disable jupyter_server_lite.bundled.dashboard``.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -19,6 +19,7 @@ the sockets or a kernel restart).
 :class:`~.websocket.KernelWebsocketManager` owns all of them and forwards
 the kernel manager's events (restarts, death, shutdown) to them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -132,7 +133,9 @@ class KernelChannels:
         if not seen.done():
             self.log.warning(
                 "Kernel %s sent nothing on iopub within %gs; passing session %s's messages on anyway",
-                self.kernel_id, NUDGE_TIMEOUT, self.session_id,
+                self.kernel_id,
+                NUDGE_TIMEOUT,
+                self.session_id,
             )
         held, self._held = self._held or [], None
         for channel, parts in held:
@@ -183,7 +186,9 @@ class KernelChannels:
         except ValueError:
             parts = []
         if len(parts) < 4:
-            self.log.warning("Kernel %s sent a malformed %s message (%d frames); dropped", self.kernel_id, channel, len(frames))
+            self.log.warning(
+                "Kernel %s sent a malformed %s message (%d frames); dropped", self.kernel_id, channel, len(frames)
+            )
             return
         seen = self._iopub_seen
         if seen is not None and channel == "iopub" and not seen.done():
@@ -199,14 +204,18 @@ class KernelChannels:
             self.log.warning(
                 "Replay buffer of kernel %s, session %s passed %d bytes while no client is connected; "
                 "dropping the oldest messages (KernelWebsocketManager.replay_buffer_bytes)",
-                self.kernel_id, self.session_id, self.replay.max_bytes,
+                self.kernel_id,
+                self.session_id,
+                self.replay.max_bytes,
             )
 
     def send_status(self, execution_state: str) -> None:
         """Tell the client about the kernel's state with an iopub ``status`` message."""
         msg = self.session.msg("status", content={"execution_state": execution_state})
         pack = self.session.pack
-        self.deliver("iopub", [pack(msg["header"]), pack(msg["parent_header"]), pack(msg["metadata"]), pack(msg["content"])])
+        self.deliver(
+            "iopub", [pack(msg["header"]), pack(msg["parent_header"]), pack(msg["metadata"]), pack(msg["content"])]
+        )
 
     # -- client -> kernel --------------------------------------------------------------
 
@@ -221,7 +230,12 @@ class KernelChannels:
         try:
             self.session.send_raw(stream.socket, parts, flags=zmq.NOBLOCK)
         except zmq.Again:
-            self.log.warning("Kernel %s is not reading its %s channel; dropped a message of session %s", self.kernel_id, channel, self.session_id)
+            self.log.warning(
+                "Kernel %s is not reading its %s channel; dropped a message of session %s",
+                self.kernel_id,
+                channel,
+                self.session_id,
+            )
 
     # -- clients -----------------------------------------------------------------------
 
@@ -233,7 +247,9 @@ class KernelChannels:
         """
         previous, self.client = self.client, None
         if previous is not None:
-            self.log.info("Kernel %s, session %s: a new connection replaces the previous one", self.kernel_id, self.session_id)
+            self.log.info(
+                "Kernel %s, session %s: a new connection replaces the previous one", self.kernel_id, self.session_id
+            )
             previous.close(1000, "Replaced by a newer connection with the same session_id")
         if self._expiry is not None:
             self._expiry.cancel()
@@ -259,7 +275,10 @@ class KernelChannels:
         if self.client is None:
             self.log.info(
                 "Kernel %s, session %s: no reconnection within %gs; closing its channels (%d buffered messages dropped)",
-                self.kernel_id, self.session_id, self.owner.replay_buffer_seconds, len(self.replay),
+                self.kernel_id,
+                self.session_id,
+                self.owner.replay_buffer_seconds,
+                len(self.replay),
             )
             self.owner.discard(self)
             self.close()

@@ -5,6 +5,7 @@
 reaches these handlers, so an unknown or malformed id is the same JSON 404
 (``Kernel does not exist: <id>``) rather than a generic "no route".
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

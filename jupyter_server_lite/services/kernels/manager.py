@@ -18,6 +18,7 @@ On top of :class:`~jupyter_client.multikernelmanager.AsyncMultiKernelManager`:
 * **Connections** counted per kernel, reported by the websocket layer.
 * **Culling** of idle kernels (``cull_*`` traits, as in jupyter_server).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -123,15 +124,15 @@ class MappingKernelManager(AsyncMultiKernelManager):
         help="""Shut down a kernel after this many seconds without a message from it.
         0 (the default) never culls.  See cull_connected and cull_busy.""",
     ).tag(config=True)
-    cull_interval = Float(
-        300, help="Seconds between two checks for idle kernels (when cull_idle_timeout is set)."
-    ).tag(config=True)
+    cull_interval = Float(300, help="Seconds between two checks for idle kernels (when cull_idle_timeout is set).").tag(
+        config=True
+    )
     cull_connected = Bool(
         False, help="Also cull idle kernels that have a client connected (a browser tab left open)."
     ).tag(config=True)
-    cull_busy = Bool(
-        False, help="Also cull kernels whose last state is busy (a long computation without output)."
-    ).tag(config=True)
+    cull_busy = Bool(False, help="Also cull kernels whose last state is busy (a long computation without output).").tag(
+        config=True
+    )
     kernel_info_timeout = Float(
         60, help="Seconds to wait for a started or restarted kernel to answer kernel_info before warning."
     ).tag(config=True)
@@ -188,7 +189,9 @@ class MappingKernelManager(AsyncMultiKernelManager):
         name = (kernel_name or self.default_kernel_name).lower()
         available = self.kernel_spec_manager.kernel_names()
         if name not in available:
-            raise web.HTTPError(400, f"No such kernel {kernel_name!r}; available kernels: {', '.join(available) or 'none'}")
+            raise web.HTTPError(
+                400, f"No such kernel {kernel_name!r}; available kernels: {', '.join(available) or 'none'}"
+            )
         kwargs["cwd"] = self.cwd_for_path(path)
         kernel_id = self.new_kernel_id()
         try:
@@ -285,10 +288,12 @@ class MappingKernelManager(AsyncMultiKernelManager):
         for task in list(self._pending_kernels.values()):
             try:
                 await task
-            except Exception:  # noqa: S110 -- a failed start has no kernel to stop
+            except Exception:
                 pass
         kernel_ids = sorted(set(self._kernels) | set(self._shutdowns))
-        results = await asyncio.gather(*(self.shutdown_kernel(kid, now=now) for kid in kernel_ids), return_exceptions=True)
+        results = await asyncio.gather(
+            *(self.shutdown_kernel(kid, now=now) for kid in kernel_ids), return_exceptions=True
+        )
         for kernel_id, result in zip(kernel_ids, results):
             if isinstance(result, Exception):
                 self.log.error("Kernel %s did not shut down cleanly: %s", kernel_id, result)
@@ -366,7 +371,9 @@ class MappingKernelManager(AsyncMultiKernelManager):
         stream.on_recv(partial(self._on_iopub, km, session))
         self._iopub[kernel_id] = stream
         probe = self._probes[kernel_id] = asyncio.ensure_future(self._probe(kernel_id, km, event))
-        probe.add_done_callback(lambda t: self._probes.pop(kernel_id, None) if self._probes.get(kernel_id) is t else None)
+        probe.add_done_callback(
+            lambda t: self._probes.pop(kernel_id, None) if self._probes.get(kernel_id) is t else None
+        )
 
     def _detach(self, kernel_id: str) -> None:
         stream = self._iopub.pop(kernel_id, None)
@@ -393,9 +400,13 @@ class MappingKernelManager(AsyncMultiKernelManager):
             return
         km.execution_state = msg["content"].get("execution_state", km.execution_state)
         probe = km.probe
-        if probe is not None and km.execution_state == "idle" and msg["parent_header"].get("msg_id") == probe[0]:
-            if not probe[1].done():
-                probe[1].set_result(None)
+        if (
+            probe is not None
+            and km.execution_state == "idle"
+            and msg["parent_header"].get("msg_id") == probe[0]
+            and not probe[1].done()
+        ):
+            probe[1].set_result(None)
 
     async def _probe(self, kernel_id: str, km: ServerKernelManager, event: str | None) -> bool:
         """Ask for kernel_info and wait for the answer (at most kernel_info_timeout).
@@ -448,7 +459,10 @@ class MappingKernelManager(AsyncMultiKernelManager):
             self._culler.start()
             self.log.info(
                 "Culling kernels idle for %gs (checked every %gs, connected: %s, busy: %s)",
-                self.cull_idle_timeout, self.cull_interval, self.cull_connected, self.cull_busy,
+                self.cull_idle_timeout,
+                self.cull_interval,
+                self.cull_connected,
+                self.cull_busy,
             )
 
     def _stop_culler(self) -> None:

@@ -10,6 +10,7 @@ so a client that comes back sees the latest output.  Its age is bounded by
 the owner, which closes the kernel channels (and drops the buffer) when
 nobody has come back within the configured number of seconds.
 """
+
 from __future__ import annotations
 
 from collections import deque

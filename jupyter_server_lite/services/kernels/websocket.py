@@ -19,6 +19,7 @@ bounds) and the registry of every session's channels; it imports the ZMQ
 side only when the first client connects, so the server starts without it.
 The protocols and behaviour are documented in ``docs/websocket.md``.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -101,7 +102,9 @@ class KernelWebsocketHandler(WebSocketHandler, APIHandler):
             else:
                 channel, parts = decode_json_binary(message)
         except WireError as err:
-            self.log.warning("Kernel %s websocket (session %s): message ignored: %s", self.kernel_id, self.session_id, err)
+            self.log.warning(
+                "Kernel %s websocket (session %s): message ignored: %s", self.kernel_id, self.session_id, err
+            )
             return
         if self.channels is not None:
             self.channels.to_kernel(channel, parts)

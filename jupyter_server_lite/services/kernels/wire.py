@@ -20,6 +20,7 @@ and encoded again: only the header is parsed (for the top-level ``msg_id`` and
 same way.  A frame that cannot be decoded raises :class:`WireError`, whose
 text names the problem in one line for the log.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ The JSON models follow the Jupyter Server REST API: a spec is
 ``kernel.css`` and ``logo-*`` keys to URLs of the resource route.  The
 resource route serves files of the spec's own folder and nothing else.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,9 @@ KERNEL_NAME = r"(?P<kernel_name>[^/]+)"
 
 def kernelspec_model(base_url: str, name: str, entry: dict[str, Any]) -> dict[str, Any]:
     """The REST model of one kernelspec (``entry`` from ``get_all_specs()``)."""
-    resources = {key: url_path_join(base_url, "kernelspecs", name, filename) for key, filename in entry["resources"].items()}
+    resources = {
+        key: url_path_join(base_url, "kernelspecs", name, filename) for key, filename in entry["resources"].items()
+    }
     return {"name": name, "spec": entry["spec"], "resources": resources}
 
 
@@ -32,7 +35,9 @@ def find_spec(ksm: KernelSpecManager, kernel_name: str) -> tuple[str, dict[str, 
     name = kernel_name.lower()
     entry = ksm.get_all_specs().get(name)
     if entry is None:
-        raise web.HTTPError(404, f"No kernelspec named {kernel_name!r}; available: {', '.join(ksm.kernel_names()) or 'none'}")
+        raise web.HTTPError(
+            404, f"No kernelspec named {kernel_name!r}; available: {', '.join(ksm.kernel_names()) or 'none'}"
+        )
     return name, entry
 
 
@@ -93,7 +98,9 @@ class KernelSpecResourceHandler(APIHandler, web.StaticFileHandler):
 
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
         if not absolute_path.startswith(root + os.sep) or not os.path.isfile(absolute_path):
-            raise web.HTTPError(404, f"No resource {self.path_kwargs['path']!r} in kernelspec {self.path_kwargs['kernel_name']!r}")
+            raise web.HTTPError(
+                404, f"No resource {self.path_kwargs['path']!r} in kernelspec {self.path_kwargs['kernel_name']!r}"
+            )
         return absolute_path
 
 

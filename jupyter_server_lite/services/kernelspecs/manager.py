@@ -7,6 +7,7 @@ the result and re-reads only when a cheap check says something changed: the
 modification times of the kernels folders, of each kernelspec folder and of
 its ``kernel.json``, looked at no more than once per ``cache_check_interval``.
 """
+
 from __future__ import annotations
 
 import glob
@@ -72,9 +73,15 @@ class KernelSpecManager(kernelspec.KernelSpecManager):
             except kernelspec.NoSuchKernel:
                 continue  # its provisioner is not installed; jupyter_client logged it
             except Exception as err:
-                self.log.warning("Error loading kernelspec %r from %s: %s", name, os.path.join(resource_dir, "kernel.json"), err)
+                self.log.warning(
+                    "Error loading kernelspec %r from %s: %s", name, os.path.join(resource_dir, "kernel.json"), err
+                )
                 continue
-            specs[name] = {"resource_dir": resource_dir, "spec": spec.to_dict(), "resources": resource_files(resource_dir)}
+            specs[name] = {
+                "resource_dir": resource_dir,
+                "spec": spec.to_dict(),
+                "resources": resource_files(resource_dir),
+            }
         return specs
 
     def kernel_names(self) -> list[str]:

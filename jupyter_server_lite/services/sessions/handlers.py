@@ -4,6 +4,7 @@ The handlers check the shape of a request body (a wrong type or a missing
 field is a 400 that names the field) and leave the rest to the
 :class:`~.manager.SessionManager`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +13,7 @@ from tornado import web
 
 from ...web.handlers import APIHandler, string_field, url_path_join
 from .manager import SessionManager
+
 
 def _kernel_choice(body: dict[str, Any]) -> tuple[str | None, str | None]:
     """(id, name) from the optional ``kernel`` object of a body."""

@@ -16,6 +16,7 @@ only rows for kernels a custom kernel manager re-adopted survive.
 The manager raises ``tornado.web.HTTPError`` with the status a REST client
 should see, like the kernel manager it works with, so the handlers stay thin.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,9 @@ IN_MEMORY = ":memory:"
 SQLITE_HEADER = b"SQLite format 3\x00"
 COLUMNS = ("session_id", "path", "name", "type", "kernel_id")
 # The same table Jupyter Server keeps, so its session files stay readable.
-SCHEMA = "CREATE TABLE IF NOT EXISTS session (session_id TEXT PRIMARY KEY, path TEXT, name TEXT, type TEXT, kernel_id TEXT)"
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS session (session_id TEXT PRIMARY KEY, path TEXT, name TEXT, type TEXT, kernel_id TEXT)"
+)
 
 
 class SessionManager(LoggingConfigurable):
@@ -154,7 +157,9 @@ class SessionManager(LoggingConfigurable):
             if row["kernel_id"] not in self.kernel_manager:
                 dropped += self._delete_rows("WHERE session_id=?", (row["session_id"],))
         if dropped:
-            self.log.info("Dropped %d stored session(s) whose kernel no longer runs (%s)", dropped, self.database_filepath)
+            self.log.info(
+                "Dropped %d stored session(s) whose kernel no longer runs (%s)", dropped, self.database_filepath
+            )
         return dropped
 
     # -- queries --------------------------------------------------------------

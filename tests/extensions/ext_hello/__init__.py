@@ -1,4 +1,5 @@
 """A complete little ExtensionApp: a page from its own template, an API, static files, a hook."""
+
 from traitlets import Unicode
 
 from jupyter_server_lite.extension.application import ExtensionApp

@@ -1,4 +1,5 @@
 """An ExtensionApp meant to be launched: ``python -m ext_launch`` is ``jupyter launch``."""
+
 from jupyter_server_lite.extension.application import ExtensionApp
 from jupyter_server_lite.extension.handler import ExtensionHandler
 
