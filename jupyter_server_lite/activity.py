@@ -18,6 +18,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def isoformat(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``, as the Jupyter Server REST API writes times."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 class Activity:
     """Start time and time of last real use."""
 

@@ -17,6 +17,20 @@ A malformed main config file is an error that names the file: silently
 skipping it could drop a security setting.  A malformed file in the conf.d
 folder is recorded against the extension it is named after (its stem), so
 that extension alone fails and the server starts.
+
+There are three levels a user can write to, named after the CLI flags
+(:data:`LEVELS`):
+
+* ``user``: ``jupyter_config_dir()`` (``~/.jupyter`` or ``$JUPYTER_CONFIG_DIR``);
+* ``sys-prefix``: the first of ``jupyter_core.paths.ENV_CONFIG_PATH``
+  (``{sys.prefix}/etc/jupyter``), where ``pip install`` puts a package's
+  enabler -- the default, as the JEP asks;
+* ``system``: the first of ``SYSTEM_CONFIG_PATH`` (``/usr/local/etc/jupyter``).
+
+The folders are looked up at call time, never cached, so a test (or a
+program) that points jupyter_core elsewhere is obeyed.  :func:`enabler_view`
+is what the CLI shows: the same merge the server runs at start-up, so
+``extension list`` cannot disagree with what a server would load.
 """
 
 from __future__ import annotations
@@ -26,9 +40,11 @@ import glob
 import json
 import logging
 import os
+import site
 from collections.abc import Sequence
 from typing import Any
 
+from jupyter_core import paths as jupyter_paths
 from traitlets.config import Config
 from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
@@ -163,3 +179,95 @@ def load_config_files(
     if result.extensions or EXTENSIONS_KEY in result.config.get("ServerApp", {}):
         result.config.ServerApp[EXTENSIONS_KEY] = dict(result.extensions)
     return result
+
+
+# -- config levels and what the files say about extensions (the CLI's view) --------
+
+#: The writable levels, highest precedence first (without JUPYTER_PREFER_ENV_PATH).
+LEVELS = ("user", "sys-prefix", "system")
+DEFAULT_LEVEL = "sys-prefix"
+
+
+def level_dir(level: str) -> str:
+    """The config folder of ``level`` (one of :data:`LEVELS`), as jupyter_core says now."""
+    if level == "user":
+        return jupyter_paths.jupyter_config_dir()
+    if level == "sys-prefix":
+        return jupyter_paths.ENV_CONFIG_PATH[0]
+    if level == "system":
+        return jupyter_paths.SYSTEM_CONFIG_PATH[0]
+    raise ValueError(f"Unknown config level {level!r}: expected one of {', '.join(LEVELS)}")
+
+
+def level_name(directory: str) -> str:
+    """Which level a config folder belongs to, for display.
+
+    Every folder of ``jupyter_config_path()`` has one: ``user`` (including the
+    Python user-site ``etc/jupyter``), ``sys-prefix``, ``system``, or
+    ``JUPYTER_CONFIG_PATH`` for a folder added through that variable; any
+    other folder (a ``--config`` file's) is ``other``.
+    """
+    directory = os.path.abspath(directory)
+
+    def among(folders: Sequence[str]) -> bool:
+        return directory in {os.path.abspath(f) for f in folders}
+
+    user = [jupyter_paths.jupyter_config_dir()]
+    if site.ENABLE_USER_SITE and site.getuserbase():
+        user.append(os.path.join(site.getuserbase(), "etc", "jupyter"))
+    if among(user):
+        return "user"
+    if among(jupyter_paths.ENV_CONFIG_PATH):
+        return "sys-prefix"
+    if among(jupyter_paths.SYSTEM_CONFIG_PATH):
+        return "system"
+    if among(os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep)):
+        return "JUPYTER_CONFIG_PATH"
+    return "other"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtensionSetting:
+    """Everything the config files say about one extension."""
+
+    name: str
+    #: Whether a server would load it: the in-force enabler's value (False if none).
+    enabled: bool
+    #: Every file that named it, the one in force first (see configfiles).
+    sources: tuple[EnablerSource, ...] = ()
+    #: Why its own conf.d file (``<name>.json``) could not be read, or None.
+    broken: str | None = None
+
+    @property
+    def in_force(self) -> EnablerSource | None:
+        return self.sources[0] if self.sources else None
+
+
+def enabler_view(paths: Sequence[str] | None = None, loaded: LoadedConfig | None = None) -> dict[str, ExtensionSetting]:
+    """Every extension the config files mention, with its provenance, by name.
+
+    ``paths`` defaults to ``jupyter_config_path()``, read now.  Raises
+    :class:`~jupyter_server_lite.configfiles.ConfigFileError` for a malformed
+    main config file, as a server start would; a malformed enabler file
+    shows up as :attr:`ExtensionSetting.broken` instead.
+    """
+    if loaded is None:
+        loaded = load_config_files(jupyter_paths.jupyter_config_path() if paths is None else paths, log=_quiet_log())
+    names = set(loaded.provenance) | set(loaded.broken_enablers)
+    view = {}
+    for name in sorted(names):
+        sources = tuple(loaded.provenance.get(name, ()))
+        view[name] = ExtensionSetting(
+            name, bool(sources and sources[0].enabled), sources, loaded.broken_enablers.get(name)
+        )
+    return view
+
+
+def _quiet_log() -> logging.Logger:
+    """configfiles logs broken enablers at ERROR for a server; the CLI reports
+    them itself (as a failed extension), so it reads without that noise."""
+    log = logging.getLogger("jupyter_server_lite.configfiles.reader")
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+    log.propagate = False
+    return log

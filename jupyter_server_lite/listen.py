@@ -17,6 +17,7 @@ import errno
 import logging
 import socket
 import ssl
+from typing import Any
 
 BACKLOG = 128
 
@@ -58,7 +59,7 @@ def bind_port(ip: str, port: int) -> list[socket.socket]:
     except socket.gaierror as err:
         raise StartupError(f"Cannot listen on {ip!r}: {err.strerror or err} (see ServerApp.ip)") from err
     sockets: list[socket.socket] = []
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[int, Any]] = set()
     try:
         for family, socktype, proto, _name, sockaddr in infos:
             if (family, sockaddr[0]) in seen:

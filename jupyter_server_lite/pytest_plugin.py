@@ -30,7 +30,7 @@ import re
 import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from jupyter_core import paths as jupyter_paths
@@ -40,6 +40,9 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 from traitlets.config import Config
 
 from .web.handlers import url_path_join
+
+if TYPE_CHECKING:
+    from .serverapp import ServerApp
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,7 +187,7 @@ def jsl_expect_log(
 @pytest.fixture
 def jsl_server_factory(
     io_loop: Any, jsl_dirs: JupyterDirs, jsl_base_url: str, jsl_log_guard: LogGuard
-) -> Iterator[Callable[..., Any]]:
+) -> Iterator[Callable[..., ServerApp]]:
     """``jsl_server_factory(config=None, argv=(), extensions=(), start=True)`` -> ServerApp.
 
     Builds a server in the test's isolated folders on a free 127.0.0.1 port
@@ -248,11 +251,11 @@ def jsl_server_extensions() -> list[str] | dict[str, bool]:
 
 @pytest.fixture
 def jsl_serverapp(
-    jsl_server_factory: Callable[..., Any],
+    jsl_server_factory: Callable[..., ServerApp],
     jsl_server_config: dict[str, Any],
     jsl_argv: list[str],
     jsl_server_extensions: list[str] | dict[str, bool],
-) -> Any:
+) -> ServerApp:
     """A started server built from ``jsl_server_config``, ``jsl_argv`` and ``jsl_server_extensions``."""
     config = copy.deepcopy(jsl_server_config)
     if jsl_server_extensions:
@@ -267,22 +270,22 @@ def jsl_serverapp(
 
 
 @pytest.fixture
-def jsl_http_port(jsl_serverapp: Any) -> int:
+def jsl_http_port(jsl_serverapp: ServerApp) -> int:
     return jsl_serverapp.actual_port
 
 
 @pytest.fixture
-def jsl_token(jsl_serverapp: Any) -> str:
+def jsl_token(jsl_serverapp: ServerApp) -> str:
     return jsl_serverapp.identity_provider.token
 
 
-def _url(app: Any, parts: tuple[str, ...], params: dict[str, Any] | None, scheme: str = "http") -> str:
+def _url(app: ServerApp, parts: tuple[str, ...], params: dict[str, Any] | None, scheme: str = "http") -> str:
     path = url_path_join(app.base_url, *[urllib.parse.quote(p, safe="/%") for p in parts])
     query = f"?{urllib.parse.urlencode(params)}" if params else ""
     return f"{scheme}://127.0.0.1:{app.actual_port}{path}{query}"
 
 
-def _request_headers(app: Any, authenticated: bool, headers: dict[str, str] | None) -> dict[str, str]:
+def _request_headers(app: ServerApp, authenticated: bool, headers: dict[str, str] | None) -> dict[str, str]:
     """The token header (unless ``authenticated`` is false), then the caller's headers."""
     all_headers = {}
     if authenticated and app.identity_provider.token:
@@ -292,7 +295,7 @@ def _request_headers(app: Any, authenticated: bool, headers: dict[str, str] | No
 
 
 @pytest.fixture
-def jsl_fetch(jsl_serverapp: Any) -> Callable[..., Any]:
+def jsl_fetch(jsl_serverapp: ServerApp) -> Callable[..., Any]:
     """``await jsl_fetch("api", "kernels", method="POST", body=..., params=...)``.
 
     Sends the token header unless ``headers`` sets ``Authorization`` (use
@@ -308,7 +311,7 @@ def jsl_fetch(jsl_serverapp: Any) -> Callable[..., Any]:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         authenticated: bool = True,
-        app: Any = None,
+        app: ServerApp | None = None,
         **kwargs: Any,
     ) -> HTTPResponse:
         app = app or jsl_serverapp
@@ -327,7 +330,7 @@ def jsl_fetch(jsl_serverapp: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def jsl_ws_connect(jsl_serverapp: Any) -> Iterator[Callable[..., Any]]:
+def jsl_ws_connect(jsl_serverapp: ServerApp) -> Iterator[Callable[..., Any]]:
     """``await jsl_ws_connect("api", "kernels", kid, "channels", params=..., subprotocols=[...])``.
 
     Authenticated with the token header; every connection is closed at teardown.
@@ -340,7 +343,7 @@ def jsl_ws_connect(jsl_serverapp: Any) -> Iterator[Callable[..., Any]]:
         headers: dict[str, str] | None = None,
         subprotocols: list[str] | None = None,
         authenticated: bool = True,
-        app: Any = None,
+        app: ServerApp | None = None,
         **kwargs: Any,
     ) -> WebSocketClientConnection:
         app = app or jsl_serverapp

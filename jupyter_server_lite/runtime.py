@@ -81,7 +81,7 @@ def list_running_servers(runtime_dir: str | None = None) -> list[dict[str, Any]]
     return sorted(servers, key=lambda s: s["pid"])
 
 
-def stop_server(info: dict[str, Any], timeout: float = 15.0) -> bool:
+def signal_server(info: dict[str, Any], timeout: float = 15.0) -> bool:
     """Send SIGTERM to a server and wait for it to exit; whether it did."""
     pid = info["pid"]
     try:

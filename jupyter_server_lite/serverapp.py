@@ -25,7 +25,7 @@ import socket
 import sys
 import webbrowser
 from copy import deepcopy
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from jupyter_core.application import JupyterApp
@@ -33,13 +33,13 @@ from tornado import httpserver, web
 from tornado.log import LogFormatter
 from traitlets import Bool, Dict, Instance, Integer, List, TraitError, Type, Unicode, default, validate
 
-from . import cli
 from ._version import __version__
 from .activity import Activity, IdleWatch
 from .auth.identity import IdentityProvider
+from .cli import options as cli_options
 from .configfiles import load_config_files
 from .extension.manager import ExtensionManager
-from .extension.plugins import HookRelay
+from .extension.plugins import Hooks
 from .listen import bind_with_retries, tls_context
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
 from .services.kernels.manager import MappingKernelManager
@@ -59,16 +59,16 @@ class ServerApp(JupyterApp):
 
     Serves Jupyter kernels, kernelspecs and sessions over the Jupyter Server
     REST API and kernel websocket; everything else is an extension."""
-    examples = cli.examples
-    aliases = cli.aliases
-    flags = cli.flags
-    subcommands = cli.subcommands
+    examples = cli_options.examples
+    aliases = cli_options.aliases
+    flags = cli_options.flags
+    subcommands = cli_options.subcommands
     #: Configurable classes shown by --help-all and written by --generate-config.
     classes = [IdentityProvider, KernelSpecManager, MappingKernelManager, KernelWebsocketManager, SessionManager]
 
     # tornado's formatter knows the %(color)s/%(end_color)s fields of log_format
     # (colour only on a terminal); traitlets' default formatter does not.
-    _log_formatter_cls = LogFormatter
+    _log_formatter_cls = LogFormatter  # type: ignore[assignment]  # a logging.Formatter all the same
 
     @default("log_format")
     def _default_log_format(self) -> str:
@@ -84,7 +84,9 @@ class ServerApp(JupyterApp):
         the logger itself takes log_level instead."""
         config = super().get_default_logging_config()
         for logger in config.get("loggers", {}).values():
-            logger["level"] = logging.getLevelName(self.log_level)
+            logger["level"] = logging.getLevelName(
+                cast(int, self.log_level)
+            )  # traitlets turns a level name into its number
         return config
 
     @property
@@ -211,20 +213,44 @@ class ServerApp(JupyterApp):
         klass="jupyter_server_lite.services.kernels.manager.MappingKernelManager",
         help="The kernel manager class: starts, tracks and stops kernels (a subclass of the default).",
     ).tag(config=True)
-    kernel_spec_manager = Instance("jupyter_client.kernelspec.KernelSpecManager", allow_none=True)
-    kernel_manager = Instance("jupyter_server_lite.services.kernels.manager.MappingKernelManager", allow_none=True)
     session_manager_class = Type(
         "jupyter_server_lite.services.sessions.manager.SessionManager",
         klass="jupyter_server_lite.services.sessions.manager.SessionManager",
         help="The session manager class: binds documents to kernels, in sqlite3 (a subclass of the default).",
     ).tag(config=True)
-    session_manager = Instance("jupyter_server_lite.services.sessions.manager.SessionManager", allow_none=True)
-    kernel_websocket_manager = Instance(KernelWebsocketManager, allow_none=True)
-    hooks = Instance(HookRelay, help="The plugin manager: extensions' hook implementations and calls.")
+
+    # The managers exist once initialize() has built them; asking earlier is a
+    # mistake in the calling program, said as such rather than as None.
+    _kernel_spec_manager: KernelSpecManager | None = None
+    _kernel_manager: MappingKernelManager | None = None
+    _session_manager: SessionManager | None = None
+    _kernel_websocket_manager: KernelWebsocketManager | None = None
+
+    @property
+    def kernel_spec_manager(self) -> KernelSpecManager:
+        """Finds the installed kernels (``kernel_spec_manager_class``)."""
+        return _built(self._kernel_spec_manager, "kernel_spec_manager")
+
+    @property
+    def kernel_manager(self) -> MappingKernelManager:
+        """Starts, tracks and stops kernels (``kernel_manager_class``)."""
+        return _built(self._kernel_manager, "kernel_manager")
+
+    @property
+    def session_manager(self) -> SessionManager:
+        """Binds documents to kernels (``session_manager_class``)."""
+        return _built(self._session_manager, "session_manager")
+
+    @property
+    def kernel_websocket_manager(self) -> KernelWebsocketManager:
+        """The kernel websockets' settings and every session's channels."""
+        return _built(self._kernel_websocket_manager, "kernel_websocket_manager")
+
+    hooks = Instance(Hooks, help="The plugin manager: extensions' hook implementations and calls.")
 
     @default("hooks")
-    def _default_hooks(self) -> HookRelay:
-        return HookRelay(self.log)
+    def _default_hooks(self) -> Hooks:
+        return Hooks(self.log)
 
     def call_hook(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call hook ``name`` with ``serverapp=self`` and ``kwargs``, failures isolated."""
@@ -238,11 +264,12 @@ class ServerApp(JupyterApp):
     def _default_extension_manager(self) -> ExtensionManager:
         return ExtensionManager(self)
 
-    def register_extension(self, extension: Any, starter: bool = False) -> None:
+    def register_extension(self, extension: Any, as_starter: bool = False) -> None:
         """Load ``extension`` (an ExtensionApp class or instance, a module, or a
         module name) with the enabled ones, without a conf.d file.  Call it
-        before :meth:`initialize`; ``starter`` marks the one ``jupyter <name>`` launched."""
-        self.extension_manager.register(extension, starter=starter)
+        before :meth:`initialize`; ``as_starter`` marks the one ``jupyter <name>`` launched
+        (the *starter*: :attr:`ExtensionManager.starter` is its record)."""
+        self.extension_manager.register(extension, as_starter=as_starter)
 
     activity = Instance(Activity, ())
     web_app = Instance(web.Application, allow_none=True)
@@ -289,12 +316,14 @@ class ServerApp(JupyterApp):
 
     def init_configurables(self) -> None:
         self.identity_provider = self.identity_provider_class(parent=self, log=self.log)
-        self.kernel_spec_manager = self.kernel_spec_manager_class(parent=self, log=self.log)
-        self.kernel_manager = self.kernel_manager_class(
+        self._kernel_spec_manager = self.kernel_spec_manager_class(parent=self, log=self.log)
+        self._kernel_manager = self.kernel_manager_class(
             parent=self, log=self.log, kernel_spec_manager=self.kernel_spec_manager
         )
-        self.kernel_websocket_manager = KernelWebsocketManager(parent=self, log=self.log)
-        self.session_manager = self.session_manager_class(parent=self, log=self.log, kernel_manager=self.kernel_manager)
+        self._kernel_websocket_manager = KernelWebsocketManager(parent=self, log=self.log)
+        self._session_manager = self.session_manager_class(
+            parent=self, log=self.log, kernel_manager=self.kernel_manager
+        )
 
     def init_extensions(self) -> None:
         """Import, configure and load the extensions (see extension/manager.py); in
@@ -363,10 +392,10 @@ class ServerApp(JupyterApp):
             self.http_server.stop()
             await self.http_server.close_all_connections()
             self.http_server = None
-        if self.session_manager is not None:
-            self.session_manager.close()  # first: a session file keeps the rows of the kernels stopped below
-        if self.kernel_manager is not None:
-            await self.kernel_manager.shutdown_all()
+        if self._session_manager is not None:
+            self._session_manager.close()  # first: a session file keeps the rows of the kernels stopped below
+        if self._kernel_manager is not None:
+            await self._kernel_manager.shutdown_all()
         if self._runtime_file:
             remove_runtime_file(self._runtime_file)
             self._runtime_file = ""
@@ -471,8 +500,8 @@ class ServerApp(JupyterApp):
             {
                 "started": self.activity.started,
                 "last_activity": self.activity.last_activity,
-                "connections": self.kernel_manager.total_connections if self.kernel_manager is not None else 0,
-                "kernels": len(self.kernel_manager) if self.kernel_manager is not None else 0,
+                "connections": self._kernel_manager.total_connections if self._kernel_manager is not None else 0,
+                "kernels": len(self._kernel_manager) if self._kernel_manager is not None else 0,
             }
         )
         return model
@@ -488,3 +517,12 @@ class ServerApp(JupyterApp):
             self.log.warning("No web browser found: %s. Open the URL above by hand.", err)
             return
         browser.open(self.display_url, new=2)
+
+
+_T = TypeVar("_T")
+
+
+def _built(part: _T | None, name: str) -> _T:
+    if part is None:
+        raise RuntimeError(f"ServerApp.{name} does not exist yet: call initialize() first")
+    return part

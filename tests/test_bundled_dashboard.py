@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from jupyter_server_lite.extension import cli
+from jupyter_server_lite.cli import extension as cli
 from jupyter_server_lite.extension.discovery import ENTRY_POINT_GROUP
 
 MODULE = "jupyter_server_lite.bundled.dashboard"

@@ -1,4 +1,4 @@
-"""extension/cli.py: `jupyter server-lite extension list|enable|disable|install`.
+"""cli/extension.py: `jupyter server-lite extension list|enable|disable|install`.
 
 The extensions under test are real modules written to a temporary folder on
 sys.path; "installed" ones come with a real ``*.dist-info`` folder holding
@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from jupyter_server_lite.extension import cli
+from jupyter_server_lite.cli import extension as cli
 
 ENABLER = "jupyter_server_lite_config.d/{}.json"
 LEVEL_FLAGS = {"user": "--user", "sys_prefix": "--sys-prefix", "system": "--system"}

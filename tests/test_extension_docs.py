@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_server_lite.extension import cli
+from jupyter_server_lite.cli import extension as cli
 
 ROOT = Path(__file__).parents[1]
 TUTORIAL = ROOT / "docs" / "extensions-tutorial.md"

@@ -48,8 +48,8 @@ class ExtensionApp(JupyterApp):
 
     #: The extension's name: its namespace in URLs and the ``<name>`` of its
     #: ``jupyter_<name>_config`` files.  Letters, digits, ``_``, ``-`` and ``.``.
-    name: str = ""  # type: ignore[assignment]
-    description: str = ""  # type: ignore[assignment]
+    name: str = ""
+    description: str = ""
 
     #: Names of the extensions this one needs (their enabled module or their
     #: name).  They load first; if one fails, this one fails too.
@@ -79,7 +79,7 @@ class ExtensionApp(JupyterApp):
         help="Folders of jinja2 templates, searched before the core's; relative paths are relative to the extension's module.",
     ).tag(config=True)
 
-    handlers = List(help="Routes (pattern, handler class[, kwargs]) relative to the extension's namespace.")
+    handlers: List[Any] = List(help="Routes (pattern, handler class[, kwargs]) relative to the extension's namespace.")
     settings = Dict(
         help="The extension's settings: stored in the tornado settings under its name, read by its handlers."
     )
@@ -163,11 +163,11 @@ class ExtensionApp(JupyterApp):
         serverapp = ServerApp.instance(config=config, **kwargs)
         serverapp.aliases = {**serverapp.aliases, **cls.aliases}
         serverapp.flags = {**serverapp.flags, **cls.flags}
-        serverapp.register_extension(cls, starter=True)
+        serverapp.register_extension(cls, as_starter=True)
         return serverapp
 
     @classmethod
-    def launch_instance(cls, argv: list[str] | None = None, **kwargs: Any) -> None:  # type: ignore[override]
+    def launch_instance(cls, argv: list[str] | None = None, **kwargs: Any) -> None:
         """Start a server with this extension as the starter and open its landing page.
 
         The command-line arguments are the server's (``--port``, ``--no-browser``

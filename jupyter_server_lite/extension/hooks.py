@@ -10,9 +10,12 @@ does not stop the others.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from ..serverapp import ServerApp
 
 PROJECT_NAME = "jupyter_server_lite"
 
@@ -21,25 +24,25 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def server_started(serverapp: Any) -> None:
+def server_started(serverapp: ServerApp) -> None:
     """The server listens and its runtime file is written."""
 
 
 @hookspec
-def server_stopping(serverapp: Any) -> None:
+def server_stopping(serverapp: ServerApp) -> None:
     """The server is about to stop; kernels are still running."""
 
 
 @hookspec
-def kernel_started(serverapp: Any, kernel_id: str, kernel_name: str) -> None:
+def kernel_started(serverapp: ServerApp, kernel_id: str, kernel_name: str) -> None:
     """A kernel was started (by REST, a session, or a restart of the server's own)."""
 
 
 @hookspec
-def kernel_stopped(serverapp: Any, kernel_id: str, kernel_name: str) -> None:
+def kernel_stopped(serverapp: ServerApp, kernel_id: str, kernel_name: str) -> None:
     """A kernel was shut down or culled."""
 
 
 @hookspec
-def status_fields(serverapp: Any) -> dict[str, Any]:
+def status_fields(serverapp: ServerApp) -> dict[str, Any]:  # type: ignore[empty-body]  # a spec has no body
     """Extra fields for ``GET /api/status``; core fields cannot be overwritten."""

@@ -208,7 +208,7 @@ class ExtensionManager:
         self._registered: list[tuple[Any, bool]] = []
         self._loaded = False
 
-    def register(self, obj: Any, starter: bool = False) -> None:
+    def register(self, obj: Any, as_starter: bool = False) -> None:
         """Add an extension directly: an ExtensionApp class or instance, a module, or a module name.
 
         Registered extensions load with the enabled ones, without any conf.d
@@ -216,7 +216,7 @@ class ExtensionManager:
         """
         if self._loaded:
             raise RuntimeError("register extensions before ServerApp.initialize()")
-        self._registered.append((obj, starter))
+        self._registered.append((obj, as_starter))
 
     # -- queries ------------------------------------------------------------------
 
@@ -282,13 +282,13 @@ class ExtensionManager:
         app = self.serverapp
         records: list[ExtensionRecord] = []
         seen_classes: set[type] = set()
-        for obj, starter in sorted(self._registered, key=lambda item: not item[1]):
-            record = ExtensionRecord(module=_module_name(obj), source="starter" if starter else "registered")
+        for obj, as_starter in sorted(self._registered, key=lambda item: not item[1]):
+            record = ExtensionRecord(module=_module_name(obj), source="starter" if as_starter else "registered")
             import_extension(record, obj=None if isinstance(obj, str) else obj)
             if record.ok and self._already_there(record, seen_classes):
                 continue
             records.append(record)
-            if starter and record.ok:
+            if as_starter and record.ok:
                 self._configure(record)
         starter = next((r for r in records if r.source == "starter" and r.ok), None)
         names = sorted(n for n, on in app.jpserver_extensions.items() if on)

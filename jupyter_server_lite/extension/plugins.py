@@ -1,7 +1,7 @@
 """The plugin manager and isolated hook calls.
 
 pluggy stops a hook call at the first exception; a server must not, so
-:meth:`HookRelay.call` runs each implementation on its own, logs a failure
+:meth:`Hooks.call` runs each implementation on its own, logs a failure
 with the name of the extension that raised it, and goes on.
 
 Order is the load order of the extensions: implementations run in the order
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import types
 from typing import Any
 
 import pluggy
@@ -26,7 +27,7 @@ import pluggy
 from . import hooks
 
 
-class HookRelay:
+class Hooks:
     """Owns the pluggy manager of one server."""
 
     def __init__(self, log: logging.Logger) -> None:
@@ -59,7 +60,7 @@ class HookRelay:
         if self.pm.get_plugin(name) is not None:
             self.pm.unregister(name=name)
 
-    def add_hookspecs(self, module_or_class: object) -> None:
+    def add_hookspecs(self, module_or_class: types.ModuleType | type) -> None:
         """Let an extension declare hooks of its own for others to implement."""
         self.pm.add_hookspecs(module_or_class)
 

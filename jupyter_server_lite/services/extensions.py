@@ -12,7 +12,7 @@ from tornado.web import HTTPError
 from ..web.handlers import APIHandler
 
 
-class ExtensionListHandler(APIHandler):
+class ExtensionRecordListHandler(APIHandler):
     """``GET /api/extensions``: ``{"safe_mode", "strict", "extensions": [record, ...]}`` in load order."""
 
     def get(self) -> None:
@@ -26,7 +26,7 @@ class ExtensionListHandler(APIHandler):
         )
 
 
-class ExtensionHandler(APIHandler):
+class ExtensionRecordHandler(APIHandler):
     """``GET /api/extensions/<name>``: one record, by extension name or enabled module."""
 
     def get(self, name: str) -> None:
@@ -37,6 +37,6 @@ class ExtensionHandler(APIHandler):
 
 
 default_handlers = [
-    (r"/api/extensions/?", ExtensionListHandler),
-    (r"/api/extensions/([^/]+)", ExtensionHandler),
+    (r"/api/extensions/?", ExtensionRecordListHandler),
+    (r"/api/extensions/([^/]+)", ExtensionRecordHandler),
 ]

@@ -13,17 +13,23 @@ once, so no module has to think about the prefix.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from tornado import web
 from tornado.routing import Rule
 
+from ..auth import login
+from ..services import extensions, openapi, status
+from ..services.kernels import handlers as kernels
+from ..services.kernels import websocket as kernel_websocket
+from ..services.kernelspecs import handlers as kernelspecs
+from ..services.sessions import handlers as sessions
+from . import pages
 from .handlers import APINotFoundHandler, PageNotFoundHandler, url_path_join
 
 if TYPE_CHECKING:
@@ -36,29 +42,24 @@ PACKAGE_ROOT = os.path.dirname(HERE)
 CORE_TEMPLATE_PATH = os.path.join(PACKAGE_ROOT, "templates")
 CORE_STATIC_PATH = os.path.join(PACKAGE_ROOT, "static")
 
-#: Modules whose ``default_handlers`` make up the core, in routing order.
-CORE_HANDLER_MODULES = [
-    "jupyter_server_lite.auth.login",
-    "jupyter_server_lite.services.status",
-    "jupyter_server_lite.services.kernelspecs.handlers",
-    "jupyter_server_lite.services.kernels.handlers",
-    "jupyter_server_lite.services.kernels.websocket",
-    "jupyter_server_lite.services.openapi",
-    "jupyter_server_lite.services.sessions.handlers",
-    "jupyter_server_lite.services.extensions",
-    "jupyter_server_lite.web.pages",
-]
-
 Route = tuple[str, type, dict[str, Any]] | tuple[str, type]
 
 access_log = logging.getLogger("jupyter_server_lite.access")
 
 
 def core_routes() -> list[Route]:
-    routes: list[Route] = []
-    for name in CORE_HANDLER_MODULES:
-        routes.extend(importlib.import_module(name).default_handlers)
-    return routes
+    """The core's routes, in routing order: each module's ``default_handlers``."""
+    return [
+        *login.default_handlers,
+        *status.default_handlers,
+        *kernelspecs.default_handlers,
+        *kernels.default_handlers,
+        *kernel_websocket.default_handlers,
+        *openapi.default_handlers,
+        *sessions.default_handlers,
+        *extensions.default_handlers,
+        *pages.default_handlers,
+    ]
 
 
 def prefix_routes(base_url: str, routes: Iterable[Route]) -> list[Route]:
@@ -71,7 +72,7 @@ def prefix_routes(base_url: str, routes: Iterable[Route]) -> list[Route]:
     out: list[Route] = []
     for route in routes:
         pattern, *rest = route
-        out.append((url_path_join(prefix, pattern.lstrip("/")), *rest))  # type: ignore[arg-type]
+        out.append((url_path_join(prefix, pattern.lstrip("/")), *rest))  # a tuple of 2 or 3
     return out
 
 
@@ -173,7 +174,7 @@ def make_application(
         "default_handler_class": PageNotFoundHandler,
         "log_function": log_request,
         "websocket_max_message_size": serverapp.max_body_size,
-        "serve_traceback": serverapp.log_level <= logging.DEBUG,
+        "serve_traceback": cast(int, serverapp.log_level) <= logging.DEBUG,
     }
     app_settings.update(serverapp.tornado_settings)
     app_settings.update(settings or {})

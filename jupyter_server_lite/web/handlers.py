@@ -27,13 +27,17 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+import logging
 import re
 import traceback
+from datetime import datetime
 from http.client import responses
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 from urllib.parse import urlparse
 
 from tornado import web
+
+from ..activity import isoformat
 
 if TYPE_CHECKING:
     from ..auth.identity import IdentityProvider, User
@@ -71,7 +75,7 @@ class JupyterHandler(web.RequestHandler):
         return self.settings["serverapp"]
 
     @property
-    def log(self):  # type: ignore[no-untyped-def]
+    def log(self) -> logging.Logger | logging.LoggerAdapter[Any]:  # tornado has none; the app's logger
         return self.serverapp.log
 
     @property
@@ -305,6 +309,14 @@ class PageNotFoundHandler(JupyterHandler):
 _MISSING = object()
 
 
+@overload
+def string_field(
+    body: dict[str, Any], key: str, *, required: Literal[True], nullable: bool = False, label: str = ""
+) -> str: ...
+@overload
+def string_field(
+    body: dict[str, Any], key: str, *, required: bool = False, nullable: bool = False, label: str = ""
+) -> str | None: ...
 def string_field(
     body: dict[str, Any], key: str, *, required: bool = False, nullable: bool = False, label: str = ""
 ) -> str | None:
@@ -369,6 +381,6 @@ def _is_loopback_address(host: str) -> bool | None:
 
 
 def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat().replace("+00:00", "Z")
+    if isinstance(obj, datetime):
+        return isoformat(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")

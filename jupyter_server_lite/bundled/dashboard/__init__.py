@@ -24,7 +24,7 @@ class DashboardHandler(ExtensionHandler):
 
     def get(self) -> None:
         app = self.serverapp
-        kernels = app.kernel_manager.list_kernels() if app.kernel_manager is not None else []
+        kernels = app.kernel_manager.list_kernels()
         self.finish(
             self.render_template(
                 "dashboard.html",

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_client.ioloop.manager import AsyncIOLoopKernelManager
 from jupyter_client.manager import KernelManager
@@ -38,7 +38,10 @@ from tornado.ioloop import PeriodicCallback
 from traitlets import Bool, DottedObjectName, Float, Instance, Unicode, default
 from zmq.eventloop.zmqstream import ZMQStream
 
-from ...activity import utcnow
+from ...activity import isoformat, utcnow
+
+if TYPE_CHECKING:
+    from ...serverapp import ServerApp
 
 KernelListener = Callable[[str, str], None]
 
@@ -50,11 +53,6 @@ PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port
 STARTING_STATES = ("starting", "restarting", "autorestarting")
 #: Seconds the readiness probe waits, after the kernel_info reply, for the matching "idle".
 PROBE_IDLE_GRACE = 1.0
-
-
-def isoformat(moment: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z``, as the Jupyter Server REST API writes times."""
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 class ServerKernelManager(AsyncIOLoopKernelManager):
@@ -106,7 +104,7 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
         for name in PORT_NAMES:
             cache.return_port(getattr(self, name))
             setattr(self, name, 0)
-        provisioner.ports_cached = False
+        provisioner.ports_cached = False  # type: ignore[attr-defined]  # checked above (LocalProvisioner)
         self.cleanup_connection_file()
 
 
@@ -139,7 +137,12 @@ class MappingKernelManager(AsyncMultiKernelManager):
 
     @default("connection_dir")
     def _default_connection_dir(self) -> str:
-        return self.parent.runtime_dir
+        return self.serverapp.runtime_dir
+
+    @property
+    def serverapp(self) -> ServerApp:
+        """The server whose kernels these are (the traitlets parent)."""
+        return cast("ServerApp", self.parent)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -187,7 +190,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
         if self._closing:
             raise web.HTTPError(503, "The server is stopping; no new kernels")
         name = (kernel_name or self.default_kernel_name).lower()
-        available = self.kernel_spec_manager.kernel_names()
+        available = self.serverapp.kernel_spec_manager.kernel_names()
         if name not in available:
             raise web.HTTPError(
                 400, f"No such kernel {kernel_name!r}; available kernels: {', '.join(available) or 'none'}"
@@ -207,9 +210,9 @@ class MappingKernelManager(AsyncMultiKernelManager):
         km.add_restart_callback(partial(self._on_dead, kernel_id), "dead")
         self._attach(kernel_id, None)
         self.log.info("Kernel started: %s (%s) in %s", kernel_id, name, kwargs["cwd"])
-        self.parent.activity.touch()
+        self.serverapp.activity.touch()
         self._start_culler()
-        self.parent.call_hook("kernel_started", kernel_id=kernel_id, kernel_name=name)
+        self.serverapp.call_hook("kernel_started", kernel_id=kernel_id, kernel_name=name)
         if self._closing:  # stop_server began while this kernel was starting
             await self.shutdown_kernel(kernel_id, now=True)
             raise web.HTTPError(503, "The server is stopping; the kernel was shut down")
@@ -218,7 +221,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
     def pre_start_kernel(self, kernel_name: str | None, kwargs: Any) -> tuple[Any, str, str]:
         """jupyter_client's, remembering the new kernel's manager while it launches."""
         km, name, kernel_id = super().pre_start_kernel(kernel_name, kwargs)
-        self._launching[kernel_id] = km
+        self._launching[kernel_id] = cast(ServerKernelManager, km)  # kernel_manager_class is one
         return km, name, kernel_id
 
     async def _forget_failed_start(self, kernel_id: str) -> None:
@@ -251,9 +254,9 @@ class MappingKernelManager(AsyncMultiKernelManager):
         finally:
             self._kernels.pop(kernel_id, None)
             self._connections.pop(kernel_id, None)
-            self.parent.activity.touch()
+            self.serverapp.activity.touch()
             self._notify("shutdown", kernel_id)
-            self.parent.call_hook("kernel_stopped", kernel_id=kernel_id, kernel_name=km.kernel_name)
+            self.serverapp.call_hook("kernel_stopped", kernel_id=kernel_id, kernel_name=km.kernel_name)
 
     async def restart_kernel(self, kernel_id: str, now: bool = False) -> None:  # type: ignore[override]
         """Restart a kernel and wait until it answers again.
@@ -389,7 +392,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
 
     def _on_iopub(self, km: ServerKernelManager, session: Session, frames: list[bytes]) -> None:
         km.last_activity = utcnow()
-        self.parent.activity.touch()
+        self.serverapp.activity.touch()
         try:
             _idents, parts = session.feed_identities(frames)
             if session.unpack(parts[1]).get("msg_type") != "status":
@@ -421,7 +424,9 @@ class MappingKernelManager(AsyncMultiKernelManager):
         try:
             km.session.send(socket, request)  # queued by zmq until the kernel listens
             try:
-                await asyncio.wait_for(socket.recv_multipart(), timeout=self.kernel_info_timeout)
+                await asyncio.wait_for(
+                    cast("Awaitable[list[bytes]]", socket.recv_multipart()), timeout=self.kernel_info_timeout
+                )
             except asyncio.TimeoutError:
                 self.log.warning("Kernel %s did not answer kernel_info within %gs", kernel_id, self.kernel_info_timeout)
                 return False
@@ -442,7 +447,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
 
     def cwd_for_path(self, path: str | None) -> str:
         """The working directory for a kernel at API path ``path`` (see start_kernel)."""
-        root = self.parent.root_dir
+        root = self.serverapp.root_dir
         parts = [p for p in (path or "").replace("\\", "/").split("/") if p]
         target = os.path.normpath(os.path.join(root, *parts))
         if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):

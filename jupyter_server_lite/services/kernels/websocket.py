@@ -23,7 +23,7 @@ The protocols and behaviour are documented in ``docs/websocket.md``.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
@@ -31,9 +31,11 @@ from traitlets import Float, Integer
 from traitlets.config import LoggingConfigurable
 
 from ...web.handlers import APIHandler
+from .handlers import KERNEL_ID
 from .wire import V1_PROTOCOL, WireError, decode_json, decode_json_binary, decode_v1, encode_json, encode_v1
 
 if TYPE_CHECKING:
+    from ...serverapp import ServerApp
     from .channels import KernelChannels
     from .manager import MappingKernelManager
 
@@ -61,7 +63,7 @@ class KernelWebsocketHandler(WebSocketHandler, APIHandler):
 
     # -- before the upgrade ------------------------------------------------------
 
-    async def get(self, kernel_id: str) -> None:  # type: ignore[override]
+    async def get(self, kernel_id: str) -> None:
         self.kernel_manager.check_kernel_id(kernel_id)
         if self.request.headers.get("Upgrade", "").lower() != "websocket":
             # tornado would answer in plain text; API errors are JSON
@@ -81,7 +83,7 @@ class KernelWebsocketHandler(WebSocketHandler, APIHandler):
 
     # -- the connection ---------------------------------------------------------------
 
-    def open(self, kernel_id: str) -> None:  # type: ignore[override]
+    def open(self, kernel_id: str) -> None:
         self.set_nodelay(True)
         self._v1 = self.selected_subprotocol == V1_PROTOCOL
         try:
@@ -165,7 +167,7 @@ class KernelWebsocketManager(LoggingConfigurable):
 
     @property
     def kernel_manager(self) -> MappingKernelManager:
-        return self.parent.kernel_manager
+        return cast("ServerApp", self.parent).kernel_manager
 
     def channels_for(self, kernel_id: str, session_id: str) -> KernelChannels:
         """The channels of ``session_id`` on ``kernel_id``, opened on first use."""
@@ -206,8 +208,6 @@ class KernelWebsocketManager(LoggingConfigurable):
                 channels.send_status(event)
 
 
-_kernel_id = r"(?P<kernel_id>[^/]+)"
-
 default_handlers: list[tuple[str, type, dict[str, Any]] | tuple[str, type]] = [
-    (rf"/api/kernels/{_kernel_id}/channels", KernelWebsocketHandler),
+    (rf"/api/kernels/{KERNEL_ID}/channels", KernelWebsocketHandler),
 ]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
@@ -33,7 +33,6 @@ CHANNELS = frozenset({"shell", "control", "stdin", "iopub"})
 
 #: Serialized message parts: header, parent_header, metadata, content, buffers...
 Parts = list[bytes]
-Packer = Callable[[Any], bytes]
 
 _U32 = struct.Struct("!I")
 _U64 = struct.Struct("<Q")
@@ -225,6 +224,7 @@ def _parts_of(msg: Any, buffers: list[bytes]) -> tuple[str, Parts]:
         raise WireError(f"message is a {type(msg).__name__}, not a JSON object")
     channel = msg.get("channel")
     _check_channel(channel)
+    assert isinstance(channel, str)  # _check_channel refused anything else
     if "header" not in msg:
         raise WireError("message has no header")
     header = msg["header"]

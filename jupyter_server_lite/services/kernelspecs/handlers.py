@@ -74,7 +74,7 @@ class KernelSpecResourceHandler(APIHandler, web.StaticFileHandler):
     JSON 403 and every error a JSON ``{"message", "reason"}``.
     """
 
-    SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")
 
     def initialize(self) -> None:  # type: ignore[override]
         web.StaticFileHandler.initialize(self, path="")

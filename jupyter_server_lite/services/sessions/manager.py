@@ -72,7 +72,7 @@ class SessionManager(LoggingConfigurable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._path_locks: dict[str, list[Any]] = {}  # path -> [lock, users]
-        self._db = self._connect()
+        self._db: sqlite3.Connection | None = self._connect()
         self.kernel_manager.add_kernel_listener(self._on_kernel_event)
         self.drop_orphans()
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlencode
 
 from jupyter_core.application import JupyterApp, base_flags
 from traitlets import Bool, Integer
 
-from ._version import __version__
-from .auth.security import passwd
-from .configfiles import SERVER_CONFIG_NAME, ConfigFileError, read_json_file
-from .runtime import list_running_servers, stop_server
+from .._version import __version__
+from ..auth.security import passwd
+from ..configfiles import SERVER_CONFIG_NAME, ConfigFileError, read_json_file
+from ..runtime import list_running_servers, signal_server
+from . import fail
 
 
 class ListApp(JupyterApp):
@@ -61,11 +62,7 @@ class StopApp(JupyterApp):
             try:
                 self.port = int(self.extra_args[0])
             except ValueError:
-                self.exit_with(f"PORT must be a number, not {self.extra_args[0]!r}")
-
-    def exit_with(self, message: str) -> NoReturn:
-        print(message, file=sys.stderr)
-        self.exit(1)
+                fail(f"PORT must be a number, not {self.extra_args[0]!r}")
 
     def start(self) -> None:
         servers = list_running_servers(self.runtime_dir)
@@ -73,21 +70,19 @@ class StopApp(JupyterApp):
         if self.port:
             servers = [s for s in servers if s["port"] == self.port]
             if not servers:
-                self.exit_with(f"There is no running server on port {self.port} (running: {running}).")
+                fail(f"There is no running server on port {self.port} (running: {running}).")
         elif not servers:
-            self.exit_with("There is no running server.")
+            fail("There is no running server.")
         elif len(servers) > 1:
-            self.exit_with(f"Name the PORT of the server to stop (running: {running}).")
+            fail(f"Name the PORT of the server to stop (running: {running}).")
         info = servers[0]
         print(f"Stopping the server on port {info['port']} (pid {info['pid']})...")
         try:
-            stopped = stop_server(info)
+            stopped = signal_server(info)
         except PermissionError:
-            self.exit_with(
-                f"Not allowed to signal the server's process (pid {info['pid']}): it belongs to another user."
-            )
+            fail(f"Not allowed to signal the server's process (pid {info['pid']}): it belongs to another user.")
         if not stopped:
-            self.exit_with(f"The server (pid {info['pid']}) did not stop within the timeout.")
+            fail(f"The server (pid {info['pid']}) did not stop within the timeout.")
 
 
 class PasswordApp(JupyterApp):
@@ -103,14 +98,12 @@ class PasswordApp(JupyterApp):
         try:
             hashed = passwd(None if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n"))
         except ValueError as err:
-            print(err, file=sys.stderr)
-            self.exit(1)
+            fail(str(err))
         path = os.path.join(self.config_dir, SERVER_CONFIG_NAME + ".json")
         try:
             config = read_json_file(path) if os.path.exists(path) else {}
         except ConfigFileError as err:
-            print(err, file=sys.stderr)
-            self.exit(1)
+            fail(str(err))
         config.setdefault("IdentityProvider", {})["hashed_password"] = hashed
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -1,4 +1,4 @@
-"""The command line of ``jupyter server-lite``: its options, subcommands and entry point.
+"""The server's command-line options: aliases, flags, subcommands, examples.
 
 Option names follow jupyter_server where the concept is the same, so a
 user's habits carry over.  Subcommands are import strings: ``jupyter
@@ -7,13 +7,7 @@ server-lite list`` never imports the web stack it does not use.
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING
-
 from jupyter_core.application import base_aliases, base_flags
-
-if TYPE_CHECKING:
-    from .serverapp import ServerApp
 
 aliases = dict(base_aliases)
 aliases.update(
@@ -50,11 +44,11 @@ flags.update(
 )
 
 subcommands = {
-    "list": ("jupyter_server_lite.commands.ListApp", "List running servers."),
-    "stop": ("jupyter_server_lite.commands.StopApp", "Stop a running server: stop [PORT]."),
-    "password": ("jupyter_server_lite.commands.PasswordApp", "Set a login password in the user config."),
+    "list": ("jupyter_server_lite.cli.servers.ListApp", "List running servers."),
+    "stop": ("jupyter_server_lite.cli.servers.StopApp", "Stop a running server: stop [PORT]."),
+    "password": ("jupyter_server_lite.cli.servers.PasswordApp", "Set a login password in the user config."),
     "extension": (
-        "jupyter_server_lite.extension.cli.ExtensionCommandApp",
+        "jupyter_server_lite.cli.extension.ExtensionCommandApp",
         "Extensions: list, enable NAME, disable NAME, install NAME [--user|--sys-prefix|--system].",
     ),
 }
@@ -67,25 +61,3 @@ jupyter server-lite list                  # running servers and their tokens
 jupyter server-lite stop 8888             # stop the server on port 8888
 jupyter server-lite extension list        # extensions, enabled or not, and their state
 """
-
-
-def main(argv: list[str] | None = None, serverapp: ServerApp | None = None) -> None:
-    """Console entry point of ``jupyter-server-lite`` (and, with ``serverapp``, of
-    ``jupyter <ext>``): a start-up problem is one clear line on stderr and exit
-    status 1, not a traceback."""
-    from traitlets import TraitError
-
-    from .configfiles import ConfigFileError
-    from .extension.manager import ExtensionError
-    from .listen import StartupError
-    from .serverapp import ServerApp
-
-    try:
-        app = serverapp or ServerApp.instance()
-        app.initialize(argv)
-        app.start()
-    except (ConfigFileError, StartupError, TraitError, ExtensionError) as err:
-        print(f"jupyter-server-lite: error: {err}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
-        sys.exit(130)

@@ -4,8 +4,8 @@ The CLI is the one place that looks at everything an extension can be:
 installed (an entry point of ``jupyter_server_lite.extensions``), switched on
 or off by enabler files at any config level, and importable and valid or
 not.  It reads the files with the server's own loader
-(:func:`.config.enabler_view`) and checks each extension with the server's
-own import step (:func:`.manager.check_extension`), so what it shows is
+(:func:`~jupyter_server_lite.configfiles.enabler_view`) and checks each extension with the server's
+own import step (:func:`~jupyter_server_lite.extension.manager.check_extension`), so what it shows is
 what a server start would do.
 
 ``enable`` and ``disable`` write one enabler file at one level
@@ -22,26 +22,26 @@ import contextlib
 import importlib.util
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 from jupyter_core.application import JupyterApp, NoStart, base_flags
 from jupyter_core.paths import jupyter_config_path
 from traitlets import Bool, Enum, Unicode
 
 from .._version import __version__
-from ..configfiles import ConfigFileError, EnablerSource
-from .config import (
+from ..configfiles import (
     DEFAULT_LEVEL,
     LEVELS,
-    EnablerWrite,
+    ConfigFileError,
+    EnablerSource,
     ExtensionSetting,
     enabler_view,
     level_name,
-    overridden_by,
-    write_enabler,
 )
-from .discovery import ENTRY_POINT_GROUP, InstalledExtension, find_installed, installed_extensions
-from .manager import ExtensionRecord, check_extension
+from ..extension.discovery import ENTRY_POINT_GROUP, InstalledExtension, find_installed, installed_extensions
+from ..extension.manager import ExtensionRecord, check_extension
+from . import fail
+from .enablers import EnablerWrite, overridden_by, write_enabler
 
 _flags_debug = {"debug": base_flags["debug"]}
 
@@ -53,14 +53,9 @@ class _Command(JupyterApp):
     flags = _flags_debug
     aliases: dict[str, Any] = {}
 
-    def initialize(self, argv: Any = None) -> None:  # type: ignore[override]
+    def initialize(self, argv: Any = None) -> None:
         # The commands read enabler files themselves; they have no config of their own.
         self.parse_command_line(argv)
-
-    def fail(self, message: str) -> NoReturn:
-        """Print ``message`` to stderr and exit with status 1."""
-        print(message, file=sys.stderr)
-        sys.exit(1)
 
     def warn(self, message: str) -> None:
         print(f"Warning: {message}", file=sys.stderr)
@@ -69,7 +64,7 @@ class _Command(JupyterApp):
         try:
             return enabler_view(self.config_paths())
         except ConfigFileError as err:
-            self.fail(f"{err}\nFix or remove that file: a server would not start with it either.")
+            fail(f"{err}\nFix or remove that file: a server would not start with it either.")
 
     @staticmethod
     def config_paths() -> list[str]:
@@ -199,7 +194,7 @@ class _WriteCommand(_Command):
 
     def the_name(self) -> str:
         if len(self.extra_args) != 1:
-            self.fail(
+            fail(
                 f"Give exactly one extension name (a module, or an installed entry-point name); got {len(self.extra_args)}."
             )
         return self.extra_args[0]
@@ -208,7 +203,7 @@ class _WriteCommand(_Command):
         try:
             written = write_enabler(module, enabled, self.level)
         except (ValueError, OSError) as err:
-            self.fail(f"Cannot write the enabler of {module!r}: {err}")
+            fail(f"Cannot write the enabler of {module!r}: {err}")
         verb = "Enabled" if enabled else "Disabled"
         print(f"{verb} {module}: wrote {written.path} ({written.level} level)")
         if written.replaced:
@@ -270,7 +265,7 @@ class EnableExtensionApp(_WriteCommand):
         module = resolve(self.the_name())
         record = check_extension(module)
         if not record.ok:
-            self.fail(refusal(module, record))
+            fail(refusal(module, record))
         self.write(module, True)
 
 
@@ -290,7 +285,7 @@ class DisableExtensionApp(_WriteCommand):
         if module not in self.read_view():
             record = check_extension(module)
             if not record.ok:
-                self.fail(refusal(module, record))
+                fail(refusal(module, record))
         self.write(module, False)
 
 
@@ -311,13 +306,13 @@ class InstallExtensionApp(_WriteCommand):
         entry = find_installed(name)
         if entry is None:
             known = ", ".join(e.module for e in installed_extensions()) or "none"
-            self.fail(
+            fail(
                 f"No installed package advertises an extension {name!r} "
                 f"(entry-point group {ENTRY_POINT_GROUP}; installed: {known})."
             )
         record = check_extension(entry.module)
         if not record.ok:
-            self.fail(refusal(entry.module, record))
+            fail(refusal(entry.module, record))
         self.write(entry.module, True)
 
 
@@ -352,7 +347,7 @@ class ExtensionCommandApp(_Command):
 
     def start(self) -> None:
         if self.subapp is None:
-            self.fail(f"Give a subcommand: {', '.join(self.subcommands)} (see --help).")
+            fail(f"Give a subcommand: {', '.join(self.subcommands)} (see --help).")
         self.subapp.start()
 
 

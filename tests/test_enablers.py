@@ -1,11 +1,12 @@
-"""extension/config.py: config levels, writing enablers, the merged view with provenance."""
+"""Enabler files: config levels and the merged view (configfiles.py), writing them (cli/enablers.py)."""
 
 import json
 import os
 
 import pytest
 
-from jupyter_server_lite.extension import config as ext_config
+from jupyter_server_lite import configfiles
+from jupyter_server_lite.cli import enablers
 
 ENABLER = "jupyter_server_lite_config.d/{}.json"
 
@@ -14,32 +15,32 @@ def enabler(name, enabled):
     return {"ServerApp": {"jpserver_extensions": {name: enabled}}}
 
 
-@pytest.mark.parametrize("level", ext_config.LEVELS)
+@pytest.mark.parametrize("level", configfiles.LEVELS)
 def test_level_dirs_follow_jupyter_core_at_call_time(jsl_dirs, level):
-    assert ext_config.level_dir(level) == str(jsl_dirs.level(level))
-    assert ext_config.level_name(str(jsl_dirs.level(level))) == level
+    assert configfiles.level_dir(level) == str(jsl_dirs.level(level))
+    assert configfiles.level_name(str(jsl_dirs.level(level))) == level
 
 
 def test_unknown_level_is_refused(jsl_dirs):
     with pytest.raises(ValueError, match="Unknown config level 'site'"):
-        ext_config.level_dir("site")
-    assert ext_config.level_name(str(jsl_dirs.root)) == "other"
+        configfiles.level_dir("site")
+    assert configfiles.level_name(str(jsl_dirs.root)) == "other"
 
 
-@pytest.mark.parametrize("level", ext_config.LEVELS)
+@pytest.mark.parametrize("level", configfiles.LEVELS)
 def test_write_enabler_creates_the_file(jsl_dirs, level):
-    written = ext_config.write_enabler("pkg_a", True, level)
+    written = enablers.write_enabler("pkg_a", True, level)
     path = jsl_dirs.level(level) / ENABLER.format("pkg_a")
     assert written.path == str(path) and written.previous is None and written.replaced is None
     assert json.loads(path.read_text()) == enabler("pkg_a", True)
-    assert ext_config.enabler_view()["pkg_a"].in_force.path == str(path)
+    assert configfiles.enabler_view()["pkg_a"].in_force.path == str(path)
 
 
 def test_write_enabler_updates_and_keeps_other_keys(jsl_dirs):
     jsl_dirs.write_config(
         "user", ENABLER.format("pkg_a"), {"ServerApp": {"jpserver_extensions": {"pkg_a": True}}, "PkgApp": {"x": 1}}
     )
-    written = ext_config.write_enabler("pkg_a", False, "user")
+    written = enablers.write_enabler("pkg_a", False, "user")
     assert written.previous is True
     data = json.loads((jsl_dirs.user / ENABLER.format("pkg_a")).read_text())
     assert data == {"ServerApp": {"jpserver_extensions": {"pkg_a": False}}, "PkgApp": {"x": 1}}
@@ -50,13 +51,13 @@ def test_write_enabler_updates_and_keeps_other_keys(jsl_dirs):
 @pytest.mark.parametrize("name", ["../escape", "a/b", "", "pkg.", "1pkg"])
 def test_write_enabler_takes_module_names_only(jsl_dirs, name):
     with pytest.raises(ValueError, match="is not a module name"):
-        ext_config.write_enabler(name, True, "user")
+        enablers.write_enabler(name, True, "user")
     assert not (jsl_dirs.user / "jupyter_server_lite_config.d").exists()
 
 
 def test_write_enabler_replaces_a_malformed_file(jsl_dirs):
     jsl_dirs.write_config("sys_prefix", ENABLER.format("pkg_a"), "{not json")
-    written = ext_config.write_enabler("pkg_a", True)
+    written = enablers.write_enabler("pkg_a", True)
     assert written.level == "sys-prefix"
     assert "invalid JSON" in written.replaced
     assert json.loads((jsl_dirs.sys_prefix / ENABLER.format("pkg_a")).read_text()) == enabler("pkg_a", True)
@@ -67,24 +68,24 @@ def test_higher_level_wins_either_way(jsl_dirs):
     jsl_dirs.write_config("sys_prefix", ENABLER.format("pkg_a"), enabler("pkg_a", True))
     jsl_dirs.write_config("system", ENABLER.format("pkg_b"), enabler("pkg_b", True))
     jsl_dirs.write_config("user", ENABLER.format("pkg_b"), enabler("pkg_b", False))
-    view = ext_config.enabler_view()
+    view = configfiles.enabler_view()
     assert view["pkg_a"].enabled is True
-    assert [ext_config.level_name(s.level) for s in view["pkg_a"].sources] == ["sys-prefix", "system"]
+    assert [configfiles.level_name(s.level) for s in view["pkg_a"].sources] == ["sys-prefix", "system"]
     assert view["pkg_b"].enabled is False
-    assert ext_config.level_name(view["pkg_b"].in_force.level) == "user"
+    assert configfiles.level_name(view["pkg_b"].in_force.level) == "user"
 
 
 def test_disabling_wins_at_one_level(jsl_dirs):
     jsl_dirs.write_config("user", ENABLER.format("pkg_a"), enabler("pkg_a", True))
     jsl_dirs.write_config("user", ENABLER.format("zz_off"), enabler("pkg_a", False))
-    setting = ext_config.enabler_view()["pkg_a"]
+    setting = configfiles.enabler_view()["pkg_a"]
     assert setting.enabled is False
     assert setting.in_force.path.endswith("zz_off.json")
 
 
 def test_main_config_file_counts_too(jsl_dirs):
     jsl_dirs.write_config("user", "jupyter_server_lite_config.json", enabler("pkg_c", True))
-    setting = ext_config.enabler_view()["pkg_c"]
+    setting = configfiles.enabler_view()["pkg_c"]
     assert setting.enabled and setting.in_force.path.endswith("jupyter_server_lite_config.json")
 
 
@@ -92,14 +93,14 @@ def test_malformed_enabler_is_reported_against_its_extension(jsl_dirs):
     jsl_dirs.write_config(
         "user", ENABLER.format("pkg_bad"), '{"ServerApp": {"jpserver_extensions": {"pkg_bad": "yes"}}}'
     )
-    setting = ext_config.enabler_view()["pkg_bad"]
+    setting = configfiles.enabler_view()["pkg_bad"]
     assert setting.enabled is False and setting.sources == ()
     assert "must map extension names to true or false" in setting.broken
 
 
 def test_overridden_by_names_the_deciding_file(jsl_dirs):
     user_file = jsl_dirs.write_config("user", ENABLER.format("pkg_a"), enabler("pkg_a", False))
-    written = ext_config.write_enabler("pkg_a", True, "sys-prefix")
-    source = ext_config.overridden_by(written)
+    written = enablers.write_enabler("pkg_a", True, "sys-prefix")
+    source = enablers.overridden_by(written)
     assert source is not None and source.path == str(user_file) and source.enabled is False
-    assert ext_config.overridden_by(ext_config.write_enabler("pkg_a", True, "user")) is None
+    assert enablers.overridden_by(enablers.write_enabler("pkg_a", True, "user")) is None
