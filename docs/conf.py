@@ -18,7 +18,7 @@ from jupyter_server_lite._version import __version__  # noqa: E402  (after the p
 
 project = "Jupyter Server Lite"
 author = "the jupyter_server_lite developers"
-copyright = "the jupyter_server_lite developers"  # noqa: A001  (Sphinx's name)
+copyright = "the jupyter_server_lite developers"
 version = release = __version__
 
 extensions = ["myst_parser", "jsl_reference.directives"]

@@ -136,7 +136,9 @@ def command_line_options() -> dict[tuple[str, str], list[str]]:
     for names, (settings, _help) in ServerApp.flags.items():
         for section, values in settings.items():
             for trait, value in values.items():
-                options.setdefault((section, trait), []).extend(f"{code(o)} (sets {code(repr(value))})" for o in spelled(names))
+                options.setdefault((section, trait), []).extend(
+                    f"{code(o)} (sets {code(repr(value))})" for o in spelled(names)
+                )
     return options
 
 
@@ -148,7 +150,7 @@ def trait_markdown(cls: type[Configurable], name: str, trait: TraitType[Any, Any
     for block in paragraphs(trait.help) or ["(no description)"]:
         lines += ["\n".join("  " + line if line else "" for line in block.splitlines()), ""]
     declared = owner(cls, name)
-    if not declared.__module__.startswith(PACKAGE):
+    if declared is not cls and not declared.__module__.startswith(PACKAGE):
         lines += [f"  Inherited from {code(declared.__module__ + '.' + declared.__name__)}.", ""]
     return lines
 
@@ -166,7 +168,12 @@ def class_markdown(cls: type[Configurable], options: dict[tuple[str, str], list[
     lines += [f"Class {code(cls.__module__ + '.' + cls.__name__)}.", ""]
     sections = {k.__name__ for k in cls.__mro__}
     for name, trait in documented_traits(cls).items():
-        applies = [o for (section, trait_name), opts in options.items() if trait_name == name and section in sections for o in opts]
+        applies = [
+            o
+            for (section, trait_name), opts in options.items()
+            if trait_name == name and section in sections
+            for o in opts
+        ]
         lines += trait_markdown(cls, name, trait, applies)
     return lines
 

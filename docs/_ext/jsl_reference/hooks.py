@@ -43,8 +43,12 @@ def hook_reference() -> str:
         lines += [f"## {code(name)}", "", "```python", f"def {signature(function)}: ...", "```", ""]
         lines += [*(block + "\n" for block in paragraphs(function.__doc__ or ""))]
         if options.get("firstresult"):
-            result = "The first implementation that returns something other than `None` decides; the others are not called."
+            result = (
+                "The first implementation that returns something other than `None` decides; the others are not called."
+            )
         else:
-            result = "Every implementation is called; `serverapp.call_hook()` returns each result with its extension's name."
+            result = (
+                "Every implementation is called; `serverapp.call_hook()` returns each result with its extension's name."
+            )
         lines += [result, ""]
     return "\n".join(lines)

@@ -74,7 +74,12 @@ def _content(spec: dict[str, Any], holder: dict[str, Any]) -> str:
 def operation_markdown(spec: dict[str, Any], method: str, path: str, op: dict[str, Any]) -> list[str]:
     lines = [f"### {code(f'{method} {path}')}", ""]
     if op.get("summary"):
-        lines += [f"**{inline_text(op['summary'])}.**" if not op["summary"].endswith(".") else f"**{inline_text(op['summary'])}**", ""]
+        lines += [
+            f"**{inline_text(op['summary'])}.**"
+            if not op["summary"].endswith(".")
+            else f"**{inline_text(op['summary'])}**",
+            "",
+        ]
     if op.get("description"):
         lines += [inline_text(op["description"]), ""]
     if op.get("security") == []:
@@ -91,11 +96,16 @@ def operation_markdown(spec: dict[str, Any], method: str, path: str, op: dict[st
     if "requestBody" in op:
         body = _resolve(spec, op["requestBody"])
         required = "required" if body.get("required") else "optional"
-        lines += [f"Request body ({required}): {_content(spec, body)}. {inline_text(body.get('description', ''))}".rstrip(), ""]
+        lines += [
+            f"Request body ({required}): {_content(spec, body)}. {inline_text(body.get('description', ''))}".rstrip(),
+            "",
+        ]
     lines += ["| Status | Meaning | Body |", "| --- | --- | --- |"]
     for status, response in op["responses"].items():
         resolved = _resolve(spec, response)
-        lines.append(f"| {status} | {inline_text(resolved.get('description', ''))} | {_content(spec, resolved) or '(none)'} |")
+        lines.append(
+            f"| {status} | {inline_text(resolved.get('description', ''))} | {_content(spec, resolved) or '(none)'} |"
+        )
     lines.append("")
     return lines
 
