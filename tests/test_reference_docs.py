@@ -105,7 +105,7 @@ def test_a_trait_without_help_fails_the_check(monkeypatch):
         ("ServerApp.port", "default `8888` · command line `--port`"),
         ("ServerApp.root_dir", "default *the current directory*"),
         ("ServerApp.cookie_secret", "default *random, made at every start*"),
-        ("IdentityProvider.token", "default *a random token, made at every start (none when a password is set)*"),
+        ("IdentityProvider.token", "default *a random token per start (none if a password is set)*"),
     ],
 )
 def test_defaults_are_the_ones_the_server_uses(key, shown):
