@@ -192,14 +192,15 @@ def read_py_statically(path: str, skipped: list[Skipped]) -> dict[str, dict[str,
     for node in tree.body:
         target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
         if (
-            isinstance(target, ast.Attribute)
+            isinstance(node, ast.Assign)
+            and isinstance(target, ast.Attribute)
             and isinstance(target.value, ast.Attribute)
             and isinstance(target.value.value, ast.Name)
             and target.value.value.id == "c"
         ):
             try:
-                value = ast.literal_eval(node.value)  # type: ignore[union-attr]  # node is an Assign here
-            except ValueError:
+                value = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):  # what literal_eval raises
                 pass
             else:
                 config.setdefault(target.value.attr, {})[target.attr] = value

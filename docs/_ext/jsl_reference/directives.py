@@ -49,8 +49,9 @@ def _pages_with_directives(app: Sphinx, env: Any, added: set[str], changed: set[
     for docname in env.found_docs:
         path = env.doc2path(docname)
         with open(path, encoding="utf-8") as f:
-            if any("{" + name + "}" in f.read() for name in GENERATORS):
-                pages.append(docname)
+            text = f.read()
+        if any("{" + name + "}" in text for name in GENERATORS):
+            pages.append(docname)
     return pages
 
 
