@@ -95,7 +95,7 @@ def test_a_trait_without_help_fails_the_check(monkeypatch):
 @pytest.mark.parametrize(
     ("key", "shown"),
     [
-        ("ServerApp.log_level", "default `'INFO'`"),
+        ("ServerApp.log_level", "default `20` · command line `--log-level`, `--debug` (sets `10`)"),
         (
             "ServerApp.log_format",
             "default `'%(color)s[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s]%(end_color)s %(message)s'`",
@@ -138,6 +138,8 @@ def test_traits_named_in_the_docs_exist():
     known = {cls.__name__: cls for cls in config.documented_classes()}
     stale = []
     for page in DOCS.glob("*.md"):
+        if page.name == "migrating.md":
+            continue  # names Jupyter Server's traits, on purpose
         for cls, name in re.findall(r"`(?:--)?([A-Z]\w+)\.(\w+)(?:=[^`]*)?`", page.read_text(encoding="utf-8")):
             if cls in known and not hasattr(known[cls], name):
                 stale.append(f"{page.name}: {cls}.{name}")
