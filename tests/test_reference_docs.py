@@ -234,3 +234,10 @@ def test_docs_conf_builds_from_the_source_tree():
     """conf.py finds the directives and the package from docs/ alone (what .ci/run's build needs)."""
     text = (DOCS / "conf.py").read_text(encoding="utf-8")
     assert '"jsl_reference.directives"' in text and "myst_parser" in text
+
+
+def test_ci_builds_the_site_with_warnings_as_errors_before_the_tests():
+    lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    build = next(i for i, line in enumerate(lines) if line.startswith("python -m sphinx "))
+    assert " -W " in lines[build] and lines[build].split()[-2:] == ["docs", "docs/_build/html"]
+    assert build < len(lines) - 1 and "pytest" in lines[-1]
