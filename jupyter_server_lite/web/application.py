@@ -96,22 +96,25 @@ def log_request(handler: web.RequestHandler) -> None:
         level = logging.WARNING
     else:
         level = logging.ERROR
+    if not access_log.isEnabledFor(level):
+        return  # the common case at INFO: a successful request costs no record
     millis = 1000.0 * request.request_time()
     message = getattr(handler, "error_message", None)
     suffix = f": {message}" if message else ""
+    uri = redacted_uri(request)
     access_log.log(
         level,
         "%d %s %s (%s) %.2fms%s",
         status,
         request.method,
-        redacted_uri(request),
+        uri,
         request.remote_ip,
         millis,
         suffix,
         # The same facts as fields, for JSON logs (ServerApp.log_json).
         extra={
             "method": request.method,
-            "path": redacted_uri(request),
+            "path": uri,
             "status": status,
             "duration_ms": round(millis, 2),
             "remote_ip": request.remote_ip,
