@@ -53,7 +53,7 @@ TERM_TYPE = "xterm-256color"
 
 
 class TerminalManager(LoggingConfigurable):
-    """Creates, lists, culls and stops the server's terminals (see the module docstring)."""
+    """The server's terminals: starts shells on ptys (terminado, imported at the first one), lists, culls and stops them."""
 
     shell_command = computed_default(
         Union(
