@@ -1,7 +1,12 @@
-"""``/login`` and ``/logout`` pages."""
+"""``/login`` and ``/logout`` pages.
+
+A login attempt is checked off the event loop, and an address that keeps
+failing waits longer and longer between attempts (:mod:`.throttle`).
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import urlparse
 
@@ -22,14 +27,32 @@ class LoginHandler(JupyterHandler):
             return
         self.finish(self.render_template("login.html", next=self.next_url(), error=None))
 
-    def post(self) -> None:
-        if self.identity_provider.check_login(self.get_body_argument("password", "")):
-            self.identity_provider.set_login_cookie(self)
+    async def post(self) -> None:
+        provider = self.identity_provider
+        throttle = provider.login_throttle
+        client = self.request.remote_ip or ""
+        wait = math.ceil(throttle.retry_after(client))
+        if wait:
+            self.log.warning(
+                "Login attempt from %s refused unchecked: it must wait %ds after failed ones", client, wait
+            )
+            self.set_header("Retry-After", str(wait))
+            self.answer_form(429, f"Too many failed attempts: try again in {wait} seconds.")
+            return
+        if await throttle.run(provider.check_login, self.get_body_argument("password", "")):
+            throttle.succeeded(client)
+            provider.set_login_cookie(self)
             self.redirect(self.next_url())
             return
-        self.log.warning("Failed login attempt from %s", self.request.remote_ip)
-        self.set_status(401)
-        self.finish(self.render_template("login.html", next=self.next_url(), error="Invalid password or token."))
+        failures, delay = throttle.failed(client)
+        self.log.warning(
+            "Failed login attempt from %s (%d in a row; the next is checked after %ds)", client, failures, delay
+        )
+        self.answer_form(401, "Invalid password or token.")
+
+    def answer_form(self, status: int, error: str) -> None:
+        self.set_status(status)
+        self.finish(self.render_template("login.html", next=self.next_url(), error=error))
 
     def next_url(self) -> str:
         """Where to go after login: a local path under base_url, never another site."""
