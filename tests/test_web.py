@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import server_with_routes
+from support import LogCapture, capture_logs, server_with_routes
 from tornado import web
 
 from jupyter_server_lite.web.handlers import APIHandler, JupyterHandler, url_path_join
@@ -55,35 +55,11 @@ def jsl_serverapp(jsl_server_factory: Any, io_loop: Any) -> Any:
     return app
 
 
-class Capture(logging.Handler):
-    """Every record the server logs, at any level, formatted as the console would."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def lines(self) -> list[str]:
-        formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-        return [formatter.format(r) for r in self.records]
-
-    def access(self) -> list[str]:
-        return [r.getMessage() for r in self.records if r.name == "jupyter_server_lite.access"]
-
-
 @pytest.fixture
-def captured(jsl_serverapp: Any) -> Iterator[Capture]:
+def captured(jsl_serverapp: Any) -> Iterator[LogCapture]:
     """Records logged by the server from now on, debug included."""
-    log = jsl_serverapp.log
-    capture = Capture()
-    previous = log.level
-    log.setLevel(logging.DEBUG)
-    log.addHandler(capture)
-    yield capture
-    log.removeHandler(capture)
-    log.setLevel(previous)
+    with capture_logs(jsl_serverapp.log) as capture:
+        yield capture
 
 
 def json_error(response: Any) -> dict[str, Any]:
@@ -417,7 +393,7 @@ async def test_no_secret_in_any_log_line(jsl_fetch, jsl_serverapp, captured, jsl
 
 async def test_startup_line_is_the_only_one_with_the_token(jsl_server_factory):
     app = jsl_server_factory(start=False)
-    capture = Capture()
+    capture = LogCapture()
     app.log.addHandler(capture)
     try:
         await app.start_server()

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 import re
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from ..web.handlers import JupyterHandler, url_path_join
 
 #: Characters that never belong in a local ``next`` path: controls, space, backslash.
 UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
+
+#: Printable ASCII stays as it is in the redirect; anything else is percent-encoded.
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 class LoginHandler(JupyterHandler):
@@ -55,7 +58,11 @@ class LoginHandler(JupyterHandler):
         self.finish(self.render_template("login.html", next=self.next_url(), error=error))
 
     def next_url(self) -> str:
-        """Where to go after login: a local path under base_url, never another site."""
+        """Where to go after login: a local path under base_url, never another site.
+
+        Non-ASCII characters (and other Unicode separators a browser might
+        drop) are percent-encoded, so the ``Location`` means the same to every client.
+        """
         target = self.get_argument("next", "")
         # Browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil"
         # and "/\\evil" would leave the site: refuse any such character.
@@ -64,7 +71,7 @@ class LoginHandler(JupyterHandler):
         parsed = urlparse(target)
         if parsed.scheme or parsed.netloc or target.startswith("//") or not target.startswith(self.base_url):
             return self.base_url
-        return target
+        return quote(target, safe=_PRINTABLE_ASCII)  # a Location header is ASCII: /a/é is /a/%C3%A9
 
 
 class LogoutHandler(JupyterHandler):
