@@ -304,7 +304,9 @@ class JupyterHandler(web.RequestHandler):
                 self.set_header("Access-Control-Allow-Credentials", "true")
 
     def answer_preflight(self) -> None:
-        """204 with the CORS methods and headers: the same for every path."""
+        """204 with the CORS methods and headers: the same for every path (pages and APIs alike)."""
+        self.clear_header("Content-Type")  # no body, and an API's type would tell it from a page
+        self.clear_header("Cache-Control")
         self.set_header("Access-Control-Allow-Headers", "accept, content-type, authorization, x-xsrftoken")
         self.set_header("Access-Control-Allow-Methods", CORS_METHODS)
         self.set_status(204)
