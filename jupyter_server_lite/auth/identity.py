@@ -39,6 +39,7 @@ from traitlets import Instance, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..listen import StartupError
+from ..traitdoc import computed_default
 from .security import passwd_check
 from .throttle import LoginThrottle
 
@@ -67,11 +68,15 @@ class User:
 class IdentityProvider(LoggingConfigurable):
     """Token and password authentication for a single-user server."""
 
-    token = Unicode(
-        help="""Token that grants access. When not set: the JUPYTER_TOKEN environment
-        variable, else the first line of the file JUPYTER_TOKEN_FILE names, else a random
-        token made at every start (none when a password is set). An empty string disables
-        authentication entirely (not recommended: anyone who can reach the port can run code).""",
+    token = computed_default(
+        Unicode(
+            help="""Token that grants access. When not set: the JUPYTER_TOKEN environment
+            variable, else the first line of the file JUPYTER_TOKEN_FILE names, else a random
+            token made at every start (none when a password is set); only a random token is
+            printed in the start-up URL. Setting it to an empty string turns authentication
+            OFF: anyone who can reach the port can run code (the server then warns at every start).""",
+        ),
+        "a random token per start (none if a password is set)",
     ).tag(config=True)
 
     @default("token")

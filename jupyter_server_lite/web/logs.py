@@ -97,12 +97,17 @@ def redact(text: str) -> str:
 _traceback_formatter = logging.Formatter()
 
 
+#: Attributes every LogRecord has: the others were passed with ``extra=`` (JSON logs print them).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
 class RedactSecrets(logging.Filter):
-    """Masks secret URL parameters in a record's message and traceback (see the module docstring).
+    """Masks secrets in a record's message, ``extra=`` fields and traceback (see the module docstring).
 
     The record is changed in place, before any handler formats it, so every
-    handler -- the console, a log file, a test's capture -- gets the masked
-    text; the exception object itself is kept for whoever inspects it.
+    handler -- the console, JSON lines, a log file, a test's capture -- gets
+    the masked text; the exception object itself is kept for whoever
+    inspects it.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -115,6 +120,9 @@ class RedactSecrets(logging.Filter):
         masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, None
+        for key, value in list(vars(record).items()):
+            if key not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, key, redact(value))
         if record.exc_info and not record.exc_text:
             # Formatters reuse exc_text, so the traceback is masked once for all of them.
             record.exc_text = redact(_traceback_formatter.formatException(record.exc_info))
@@ -154,7 +162,10 @@ access_log = logging.getLogger("jupyter_server_lite.access")
 
 
 def log_request(handler: web.RequestHandler) -> None:
-    """Exactly one access-log line per request (its URI masked by :class:`RedactSecrets`)."""
+    """Exactly one access-log line per request (its URI masked by :class:`RedactSecrets`).
+
+    The same facts also go as ``extra=`` fields, for JSON logs (``ServerApp.log_json``).
+    """
     status = handler.get_status()
     request = handler.request
     if status < 400:
@@ -165,9 +176,25 @@ def log_request(handler: web.RequestHandler) -> None:
         level = logging.WARNING
     else:
         level = logging.ERROR
+    if not access_log.isEnabledFor(level):
+        return  # the common case at INFO: a successful request costs no record
     millis = 1000.0 * request.request_time()
     message = getattr(handler, "error_message", None)
     suffix = f": {message}" if message else ""
     access_log.log(
-        level, "%d %s %s (%s) %.2fms%s", status, request.method, request.uri, request.remote_ip, millis, suffix
+        level,
+        "%d %s %s (%s) %.2fms%s",
+        status,
+        request.method,
+        request.uri,
+        request.remote_ip,
+        millis,
+        suffix,
+        extra={
+            "method": request.method,
+            "path": request.uri,
+            "status": status,
+            "duration_ms": round(millis, 2),
+            "remote_ip": request.remote_ip,
+        },
     )
