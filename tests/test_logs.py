@@ -8,6 +8,7 @@ config.  The only exception is the start-up URL of a random token.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -138,3 +139,20 @@ async def test_rebuilt_log_handlers_keep_masking(jsl_serverapp, jsl_fetch, capfd
     console = capfd.readouterr().err
     assert re.search(r"200 GET /a%40b/api/status\?token=\[secret\] ", console), console
     assert token not in console
+
+
+async def test_json_log_lines_are_masked_in_every_field(jsl_server_factory, jsl_expect_log, capfd):
+    """--log-json prints extra= fields (the access log's path) and the traceback itself."""
+    app = server_with_routes(jsl_server_factory, ROUTES, {"ServerApp": {"log_json": True}})
+    await app.start_server()
+    token = app.identity_provider.token
+    url = f"http://127.0.0.1:{app.actual_port}{app.base_url}api/test-crash?Token=wrong-{token}&token={token}"
+    with jsl_expect_log(r"Uncaught exception", logging.ERROR), jsl_expect_log(r"^500 GET", logging.ERROR):
+        await AsyncHTTPClient().fetch(url, raise_error=False)
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    access = next(line for line in lines if line["logger"] == "jupyter_server_lite.access")
+    assert access["path"] == "/a%40b/api/test-crash?Token=[secret]&token=[secret]"
+    uncaught = next(line for line in lines if line["message"].startswith("Uncaught exception"))
+    assert "boom: an unexpected bug" in uncaught["exception"]
+    leaks = [line for line in lines if token in json.dumps(line) and "is running at" not in line["message"]]
+    assert not leaks, leaks
