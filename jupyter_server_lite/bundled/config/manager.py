@@ -30,9 +30,10 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from typing import Any
+
+from ...privatefile import write_private_file
 
 #: Folder of the config path holding config sections (jupyter_server's name).
 CONFIG_DIR_NAME = "serverconfig"
@@ -176,22 +177,8 @@ class ConfigSectionManager:
 
     def _write(self, path: str, data: dict[str, Any]) -> None:
         content = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        encoded = content.encode("utf-8")
-        if len(encoded) > MAX_SECTION_BYTES:
+        if len(content.encode("utf-8")) > MAX_SECTION_BYTES:
             raise SectionError(f"A config section may hold at most {MAX_SECTION_BYTES} bytes of JSON")
-        folder = os.path.dirname(path)
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:  # mkstemp made it 0600, owner only
-                f.write(encoded)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_private_file(path, content)
         self._reported.pop(path, None)
