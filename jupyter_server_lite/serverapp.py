@@ -52,7 +52,7 @@ from ._version import __version__
 from .activity import Activity, IdleWatch
 from .auth.identity import IdentityProvider
 from .cli import options as cli_options
-from .configfiles import load_config_files
+from .configfiles import load_config_files, with_switches
 from .extension.manager import ExtensionManager
 from .extension.plugins import Hooks
 from .listen import bind_with_retries, tls_context
@@ -273,6 +273,12 @@ class ServerApp(JupyterApp):
         help="""Extensions to load: {"module": true|false}. Merged from every conf.d
         enabler file, config file and the command line; false disables.""",
     ).tag(config=True)
+    terminals_enabled = Bool(
+        True,
+        help="""Serve terminals (jupyter_server's switch, kept for existing config). False is
+        the same as an enabler false for jupyter_server_lite.bundled.terminals, at the
+        level that sets it: the bundled terminals service is not loaded.""",
+    ).tag(config=True)
     safe_mode = Bool(False, help="Load no extension at all, for debugging the core.").tag(config=True)
     strict_extensions = Bool(False, help="Fail the start when an enabled extension fails to load.").tag(config=True)
 
@@ -371,7 +377,8 @@ class ServerApp(JupyterApp):
         cl_config = deepcopy(self.config)
         self.init_logging_bridge()
         self.load_config_file()
-        cli_extensions = cl_config.get("ServerApp", {}).get("jpserver_extensions")
+        cli_server = cl_config.get("ServerApp", {})
+        cli_extensions = with_switches(dict(cli_server.get("jpserver_extensions") or {}), cli_server)
         self.update_config(cl_config)
         if cli_extensions:
             merged = dict(self.loaded_config.extensions)
