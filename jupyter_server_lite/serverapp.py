@@ -2,11 +2,13 @@
 
 The flow of a start (see ``ARCHITECTURE.md``)::
 
-    initialize(argv)  parse CLI -> load config files -> core managers
+    initialize(argv)  parse CLI -> load config files -> identity provider's
+                      settings (JupyterHub's environment) -> core managers
                       -> extensions (find, import, configure) -> web app
-    start_server()    bind -> runtime file -> hooks ``server_started``
-    stop_server()     hooks ``server_stopping`` -> close sockets
-                      -> shut down kernels -> remove runtime file
+    start_server()    identity provider starts -> bind -> runtime file
+                      -> hooks ``server_started``
+    stop_server()     hooks ``server_stopping`` -> identity provider stops
+                      -> close sockets -> shut down kernels -> remove runtime file
 
 ``initialize`` never needs a running event loop, so a program can build a
 server, inspect it, and serve it from its own loop with ``await
@@ -50,6 +52,7 @@ from traitlets import (
 
 from ._version import __version__
 from .activity import Activity, IdleWatch
+from .auth.hub import HubIdentityProvider
 from .auth.identity import IdentityProvider
 from .cli import options as cli_options
 from .configfiles import load_config_files, with_switches
@@ -81,7 +84,14 @@ class ServerApp(JupyterApp):
     flags = cli_options.flags
     subcommands = cli_options.subcommands
     #: Configurable classes shown by --help-all and written by --generate-config.
-    classes = [IdentityProvider, KernelSpecManager, MappingKernelManager, KernelWebsocketManager, SessionManager]
+    classes = [
+        IdentityProvider,
+        HubIdentityProvider,
+        KernelSpecManager,
+        MappingKernelManager,
+        KernelWebsocketManager,
+        SessionManager,
+    ]
 
     # -- logging ---------------------------------------------------------------
     # Declared again here with the server's defaults as static values, so that
@@ -165,6 +175,12 @@ class ServerApp(JupyterApp):
 
     certfile = Unicode("", help="TLS certificate file: serve https when set (with keyfile).").tag(config=True)
     keyfile = Unicode("", help="TLS private key file for certfile.").tag(config=True)
+    client_ca = Unicode(
+        "",
+        help="""Certificate authority file (PEM) for mutual TLS: with certfile, every client must
+        present a certificate it signed (JupyterHub's internal_ssl sets it). Empty: no client
+        certificate is asked for.""",
+    ).tag(config=True)
     max_body_size = Integer(
         512 * 1024 * 1024,
         help="""Largest request body (and websocket message) accepted, in bytes. A larger body is
@@ -380,6 +396,7 @@ class ServerApp(JupyterApp):
         cli_server = cl_config.get("ServerApp", {})
         cli_extensions = with_switches(dict(cli_server.get("jpserver_extensions") or {}), cli_server)
         self.update_config(cl_config)
+        self.apply_identity_config(cl_config)
         if cli_extensions:
             merged = dict(self.loaded_config.extensions)
             merged.update(cli_extensions)
@@ -397,6 +414,15 @@ class ServerApp(JupyterApp):
             logger.propagate = True
             logger.setLevel(logging.NOTSET)
         install_redaction(self.log)
+
+    def apply_identity_config(self, cl_config: Any) -> None:
+        """Settings the identity provider imposes (``IdentityProvider.server_config``:
+        JupyterHub's address, port and base_url): above the config files, and
+        below the command line, which is applied again over them."""
+        imposed = self.identity_provider_class.server_config()
+        if imposed:
+            self.update_config(imposed)
+            self.update_config(cl_config)
 
     def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]
         """Load every config file; a malformed one stops the start, naming the file."""
@@ -443,11 +469,13 @@ class ServerApp(JupyterApp):
         """Listen, write the runtime file and announce the server (needs a running loop).
 
         Raises :class:`StartupError` (with a message for the user) when the
-        port, address or TLS files cannot be used.
+        port, address or TLS files cannot be used, or the identity provider
+        cannot start (JupyterHub unreachable).
         """
+        await self.identity_provider.start(self)
         self.http_server = httpserver.HTTPServer(
             self.web_app,
-            ssl_options=tls_context(self.certfile, self.keyfile),
+            ssl_options=tls_context(self.certfile, self.keyfile, self.client_ca),
             xheaders=bool(self.tornado_settings.get("xheaders")),
             max_body_size=self.max_body_size,  # our handlers check bodies before reading them (web/bodies.py)
             max_buffer_size=self.max_buffer_size,
@@ -495,6 +523,8 @@ class ServerApp(JupyterApp):
             self._idle_watch = None
         if self.started:
             self.call_hook("server_stopping")
+        if self.trait_has_value("identity_provider"):
+            await self.identity_provider.stop()  # its last report to JupyterHub, its password-check thread
         if self.http_server is not None:
             self.http_server.stop()
             await self.http_server.close_all_connections()
@@ -503,8 +533,6 @@ class ServerApp(JupyterApp):
             self._session_manager.close()  # first: a session file keeps the rows of the kernels stopped below
         if self._kernel_manager is not None:
             await self._kernel_manager.shutdown_all()
-        if self.trait_has_value("identity_provider"):
-            self.identity_provider.login_throttle.close()  # its password-check thread
         if self._runtime_file:
             remove_runtime_file(self._runtime_file)
             self._runtime_file = ""
