@@ -52,7 +52,6 @@ from traitlets import (
 
 from ._version import __version__
 from .activity import Activity, IdleWatch
-from .auth.hub import HubIdentityProvider
 from .auth.identity import IdentityProvider
 from .cli import options as cli_options
 from .configfiles import load_config_files, with_switches
@@ -83,10 +82,11 @@ class ServerApp(JupyterApp):
     aliases = cli_options.aliases
     flags = cli_options.flags
     subcommands = cli_options.subcommands
-    #: Configurable classes shown by --help-all and written by --generate-config.
+    #: Configurable classes shown by --help-all and written by --generate-config. Not the
+    #: alternatives a flag selects (--hub's HubIdentityProvider): with exactly one subclass
+    #: here, traitlets would move the --token alias onto it.
     classes = [
         IdentityProvider,
-        HubIdentityProvider,
         KernelSpecManager,
         MappingKernelManager,
         KernelWebsocketManager,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import subprocess
@@ -25,18 +26,21 @@ import textwrap
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hubrunner import Browser, Hub, start_hub
+from hubrunner import Browser, Hub, free_port, start_hub
 from kernel_ws_client import Client, of_type
-from support import process_running, wait_for
+from support import capture_logs, process_running, wait_for
+from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httpserver import HTTPServer
 from tornado.websocket import websocket_connect
 
 from jupyter_server_lite.auth.hub import hub_environment_config
+from jupyter_server_lite.auth.hub_activity import ActivityReporter
 from jupyter_server_lite.listen import StartupError
 
 pytestmark = pytest.mark.timeout(300)
@@ -307,6 +311,53 @@ async def test_stopping_from_the_hub_stops_the_server_and_its_kernel(hub, alice)
 
 
 # -- without a Hub ------------------------------------------------------------------------
+
+
+async def test_an_activity_report_that_fails_is_logged_and_sent_again():
+    """Against a stand-in for the Hub's activity API on 127.0.0.1 that is not up at first."""
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    class ActivityAPI(web.RequestHandler):
+        def post(self) -> None:
+            received.append((self.request.headers["Authorization"], json.loads(self.request.body)))
+            self.set_status(204)
+
+    port = free_port()
+    moments = [datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)]
+    log = logging.getLogger("test_hub.activity")
+    reporter = ActivityReporter(
+        url=f"http://127.0.0.1:{port}/hub/api/users/alice/activity",
+        token="server-token",
+        server_name="",
+        interval=3600,
+        last_activity=lambda: moments[-1],
+        log=log,
+    )
+    with capture_logs(log) as captured:
+        assert await reporter.report() is False  # nothing listens yet
+    assert [r.levelname for r in captured.records] == ["WARNING"]
+    assert "Cannot report activity to JupyterHub" in captured.records[0].getMessage()
+
+    server = HTTPServer(web.Application([(r"/hub/api/users/alice/activity", ActivityAPI)]))
+    server.listen(port, "127.0.0.1")
+    try:
+        assert await reporter.report() is True  # the same activity, sent again
+        assert received == [
+            (
+                "token server-token",
+                {"last_activity": "2026-01-02T03:04:05Z", "servers": {"": {"last_activity": "2026-01-02T03:04:05Z"}}},
+            )
+        ]
+        assert await reporter.report() is True and len(received) == 1  # nothing new: nothing sent
+        reporter.start()
+        moments.append(datetime(2026, 1, 2, 3, 5, 0, tzinfo=timezone.utc))
+        await reporter.stop(timeout=10)  # the last report, at stop
+        assert received[-1][1]["last_activity"] == "2026-01-02T03:05:00Z"
+    finally:
+        server.stop()
+
+
+# -- the spawner's environment --------------------------------------------------------------
 
 
 def spawner_environment(**changes: str) -> dict[str, str]:
