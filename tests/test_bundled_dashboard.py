@@ -43,7 +43,7 @@ def test_it_is_bundled_and_advertised():
 async def test_it_is_enabled_by_the_bundled_level(jsl_fetch, jsl_serverapp):
     record = json.loads((await jsl_fetch("api", "extensions", "dashboard")).body)
     assert record["state"] == "loaded" and record["bundled"] is True
-    assert record["enabled_by"] == {"path": bundled.__file__, "level": "bundled"}
+    assert record["enabled_by"] == {"path": bundled.__file__, "level": "bundled", "directory": None}
     assert record["prefixes"] == ["/dashboard", "/extension/api/dashboard", "/static/dashboard"]
     assert record["provides"] == [] and record["replaced_by"] == {}
 

@@ -122,7 +122,8 @@ def test_higher_level_overrides_lower_either_way(jsl_dirs, jsl_server_factory):
     jsl_dirs.write_config("sys_prefix", MAIN, enabler("ext_b", False))
     app = build(jsl_server_factory)
     assert app.jpserver_extensions == {**BUNDLED, "ext_a": True, "ext_b": False}
-    assert app.loaded_config.provenance["ext_a"][0].level == str(jsl_dirs.user)
+    source = app.loaded_config.provenance["ext_a"][0]
+    assert (source.level, source.directory) == ("user", str(jsl_dirs.user))
 
 
 def test_cli_extensions_merge_by_key(jsl_dirs, jsl_server_factory):
@@ -139,7 +140,8 @@ def test_config_option_file_decides_extensions_above_levels(jsl_dirs, jsl_server
     extra.write_text('{"ServerApp": {"jpserver_extensions": {"ext_a": false}}}', encoding="utf-8")
     app = build(jsl_server_factory, argv=[f"--config={extra}"])
     assert app.jpserver_extensions == {**BUNDLED, "ext_a": False}
-    assert app.loaded_config.provenance["ext_a"][0].level == "--config"
+    source = app.loaded_config.provenance["ext_a"][0]
+    assert (source.level, source.path, source.directory) == ("--config", str(extra), None)
 
 
 # -- broken files ----------------------------------------------------------------------

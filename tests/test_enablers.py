@@ -25,6 +25,7 @@ def test_unknown_level_is_refused(jsl_dirs):
     with pytest.raises(ValueError, match="Unknown config level 'site'"):
         configfiles.level_dir("site")
     assert configfiles.level_name(str(jsl_dirs.root)) == "other"
+    assert configfiles.level_name(os.getcwd()) == "other"  # an unset JUPYTER_CONFIG_PATH names no folder
 
 
 @pytest.mark.parametrize("level", configfiles.LEVELS)
@@ -70,9 +71,12 @@ def test_higher_level_wins_either_way(jsl_dirs):
     jsl_dirs.write_config("user", ENABLER.format("pkg_b"), enabler("pkg_b", False))
     view = configfiles.enabler_view()
     assert view["pkg_a"].enabled is True
-    assert [configfiles.level_name(s.level) for s in view["pkg_a"].sources] == ["sys-prefix", "system"]
+    assert [(s.level, s.directory) for s in view["pkg_a"].enablers] == [
+        ("sys-prefix", str(jsl_dirs.sys_prefix)),
+        ("system", str(jsl_dirs.system)),
+    ]
     assert view["pkg_b"].enabled is False
-    assert configfiles.level_name(view["pkg_b"].in_force.level) == "user"
+    assert view["pkg_b"].in_force.level == "user"
 
 
 def test_disabling_wins_at_one_level(jsl_dirs):
@@ -94,7 +98,7 @@ def test_malformed_enabler_is_reported_against_its_extension(jsl_dirs):
         "user", ENABLER.format("pkg_bad"), '{"ServerApp": {"jpserver_extensions": {"pkg_bad": "yes"}}}'
     )
     setting = configfiles.enabler_view()["pkg_bad"]
-    assert setting.enabled is False and setting.sources == ()
+    assert setting.enabled is False and setting.enablers == ()
     assert "must map extension names to true or false" in setting.broken
 
 

@@ -339,7 +339,7 @@ def test_subprocess_enable_and_list_json(jsl_dirs, ext_path):
     done = jupyter("list", "--json")
     assert done.returncode == 0, done.stderr
     model = json.loads(done.stdout)
-    assert model["levels"][0] == {"level": "user", "path": str(jsl_dirs.user)}
+    assert model["levels"][0] == {"level": "user", "directory": str(jsl_dirs.user)}
     rows = {row["module"]: row for row in model["extensions"]}
     assert rows["jsltest_app"]["enabled"] and rows["jsltest_app"]["level"] == "user" and rows["jsltest_app"]["ok"]
     assert rows["jsltest_func"]["entry_point"]["distribution"] == "jsltest-dist"

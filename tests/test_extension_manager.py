@@ -148,7 +148,8 @@ async def test_each_failure_stays_with_its_extension(jsl_server_factory, jsl_dir
     assert by_name["ext_malformed"]["phase"] == "enable" and "invalid JSON" in by_name["ext_malformed"]["error"]
     assert by_name["hello"]["enabled_by"] == {
         "path": str(jsl_dirs.sys_prefix / CONF_D / "ext_hello.json"),
-        "level": str(jsl_dirs.sys_prefix),
+        "level": "sys-prefix",
+        "directory": str(jsl_dirs.sys_prefix),
     }
     # the loaded ones come first, in load order; the failed ones after, by name
     assert [e["state"] for e in own(model["extensions"])] == ["loaded", "loaded", "failed", "failed", "failed"]
