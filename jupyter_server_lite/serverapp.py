@@ -2,8 +2,9 @@
 
 The flow of a start (see ``ARCHITECTURE.md``)::
 
-    initialize(argv)  parse CLI -> load config files -> core managers
-                      -> extensions (find, import, configure) -> web app
+    initialize(argv)  parse CLI -> load config files -> extension plan
+                      -> core managers -> extensions (import, configure,
+                      load; see extension/plan.py, manager.py) -> web app
     start_server()    bind -> runtime file -> hooks ``server_started``
     stop_server()     hooks ``server_stopping`` -> close sockets
                       -> shut down kernels -> remove runtime file

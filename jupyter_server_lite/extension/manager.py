@@ -43,8 +43,9 @@ it steps aside after import, is never configured, and says for whom
 An exception at any step fails that extension alone, keeping the exception,
 its traceback, the phase and the time spent per phase in the record; an
 extension whose requirement failed fails with ``requires X, which failed``.
-With ``ServerApp.strict_extensions`` a failure stops the start instead
-(:class:`ExtensionError`); with ``ServerApp.safe_mode`` nothing is loaded.
+In strict mode (``ServerApp.strict_extensions``) a failure stops the start
+instead (:class:`ExtensionError`); with the plan's ``safe_mode``
+(``ServerApp.safe_mode``) nothing is loaded.
 One INFO line sums the start up (``Extensions: 3 loaded (a, b, c), 1 failed
 (d)``), after one ERROR line per failure.
 
