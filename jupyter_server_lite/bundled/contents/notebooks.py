@@ -46,11 +46,56 @@ def parse(data: bytes, path: str) -> tuple[dict[str, Any], str | None]:
         raise web.HTTPError(400, f"Unreadable Notebook: {path}: not a notebook (no integer 'nbformat' field)")
     if nb["nbformat"] != NBFORMAT:
         nb = _convert(nb, path)
+    message = None
     try:
         _validator(nb.get("nbformat_minor")).validate(nb)
     except Exception:  # a jsonschema ValidationError: described below
-        return nb, f"Notebook validation failed: {describe(nb)}"
-    return nb, None
+        message = f"Notebook validation failed: {describe(nb)}"
+    return _as_served(nb), message
+
+
+def _as_served(nb: dict[str, Any]) -> dict[str, Any]:
+    """What nbformat's reader gives clients: multi-line strings joined, transient fields dropped.
+
+    On disk a cell's ``source`` (and an output's text) is a list of lines;
+    Jupyter Server serves it as one string, and clients expect that.  Done
+    in place on the parsed dict (nbformat's own helpers need NotebookNodes).
+    """
+    metadata = nb.get("metadata")
+    if isinstance(metadata, dict):
+        metadata.pop("signature", None)
+        metadata.pop("orig_nbformat", None)
+    for cell in nb.get("cells") or ():
+        if not isinstance(cell, dict):
+            continue
+        _join(cell, "source")
+        if isinstance(cell.get("metadata"), dict):
+            cell["metadata"].pop("trusted", None)
+        for bundle in (cell.get("attachments") or {}).values():
+            _join_bundle(bundle)
+        for output in cell.get("outputs") or ():
+            if not isinstance(output, dict):
+                continue
+            if output.get("output_type") in ("execute_result", "display_data"):
+                _join_bundle(output.get("data"))
+            else:
+                _join(output, "text")
+    return nb
+
+
+def _join(holder: dict[str, Any], key: str) -> None:
+    value = holder.get(key)
+    if isinstance(value, list) and all(isinstance(line, str) for line in value):
+        holder[key] = "".join(value)
+
+
+def _join_bundle(bundle: Any) -> None:
+    """Join the lines of a mime bundle's text values (JSON values stay structured)."""
+    if not isinstance(bundle, dict):
+        return
+    for mime in list(bundle):
+        if not (mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))):
+            _join(bundle, mime)
 
 
 def _convert(nb: dict[str, Any], path: str) -> dict[str, Any]:
