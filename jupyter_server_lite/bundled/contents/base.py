@@ -29,7 +29,7 @@ import fnmatch
 import hashlib
 import itertools
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from tornado import web
@@ -173,7 +173,7 @@ class ContentsManager(LoggingConfigurable):
     async def _file_info(self, path: str) -> FileInfo:
         raise NotImplementedError
 
-    def read_chunks(self, path: str, start: int, end: int) -> AsyncIterator[bytes]:
+    def read_chunks(self, path: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """The bytes ``[start, end)`` of a file (checked by :meth:`file_info`), in blocks."""
         raise NotImplementedError
 

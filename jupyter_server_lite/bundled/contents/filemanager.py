@@ -20,7 +20,7 @@ import mimetypes
 import os
 import shutil
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -386,7 +386,7 @@ class FileContentsManager(ContentsManager):
         etag = f"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}"
         return FileInfo(path=path, size=st.st_size, last_modified=st.st_mtime, etag=etag)
 
-    async def read_chunks(self, path: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def read_chunks(self, path: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         os_path = self.root.os_path(path)
         with fileio.http_errors(path, "read"):
             f = await asyncio.to_thread(open, os_path, "rb")
