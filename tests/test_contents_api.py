@@ -119,7 +119,8 @@ class OtherContentsApp(ContentsApp):
 
 
 async def test_another_provider_replaces_the_bundled_one(jsl_server_factory, jsl_fetch):
-    app = jsl_server_factory(extensions=[OtherContentsApp])
+    app = jsl_server_factory(extensions=[OtherContentsApp], start=False)
+    await app.start_server()
     assert isinstance(app.contents_manager, OtherContentsManager)
     r = await jsl_fetch("api/contents/hello.txt", app=app)
     assert body(r)["content"] == "from elsewhere"
@@ -383,7 +384,8 @@ async def test_hidden_files_over_http(jsl_fetch, jsl_expect_log, jsl_dirs):
 
 async def test_allow_hidden(jsl_server_factory, jsl_fetch, jsl_dirs):
     (jsl_dirs.root / ".env").write_text("SECRET=1")
-    app = jsl_server_factory(config={"ContentsManager": {"allow_hidden": True}})
+    app = jsl_server_factory(config={"ContentsManager": {"allow_hidden": True}}, start=False)
+    await app.start_server()
     r = await jsl_fetch("api/contents/.env", app=app)
     assert body(r)["content"] == "SECRET=1"
 
@@ -397,7 +399,8 @@ async def test_anonymous_requests_are_refused(jsl_fetch, jsl_expect_log):
 async def test_large_content_is_refused_with_a_pointer_to_files(
     jsl_server_factory, jsl_fetch, jsl_dirs, jsl_expect_log
 ):
-    app = jsl_server_factory(config={"ContentsManager": {"max_content_size": 1000}})
+    app = jsl_server_factory(config={"ContentsManager": {"max_content_size": 1000}}, start=False)
+    await app.start_server()
     (jsl_dirs.root / "big.txt").write_text("x" * 1001)
     with jsl_expect_log(r"400 GET .*big.txt", logging.WARNING):
         r = await jsl_fetch("api/contents/big.txt", app=app, raise_error=False)

@@ -18,7 +18,7 @@ from ...extension.application import ExtensionApp
 class FilesApp(ExtensionApp):
     """The bundled ``/files/`` service."""
 
-    name = "files"
+    name = "files_service"  # "files" is the service's own top-level path, which no name may take
     description = "The files service: raw file bytes at /files/<path>, streamed from the contents service."
     provides = ("files",)
 

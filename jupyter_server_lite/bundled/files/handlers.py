@@ -30,7 +30,7 @@ from __future__ import annotations
 import email.utils
 import mimetypes
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from tornado import iostream, web
@@ -118,11 +118,8 @@ class FilesHandler(ExtensionHandler):
             self.set_status(304)
             self.finish()
             return
-        try:
-            span = byte_range(self.request.headers.get("Range"), info.size)
-        except web.HTTPError:
-            self.set_header("Content-Range", f"bytes */{info.size}")
-            raise
+        self._size = info.size
+        span = byte_range(self.request.headers.get("Range"), info.size)
         start, end = span if span is not None else (0, info.size)
         if span is not None:
             self.set_status(206)
@@ -141,6 +138,13 @@ class FilesHandler(ExtensionHandler):
         finally:
             await chunks.aclose()
         self.finish()
+
+    _size: int | None = None
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 416 and self._size is not None:
+            self.set_header("Content-Range", f"bytes */{self._size}")  # after send_error cleared the headers
+        super().write_error(status_code, **kwargs)
 
     def _not_modified(self, info: FileInfo) -> bool:
         match = self.request.headers.get("If-None-Match")
