@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import urllib.parse
 
@@ -128,6 +129,7 @@ async def test_confinement(jsl_fetch, jsl_dirs, jsl_expect_log, raw, status):
     with jsl_expect_log(rf"{status} GET .*files/"):
         r = await get(jsl_fetch, raw)
     assert r.code == status and b"TOP-SECRET" not in r.body
+    assert set(json.loads(r.body)) == {"message", "reason"}
 
 
 async def test_hidden_folders_and_missing_files_are_404(jsl_fetch, jsl_dirs, jsl_expect_log):
@@ -142,8 +144,9 @@ async def test_hidden_folders_and_missing_files_are_404(jsl_fetch, jsl_dirs, jsl
 
 async def test_authentication_is_required(jsl_fetch, jsl_dirs, jsl_expect_log, jsl_token):
     (jsl_dirs.root / "a.txt").write_text("x")
-    r = await get(jsl_fetch, "a.txt", authenticated=False)
-    assert r.code == 302 and "/login?next=" in r.headers["Location"]
+    with jsl_expect_log(r"403 GET .*files/a.txt"):
+        r = await get(jsl_fetch, "a.txt", authenticated=False)
+    assert r.code == 403 and json.loads(r.body)["message"].startswith("Authentication required")
     r = await get(jsl_fetch, "a.txt", authenticated=False, params={"token": jsl_token})
     cookie = "; ".join(c.split(";", 1)[0] for c in r.headers.get_list("Set-Cookie"))
     assert r.code == 200 and cookie
@@ -153,4 +156,4 @@ async def test_authentication_is_required(jsl_fetch, jsl_dirs, jsl_expect_log, j
         r = await get(
             jsl_fetch, "a.txt", authenticated=False, headers={"Cookie": cookie, "Sec-Fetch-Site": "cross-site"}
         )
-    assert r.code == 403 and b"other sites" in r.body
+    assert r.code == 403 and json.loads(r.body)["message"] == "Files are not served to other sites"

@@ -28,9 +28,9 @@ class FilesApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         from ...extension.mount import Mount
-        from .handlers import FilesHandler
+        from .handlers import ROUTES
 
-        self.handlers.append(Mount("files", [(r"/(?P<path>.+)", FilesHandler)]))
+        self.handlers.append(Mount("files", ROUTES))
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -23,6 +23,12 @@ identity, size and modification time instead):
 
 A cross-site request authenticated by cookie (``Sec-Fetch-Site:
 cross-site``) is refused, so another site cannot embed a user's files.
+
+Though outside ``/api``, it answers like the API, as kernelspec resources
+do: its callers are clients, ``<img>`` tags and downloads, for whom a login
+page is no answer -- a request without credentials is a JSON ``403`` (not a
+redirect to the login page, as in Jupyter Server) and every error is JSON
+``{"message", "reason"}``.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from urllib.parse import quote
 
 from tornado import iostream, web
 
-from ...extension.handler import ExtensionHandler
+from ...extension.handler import ExtensionAPIHandler
 
 if TYPE_CHECKING:
     from ..contents.base import FileInfo
@@ -88,7 +94,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-class FilesHandler(ExtensionHandler):
+class FilesHandler(ExtensionAPIHandler):
     """The raw bytes of one file; see the module docstring."""
 
     def set_default_headers(self) -> None:
@@ -159,3 +165,7 @@ class FilesHandler(ExtensionHandler):
                 return False
             return int(info.last_modified) <= moment
         return False
+
+
+#: The routes, relative to the service's prefix ``files``.
+ROUTES: list[tuple[str, type]] = [(r"/(?P<path>.+)", FilesHandler)]
