@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import sys
 
 import nbformat
 import pytest
@@ -405,3 +406,54 @@ async def test_large_content_is_refused_with_a_pointer_to_files(
     with jsl_expect_log(r"400 GET .*big.txt", logging.WARNING):
         r = await jsl_fetch("api/contents/big.txt", app=app, raise_error=False)
     assert r.code == 400 and "/files/big.txt" in body(r)["message"]
+
+
+STARTUP_PROBE = """
+import asyncio, json, sys
+from tornado.httpclient import AsyncHTTPClient
+from jupyter_server_lite.serverapp import ServerApp
+
+HEAVY = ("nbformat", "jsonschema", "fastjsonschema")
+
+def loaded():
+    return sorted(m for m in HEAVY if m in sys.modules)
+
+async def main():
+    out = {"imported": loaded()}
+    app = ServerApp()
+    app.initialize(sys.argv[1:])
+    await app.start_server()
+    out["started"] = loaded()
+    url = f"http://127.0.0.1:{app.actual_port}/api/contents/"
+    headers = {"Authorization": "token probe-token"}
+    listing = await AsyncHTTPClient().fetch(url, headers=headers)
+    out["listed"] = [json.loads(listing.body)["content"][0]["type"], loaded()]
+    await AsyncHTTPClient().fetch(url + "nb.ipynb", headers=headers)
+    out["notebook_read"] = loaded()
+    await app.stop_server()
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+
+def test_start_up_loads_neither_nbformat_nor_jsonschema(jsl_dirs):
+    """A property of the start path, in a fresh process: the heavy modules come with the first notebook."""
+    import subprocess
+
+    (jsl_dirs.root / "nb.ipynb").write_text(json.dumps(notebook()))
+    argv = [
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port=0",
+        "--ServerApp.open_browser=False",
+        "--IdentityProvider.token=probe-token",
+        f"--ServerApp.root_dir={jsl_dirs.root}",
+        "--ServerApp.jpserver_extensions=jupyter_server_lite.bundled.contents=True",
+        "--ServerApp.jpserver_extensions=jupyter_server_lite.bundled.files=True",
+    ]
+    proc = subprocess.run([sys.executable, "-c", STARTUP_PROBE, *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["imported"] == [] and out["started"] == []
+    assert out["listed"] == ["notebook", []], "a listing with a notebook in it parses nothing"
+    assert set(out["notebook_read"]) >= {"nbformat", "jsonschema"}
