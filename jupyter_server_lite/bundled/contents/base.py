@@ -33,7 +33,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from tornado import web
-from traitlets import Bool, Enum, Integer, List, Unicode
+from traitlets import Bool, Enum, Integer, List, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
 from . import paths
@@ -179,11 +179,23 @@ class ContentsManager(LoggingConfigurable):
 
     # -- the public API ------------------------------------------------------------
 
+    _hidden_by_glob: re.Pattern[str] | None = None
+
+    @observe("hide_globs")
+    def _hide_globs_changed(self, change: Any) -> None:
+        self._hidden_by_glob = None
+
     def should_list(self, name: str) -> bool:
-        """Whether ``name`` appears in a folder listing (``hide_globs``, hidden names)."""
+        """Whether ``name`` appears in a folder listing (``hide_globs``, hidden names).
+
+        The globs are compiled into one expression once: a listing asks for
+        every entry, and 5,000 entries times five ``fnmatch`` calls showed.
+        """
         if not self.allow_hidden and paths.is_hidden_name(name):
             return False
-        return not any(fnmatch.fnmatch(name, glob) for glob in self.hide_globs)
+        if self._hidden_by_glob is None:
+            self._hidden_by_glob = re.compile("|".join(fnmatch.translate(g) for g in self.hide_globs) or "(?!)")
+        return self._hidden_by_glob.match(name) is None
 
     async def check_visible(self, path: str, status: int, doing: str) -> None:
         """Refuse a hidden path with ``status`` unless ``allow_hidden``."""
