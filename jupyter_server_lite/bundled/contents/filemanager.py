@@ -16,6 +16,7 @@ import asyncio
 import base64
 import binascii
 import errno
+import functools
 import mimetypes
 import os
 import shutil
@@ -47,6 +48,18 @@ def _created(st: os.stat_result) -> float:
     """Birth time where the platform records it, else the inode change time (as Jupyter Server)."""
     birth = getattr(st, "st_birthtime", None)
     return birth if isinstance(birth, (int, float)) and birth >= 0 else st.st_ctime
+
+
+@functools.lru_cache(maxsize=512)
+def _mimetype_of_suffix(suffix: str) -> str | None:
+    return mimetypes.guess_type("x" + suffix)[0]
+
+
+def guess_mimetype(name: str) -> str | None:
+    """``mimetypes.guess_type(name)[0]``, cached by what follows the name's first dot
+    (a listing asks for every entry; the guess only looks at the suffixes)."""
+    dot = name.find(".", 1)
+    return None if dot < 0 else _mimetype_of_suffix(name[dot:].lower())
 
 
 def _size_text(size: int) -> str:
@@ -112,7 +125,7 @@ class FileContentsManager(ContentsManager):
             "writable": os.access(os_path, os.W_OK),
             "created": _iso(_created(st)),
             "last_modified": _iso(st.st_mtime),
-            "mimetype": None if directory or kind == "notebook" else mimetypes.guess_type(path)[0],
+            "mimetype": None if directory or kind == "notebook" else guess_mimetype(path.rpartition("/")[2]),
             "content": None,
             "format": None,
             "size": None if directory else st.st_size,
@@ -189,11 +202,15 @@ class FileContentsManager(ContentsManager):
                 if format == "text":
                     raise web.HTTPError(400, f"{path!r} is not UTF-8 encoded", reason="bad format") from None
             else:
-                return {"content": text, "format": "text", "mimetype": mimetypes.guess_type(path)[0] or "text/plain"}
+                return {
+                    "content": text,
+                    "format": "text",
+                    "mimetype": guess_mimetype(path.rpartition("/")[2]) or "text/plain",
+                }
         return {
             "content": base64.b64encode(data).decode("ascii"),
             "format": "base64",
-            "mimetype": mimetypes.guess_type(path)[0] or "application/octet-stream",
+            "mimetype": guess_mimetype(path.rpartition("/")[2]) or "application/octet-stream",
         }
 
     def _listing(self, path: str, os_path: str) -> list[dict[str, Any]]:
