@@ -85,8 +85,11 @@ def _as_served(nb: dict[str, Any]) -> dict[str, Any]:
 
 def _join(holder: dict[str, Any], key: str) -> None:
     value = holder.get(key)
-    if isinstance(value, list) and all(isinstance(line, str) for line in value):
-        holder[key] = "".join(value)
+    if isinstance(value, list):
+        try:
+            holder[key] = "".join(value)
+        except TypeError:  # not all strings: leave it as it is
+            pass
 
 
 def _join_bundle(bundle: Any) -> None:
