@@ -445,3 +445,31 @@ async def test_file_info_and_read_chunks(cm, root):
     await refused(cm.file_info(""), 404)
     (root / "blob").write_bytes(data[:-1])
     assert (await cm.file_info("blob")).etag != info.etag
+
+
+async def test_announcements_are_the_contents_service_events(cm, root, caplog):
+    """What a listener (the events service, sessions) hears: Jupyter Server's contents_service/v1 data."""
+    events: list[dict] = []
+
+    def broken(event):
+        raise RuntimeError("listener bug")
+
+    cm.add_listener(broken)
+    cm.add_listener(events.append)
+    await cm.save({"type": "file", "format": "text", "content": "x"}, "a.txt")
+    await cm.get("a.txt")
+    await cm.copy("a.txt")
+    await cm.rename("a-Copy1.txt", "b.txt")
+    await cm.delete("b.txt")
+    await refused(cm.delete("b.txt"), 404)
+    assert events == [
+        {"action": "save", "path": "a.txt"},
+        {"action": "get", "path": "a.txt"},
+        {"action": "copy", "path": "a-Copy1.txt", "source_path": "a.txt"},
+        {"action": "rename", "path": "b.txt", "source_path": "a-Copy1.txt"},
+        {"action": "delete", "path": "b.txt"},
+    ], "only what succeeded, in order"
+    assert "listener bug" in caplog.text and (root / "a.txt").exists(), "a failing listener changes nothing"
+    cm.remove_listener(events.append)
+    await cm.get("a.txt")
+    assert len(events) == 5
