@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 from jupyter_core.application import JupyterApp
 from tornado import httpserver, web
 from tornado.log import LogFormatter
-from traitlets import Bool, Dict, Instance, Integer, List, TraitError, Type, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Instance, Integer, List, TraitError, Type, Unicode, default, observe, validate
 
 from ._version import __version__
 from .activity import Activity, IdleWatch
@@ -46,6 +46,7 @@ from .services.kernels.manager import MappingKernelManager
 from .services.kernels.websocket import KernelWebsocketManager
 from .services.kernelspecs.manager import KernelSpecManager
 from .services.sessions.manager import SessionManager
+from .traitdoc import computed_default
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
 
@@ -69,27 +70,51 @@ class ServerApp(JupyterApp):
     #: Configurable classes shown by --help-all and written by --generate-config.
     classes = [IdentityProvider, KernelSpecManager, MappingKernelManager, KernelWebsocketManager, SessionManager]
 
+    # -- logging ---------------------------------------------------------------
+    # Declared again here with the server's defaults as static values, so that
+    # --help, --help-all and --generate-config show the defaults a server uses
+    # (traitlets' Application declares WARN and its own format).
+
+    log_level = Enum(
+        (0, 10, 20, 30, 40, 50, "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"),
+        logging.INFO,
+        help="""Log level, by value or name: DEBUG (10), INFO (20, the default), WARN (30),
+        ERROR (40), CRITICAL (50). At DEBUG every request gets an access-log line and
+        500 responses carry the traceback.""",
+    ).tag(config=True)
+    log_format = Unicode(
+        "%(color)s[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s]%(end_color)s %(message)s",
+        help="""Format of the human log lines (logging's %-style fields); %(color)s and
+        %(end_color)s mark the part coloured on a terminal. Not used with log_json.""",
+    ).tag(config=True)
+    log_datefmt = Unicode("%H:%M:%S", help="Format of %(asctime)s in log_format (time.strftime).").tag(config=True)
+    log_json = Bool(
+        False,
+        help="""Log one JSON object per line instead of human lines, for log collectors:
+        time (ISO 8601, UTC), level, logger and message, plus for access-log lines method,
+        path (the token redacted), status, duration_ms and remote_ip (see docs/running.md).""",
+    ).tag(config=True)
+
     # tornado's formatter knows the %(color)s/%(end_color)s fields of log_format
     # (colour only on a terminal); traitlets' default formatter does not.
     _log_formatter_cls = LogFormatter  # type: ignore[assignment]  # a logging.Formatter all the same
 
-    @default("log_format")
-    def _default_log_format(self) -> str:
-        return "%(color)s[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s]%(end_color)s %(message)s"
-
-    @default("log_datefmt")
-    def _default_log_datefmt(self) -> str:
-        return "%H:%M:%S"
+    @observe("log_json")
+    def _log_json_changed(self, change: Any) -> None:
+        self._configure_logging()
 
     def get_default_logging_config(self) -> dict[str, Any]:
         """traitlets leaves the logger at DEBUG and filters in the handler, so every
         debug call (an access-log line per request) would still build a record;
-        the logger itself takes log_level instead."""
+        the logger itself takes log_level instead.  With ``log_json`` the console
+        handler writes JSON lines (:mod:`.jsonlog`)."""
         config = super().get_default_logging_config()
         for logger in config.get("loggers", {}).values():
             logger["level"] = logging.getLevelName(
                 cast(int, self.log_level)
             )  # traitlets turns a level name into its number
+        if self.log_json:
+            config["formatters"]["console"] = {"class": "jupyter_server_lite.jsonlog.JSONFormatter"}
         return config
 
     @property
@@ -134,10 +159,13 @@ class ServerApp(JupyterApp):
     allow_credentials = Bool(False, help="Send Access-Control-Allow-Credentials: true to allowed origins.").tag(
         config=True
     )
-    allow_remote_access = Bool(
-        help="""Answer requests whose Host is not a local name. Off by default when
-        listening on a loopback address (protects against DNS rebinding); on when
-        listening on all interfaces or a non-loopback address."""
+    allow_remote_access = computed_default(
+        Bool(
+            help="""Answer requests whose Host is not a local name. Off by default when
+            listening on a loopback address (protects against DNS rebinding); on when
+            listening on all interfaces or a non-loopback address."""
+        ),
+        "False when ip is a loopback address or one of local_hostnames, else True",
     ).tag(config=True)
 
     @default("allow_remote_access")
@@ -152,7 +180,9 @@ class ServerApp(JupyterApp):
     disable_check_xsrf = Bool(
         False, help="Disable the XSRF check for cookie-authenticated requests (not recommended)."
     ).tag(config=True)
-    cookie_secret = Unicode(help="Secret that signs the login cookie; random per start by default.").tag(config=True)
+    cookie_secret = computed_default(
+        Unicode(help="Secret that signs the login cookie; random per start by default."), "random, made at every start"
+    ).tag(config=True)
 
     @default("cookie_secret")
     def _default_cookie_secret(self) -> str:
@@ -160,8 +190,9 @@ class ServerApp(JupyterApp):
 
     # -- files and pages ----------------------------------------------------
 
-    root_dir = Unicode(
-        help="The directory kernels start in (with a session's path below it). Default: the current directory."
+    root_dir = computed_default(
+        Unicode(help="The directory kernels start in (with a session's path below it); ~ is expanded."),
+        "the current directory",
     ).tag(config=True)
 
     @default("root_dir")
@@ -305,6 +336,7 @@ class ServerApp(JupyterApp):
         self.parse_command_line(argv)
         if self.subapp is not None:
             return
+        cli_options.refuse_positional(self.extra_args)
         cl_config = deepcopy(self.config)
         self.init_logging_bridge()
         self.load_config_file()
@@ -390,6 +422,14 @@ class ServerApp(JupyterApp):
         if self.shutdown_no_activity_timeout > 0:
             self._idle_watch = IdleWatch(self.shutdown_no_activity_timeout, self._is_idle, self.request_stop, self.log)
         self.log.info("Jupyter Server Lite %s is running at:\n%s", __version__, "\n".join(self.display_urls))
+        if not self.identity_provider.auth_enabled:
+            self.log.warning(
+                "AUTHENTICATION IS OFF: no token and no password (IdentityProvider.token is empty). Anyone who "
+                "can reach %s can run code as %s. Remove the empty token (from the command line or config files) "
+                "to get a random one at every start, or set a password with `jupyter server-lite password`.",
+                self.url,
+                self.identity_provider.username,
+            )
         self.call_hook("server_started")
 
     _idle_watch: IdleWatch | None = None

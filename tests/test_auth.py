@@ -335,7 +335,8 @@ async def test_without_auth_everyone_is_the_user_but_xsrf_still_applies(jsl_fetc
     """token='' and no password: anyone reaching the port is the user, so
     another site's forged POST must still be refused."""
     app = with_echo(jsl_server_factory, {"IdentityProvider": {"token": ""}})
-    await app.start_server()
+    with jsl_expect_log("AUTHENTICATION IS OFF"):
+        await app.start_server()
     assert not app.identity_provider.auth_enabled
     r = await jsl_fetch("api", "status", app=app)
     assert r.code == 200

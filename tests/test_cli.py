@@ -472,3 +472,113 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_second():
     assert commands[1].startswith('pip install -e ".[test]"') and commands[1].endswith("&& python -m pytest")
     ci = (root / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert ci[-1] == commands[1]
+
+
+# -- mistakes a user makes in the first hour ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["server-lite", "lsit"], "Unknown command 'lsit'. Did you mean 'list'? (jupyter server-lite commands: "),
+        (["server-lite", "bogus", "--port=0"], "Unknown command 'bogus' (jupyter server-lite commands: list, stop"),
+        (
+            ["server-lite", "extension", "lsit"],
+            "Unknown command 'lsit'. Did you mean 'list'? (jupyter server-lite extension",
+        ),
+    ],
+)
+def test_unknown_words_are_refused_naming_them(cli, args, message):
+    result = cli.run(*args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(cli.runtime_dir.glob("jsl-server-*.json"))  # no server was started
+
+
+def test_authentication_off_is_a_loud_warning(jsl_server_factory, io_loop, jsl_expect_log):
+    app = jsl_server_factory(config={"IdentityProvider": {"token": ""}}, start=False)
+    with jsl_expect_log(r"AUTHENTICATION IS OFF: no token and no password", logging.WARNING) as hits:
+        io_loop.run_sync(app.start_server)
+    assert app.url in hits[0].getMessage()
+
+
+def test_help_shows_the_defaults_a_server_uses(cli):
+    help_text = cli.run("server-lite", "--help").stdout
+    token = help_text.split("--token=<Unicode>", 1)[1].split("Equivalent to", 1)[0]
+    assert "Default: <a random token per start (none if a password is set)>" in token
+    assert "Default: ''" not in token
+    log_level = help_text.split("--log-level=<Enum>", 1)[1].split("Equivalent to", 1)[0]
+    assert "Default: 20" in log_level and "INFO (20, the default)" in log_level
+    help_all = cli.run("server-lite", "--help-all").stdout
+    fmt = help_all.split("--ServerApp.log_format=<Unicode>", 1)[1].split("--ServerApp.", 1)[0]
+    assert "Default: '%(color)s[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s..." in fmt  # traitlets cuts at 64
+    assert "highlevel" not in fmt  # traitlets' own default, which the server does not use
+
+
+def test_generated_config_shows_real_defaults_and_its_token_line_is_no_trap(cli):
+    assert cli.run("server-lite", "--generate-config").returncode == 0
+    path = cli.config_dir / "jupyter_server_lite_config.py"
+    text = path.read_text()
+    assert "# c.ServerApp.log_level = 20\n" in text
+    assert "# c.ServerApp.log_datefmt = '%H:%M:%S'\n" in text
+    assert f"# c.ServerApp.log_format = {ServerApp.class_traits()['log_format'].default_value!r}\n" in text
+    line = next(x for x in text.splitlines() if x.startswith("# c.IdentityProvider.token ="))
+    assert line == "# c.IdentityProvider.token = <a random token per start (none if a password is set)>"
+    # Uncommenting the "default" must not silently turn authentication off: the start stops, naming the file.
+    path.write_text(text.replace(line, line[2:]))
+    result = cli.run("server-lite", "--no-browser")
+    assert result.returncode == 1
+    assert f"Cannot load config file {path}: SyntaxError" in result.stderr
+
+
+def test_json_logs_are_one_object_per_line_with_request_fields(cli):
+    server = cli.start("--log-json", "--debug")
+    info = server.info
+    with urllib.request.urlopen(f"{info['url']}api/status?token={info['token']}", timeout=WAIT) as response:
+        assert response.status == 200
+    assert server.get("api/status", token=False)[0] == 403
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
+    lines = server.log.read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]) for r in records)
+    access = [r for r in records if r["logger"] == "jupyter_server_lite.access"]
+    ok = next(r for r in access if r["status"] == 200)
+    assert ok["level"] == "DEBUG" and ok["method"] == "GET" and ok["path"] == "/api/status?token=[secret]"
+    assert ok["remote_ip"] == "127.0.0.1" and isinstance(ok["duration_ms"], float)
+    refused = next(r for r in access if r["status"] == 403)
+    assert refused["level"] == "WARNING" and refused["path"] == "/api/status"
+    with_token = [r for r in records if info["token"] in json.dumps(r)]
+    assert len(with_token) == 1 and with_token[0]["message"].startswith("Jupyter Server Lite ")  # the start-up URL only
+    assert any(r["message"].startswith("Received SIGTERM") for r in records)
+
+
+def test_an_extension_command_lists_its_own_options():
+    from traitlets import Unicode
+
+    from jupyter_server_lite.extension.application import ExtensionApp
+
+    class ShoutApp(ExtensionApp):
+        name = "shout"
+        volume = Unicode("loud", help="How loud every word is.").tag(config=True)
+        aliases = {"volume": "ShoutApp.volume"}
+        flags = {"whisper": ({"ShoutApp": {"volume": "quiet"}}, "Say it quietly.")}
+
+    app = ShoutApp.make_serverapp()
+    try:
+        short = "\n".join(app.emit_help())
+        assert "--volume=<Unicode>\n    How loud every word is.\n    Default: 'loud'" in short
+        assert "--whisper\n    Say it quietly." in short and "--port=<Int>" in short
+        full = "\n".join(app.emit_help(classes=True))
+        assert "ShoutApp(ExtensionApp) options" in full and "--ShoutApp.volume=<Unicode>" in full
+    finally:
+        ServerApp.clear_instance()
+
+
+def test_jupyter_ext_help_all_lists_the_extension_traits(cli):
+    result = cli.run("hello", "--help-all")
+    assert result.returncode == 0, result.stderr
+    assert "HelloApp(ExtensionApp) options" in result.stdout
+    assert "--HelloApp.greeting=<Unicode>\n    The word every greeting starts with." in result.stdout

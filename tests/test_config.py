@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from jupyter_server_lite.configfiles import ConfigFileError, load_config_files
-from jupyter_server_lite.serverapp import ServerApp
 
 MAIN = "jupyter_server_lite_config.json"
 MAIN_PY = "jupyter_server_lite_config.py"
@@ -197,46 +196,9 @@ def test_bad_command_line_value_exits_naming_the_trait(jsl_server_factory, tmp_p
     assert exit_.value.code == 1
 
 
-# -- the configuration reference cannot drift --------------------------------------------
+# -- the docs pages ------------------------------------------------------------------
 
-
-def configurable_traits() -> list[tuple[str, str]]:
-    """(class, trait) of every configurable trait a user can set on the server.
-
-    ServerApp's own and inherited traits, and the traits that
-    jupyter_server_lite's classes in ``ServerApp.classes`` define themselves
-    (traits inherited from jupyter_client or traitlets are documented there).
-    """
-    pairs = [("ServerApp", name) for name in ServerApp.class_traits(config=True)]
-    for cls in ServerApp.classes:
-        if not cls.__module__.startswith("jupyter_server_lite"):
-            continue
-        for name in cls.class_traits(config=True):
-            owner = next(k for k in cls.__mro__ if name in vars(k))
-            if owner.__module__.startswith("jupyter_server_lite"):
-                pairs.append((cls.__name__, name))
-    return sorted(set(pairs))
-
-
-def test_every_configurable_trait_is_documented():
-    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    missing = [f"{cls}.{name}" for cls, name in configurable_traits() if f"`{cls}.{name}`" not in text]
-    assert not missing, f"docs/configuration.md does not document: {', '.join(missing)}"
-
-
-def test_documented_traits_exist():
-    """A trait documented in a reference table must exist (renames leave no stale docs)."""
-    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    known = {f"{cls}.{name}" for cls, name in configurable_traits()}
-    documented = set(re.findall(r"^\| `([A-Z]\w*\.\w+)`", text, flags=re.MULTILINE))
-    assert documented, "no reference table rows found"
-    assert documented <= known, f"documented but not configurable: {sorted(documented - known)}"
-
-
-def test_every_configurable_trait_has_help():
-    for cls in [ServerApp, *ServerApp.classes]:
-        for name, trait in cls.class_traits(config=True).items():
-            assert trait.help.strip(), f"{cls.__name__}.{name} has no help="
+# The configuration reference is generated from the traits: tests/test_reference_docs.py.
 
 
 def test_docs_index_links_every_page_and_links_resolve():

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from ..traitdoc import computed_default
 from .security import passwd_check
 
 if TYPE_CHECKING:
@@ -51,10 +52,14 @@ class User:
 class IdentityProvider(LoggingConfigurable):
     """Token and password authentication for a single-user server."""
 
-    token = Unicode(
-        help="""Token that grants access. By default a random token is made at every
-        start, unless a password is set. An empty string disables authentication
-        entirely (not recommended: anyone who can reach the port can run code).""",
+    token = computed_default(
+        Unicode(
+            help="""Token that grants access. Unless set, a random token is made at every
+            start (none when a password is set) and printed in the start-up URL. Setting it
+            to an empty string turns authentication OFF: anyone who can reach the port can
+            run code (the server then warns at every start).""",
+        ),
+        "a random token per start (none if a password is set)",
     ).tag(config=True)
 
     @default("token")

@@ -40,7 +40,7 @@ from ..configfiles import (
 )
 from ..extension.discovery import ENTRY_POINT_GROUP, InstalledExtension, find_installed, installed_extensions
 from ..extension.manager import ExtensionRecord, check_extension
-from . import fail
+from . import fail, unknown_word
 from .enablers import EnablerWrite, overridden_by, write_enabler
 
 _flags_debug = {"debug": base_flags["debug"]}
@@ -347,7 +347,11 @@ class ExtensionCommandApp(_Command):
 
     def start(self) -> None:
         if self.subapp is None:
-            fail(f"Give a subcommand: {', '.join(self.subcommands)} (see --help).")
+            fail(
+                unknown_word(self.extra_args[0], list(self.subcommands), "jupyter server-lite extension")
+                if self.extra_args
+                else f"Give a subcommand: {', '.join(self.subcommands)} (see --help)."
+            )
         self.subapp.start()
 
 

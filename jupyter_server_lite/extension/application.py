@@ -163,6 +163,7 @@ class ExtensionApp(JupyterApp):
         serverapp = ServerApp.instance(config=config, **kwargs)
         serverapp.aliases = {**serverapp.aliases, **cls.aliases}
         serverapp.flags = {**serverapp.flags, **cls.flags}
+        serverapp.classes = [*serverapp.classes, cls]  # --help-all lists its traits; its aliases' help finds them
         serverapp.register_extension(cls, as_starter=True)
         return serverapp
 

@@ -108,6 +108,14 @@ def log_request(handler: web.RequestHandler) -> None:
         request.remote_ip,
         millis,
         suffix,
+        # The same facts as fields, for JSON logs (ServerApp.log_json).
+        extra={
+            "method": request.method,
+            "path": redacted_uri(request),
+            "status": status,
+            "duration_ms": round(millis, 2),
+            "remote_ip": request.remote_ip,
+        },
     )
 
 
