@@ -8,7 +8,10 @@ At each level (a directory) three kinds of file are read, weakest first:
 3. ``jupyter_server_lite_config.py``.
 
 Levels are applied lowest first, so the first directory of
-``jupyter_config_path()`` wins.  ``ServerApp.jpserver_extensions`` is merged
+``jupyter_config_path()`` wins.  Below every directory sits one more level
+for the server's own config, ``bundled``: the extensions shipped in
+:mod:`jupyter_server_lite.bundled` are enabled there, so they are on in
+every install mode (no data file needed) until an enabler says ``false``.  ``ServerApp.jpserver_extensions`` is merged
 key by key instead of replaced, with one special rule: *at one level*, a
 ``false`` beats a ``true`` (disabling wins); a higher level overrides a lower
 one either way.  Where each decision came from is kept as provenance.
@@ -51,6 +54,8 @@ from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 SERVER_CONFIG_NAME = "jupyter_server_lite_config"
 CONF_D_NAME = SERVER_CONFIG_NAME + ".d"
 EXTENSIONS_KEY = "jpserver_extensions"
+#: The level of the bundled extensions' default ``true``, below every config folder.
+BUNDLED_LEVEL = "bundled"
 
 
 class ConfigFileError(Exception):
@@ -98,6 +103,19 @@ def read_json_file(path: str) -> dict[str, Any]:
     return data
 
 
+def bundled_enablers() -> dict[str, list[EnablerSource]]:
+    """The default ``true`` of each bundled extension, as if a file at the lowest level said so.
+
+    The "file" is ``jupyter_server_lite/bundled/__init__.py``, which holds
+    the list; read at call time, so a program (or a test) that changes the
+    list is obeyed.
+    """
+    from . import bundled
+
+    path = os.path.abspath(bundled.__file__ or "")
+    return {module: [EnablerSource(True, path, BUNDLED_LEVEL)] for module in bundled.BUNDLED_EXTENSIONS}
+
+
 def _extensions_of(data: Any, path: str) -> dict[str, bool]:
     section = data.get("ServerApp", {}) if isinstance(data, dict) else {}
     value = section.get(EXTENSIONS_KEY, {}) if isinstance(section, dict) else {}
@@ -129,10 +147,14 @@ def load_config_files(
 ) -> LoadedConfig:
     """Load and merge ``base_name`` files from ``paths`` (first path wins).
 
-    ``extra_file`` (``--config``) is applied last, above every level.
+    ``extra_file`` (``--config``) is applied last, above every level.  For
+    the server's own config (the default ``base_name``) the bundled
+    extensions are enabled first, at the :data:`BUNDLED_LEVEL`, below all.
     """
     log = log or logging.getLogger(__name__)
     result = LoadedConfig()
+    if base_name == SERVER_CONFIG_NAME:
+        result.provenance.update(bundled_enablers())
     levels = list(dict.fromkeys(os.path.abspath(p) for p in paths))
     for level in reversed(levels):
         level_extensions: dict[str, list[EnablerSource]] = {}
@@ -205,8 +227,11 @@ def level_name(directory: str) -> str:
     Every folder of ``jupyter_config_path()`` has one: ``user`` (including the
     Python user-site ``etc/jupyter``), ``sys-prefix``, ``system``, or
     ``JUPYTER_CONFIG_PATH`` for a folder added through that variable; any
-    other folder (a ``--config`` file's) is ``other``.
+    other folder (a ``--config`` file's) is ``other``.  The bundled
+    extensions' level, which is no folder, is ``bundled``.
     """
+    if directory == BUNDLED_LEVEL:
+        return BUNDLED_LEVEL
     directory = os.path.abspath(directory)
 
     def among(folders: Sequence[str]) -> bool:

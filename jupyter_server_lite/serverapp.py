@@ -208,7 +208,12 @@ class ServerApp(JupyterApp):
 
     open_browser = Bool(True, help="Open a browser at the landing page after start-up.").tag(config=True)
     browser = Unicode("", help="Browser command for webbrowser.get(); the system default when empty.").tag(config=True)
-    default_url = Unicode("/", help="The path (below base_url) printed and opened at start-up.").tag(config=True)
+    default_url = Unicode(
+        "/",
+        help="""The path below base_url that / redirects to, printed and opened at start-up.
+        Unless set, the starter's landing page or the loaded frontend's (highest
+        frontend_priority), else / itself: the core's landing page.""",
+    ).tag(config=True)
     tornado_settings = Dict(help="Extra settings for the tornado Application.").tag(config=True)
 
     # -- lifetime -----------------------------------------------------------

@@ -13,12 +13,15 @@ from typing import Any
 
 import pytest
 
+from jupyter_server_lite.bundled import BUNDLED_EXTENSIONS
 from jupyter_server_lite.configfiles import ConfigFileError, load_config_files
 
 MAIN = "jupyter_server_lite_config.json"
 MAIN_PY = "jupyter_server_lite_config.py"
 CONF_D = "jupyter_server_lite_config.d"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+#: The bundled extensions are on at the lowest level of every server's config.
+BUNDLED = dict.fromkeys(BUNDLED_EXTENSIONS, True)
 
 
 def enabler(name: str, enabled: bool) -> dict[str, Any]:
@@ -100,7 +103,7 @@ def test_conf_d_disable_beats_enable_at_one_level(jsl_dirs, jsl_server_factory):
     off = jsl_dirs.write_config("sys_prefix", f"{CONF_D}/z_off.json", enabler("ext_x", False))
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_y.json", enabler("ext_y", True))
     app = build(jsl_server_factory)
-    assert app.jpserver_extensions == {"ext_x": False, "ext_y": True}
+    assert app.jpserver_extensions == {**BUNDLED, "ext_x": False, "ext_y": True}
     sources = app.loaded_config.provenance["ext_x"]
     assert [(s.enabled, s.path) for s in sources] == [(False, str(off)), (True, str(on))]
 
@@ -109,7 +112,7 @@ def test_disable_wins_whatever_the_file_order(jsl_dirs):
     jsl_dirs.write_config("user", f"{CONF_D}/a_off.json", enabler("ext_x", False))
     jsl_dirs.write_config("user", f"{CONF_D}/z_on.json", enabler("ext_x", True))
     loaded = load_config_files([str(jsl_dirs.user)])
-    assert loaded.extensions == {"ext_x": False}
+    assert loaded.extensions == {**BUNDLED, "ext_x": False}
 
 
 def test_higher_level_overrides_lower_either_way(jsl_dirs, jsl_server_factory):
@@ -118,7 +121,7 @@ def test_higher_level_overrides_lower_either_way(jsl_dirs, jsl_server_factory):
     jsl_dirs.write_config("system", f"{CONF_D}/ext_b.json", enabler("ext_b", True))
     jsl_dirs.write_config("sys_prefix", MAIN, enabler("ext_b", False))
     app = build(jsl_server_factory)
-    assert app.jpserver_extensions == {"ext_a": True, "ext_b": False}
+    assert app.jpserver_extensions == {**BUNDLED, "ext_a": True, "ext_b": False}
     assert app.loaded_config.provenance["ext_a"][0].level == str(jsl_dirs.user)
 
 
@@ -127,7 +130,7 @@ def test_cli_extensions_merge_by_key(jsl_dirs, jsl_server_factory):
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_b.json", enabler("ext_b", True))
     argv = ["--ServerApp.jpserver_extensions=ext_b=False", "--ServerApp.jpserver_extensions=ext_c=True"]
     app = build(jsl_server_factory, argv=argv)
-    assert app.jpserver_extensions == {"ext_a": True, "ext_b": False, "ext_c": True}
+    assert app.jpserver_extensions == {**BUNDLED, "ext_a": True, "ext_b": False, "ext_c": True}
 
 
 def test_config_option_file_decides_extensions_above_levels(jsl_dirs, jsl_server_factory, tmp_path):
@@ -135,7 +138,7 @@ def test_config_option_file_decides_extensions_above_levels(jsl_dirs, jsl_server
     extra = tmp_path / "extra.json"
     extra.write_text('{"ServerApp": {"jpserver_extensions": {"ext_a": false}}}', encoding="utf-8")
     app = build(jsl_server_factory, argv=[f"--config={extra}"])
-    assert app.jpserver_extensions == {"ext_a": False}
+    assert app.jpserver_extensions == {**BUNDLED, "ext_a": False}
     assert app.loaded_config.provenance["ext_a"][0].level == "--config"
 
 
@@ -175,7 +178,7 @@ def test_malformed_conf_d_file_is_recorded_against_its_extension(jsl_dirs, jsl_s
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_ok.json", enabler("ext_ok", True))
     with jsl_expect_log(re.escape(str(bad)), logging.ERROR):
         app = build(jsl_server_factory)
-    assert app.jpserver_extensions == {"ext_ok": True}  # the rest of the config still applies
+    assert app.jpserver_extensions == {**BUNDLED, "ext_ok": True}  # the rest of the config still applies
     problem = app.loaded_config.broken_enablers["ext_bad"]
     assert str(bad) in problem and "invalid JSON" in problem
 

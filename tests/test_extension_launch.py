@@ -98,7 +98,11 @@ async def test_launch_serves_its_landing_page(launch, jsl_dirs):
     assert {(e["name"], e["source"], e["state"]) for e in extensions} == {
         ("launch", "starter", "loaded"),
         ("ext_func", "config", "loaded"),
+        ("dashboard", "config", "loaded"),  # bundled: on without any enabler file
     }
+    # / goes to the starter's landing page, the start-up URL
+    root = await server.get("")
+    assert root.effective_url == f"{info['url']}launch/" and root.body == b"<h1>launched: launch</h1>"
     runtime_file = jsl_dirs.runtime / f"jsl-server-{server.proc.pid}.json"
     assert server.stop() == 0
     assert not runtime_file.exists()

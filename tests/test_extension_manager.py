@@ -11,8 +11,9 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_server_lite.extension.application import ExtensionApp
-from jupyter_server_lite.extension.manager import ExtensionError, ExtensionRecord, check_extension
+from jupyter_server_lite.extension.manager import ExtensionError
 from jupyter_server_lite.extension.ordering import load_order
+from jupyter_server_lite.extension.record import ExtensionRecord, check_extension
 
 EXTENSIONS = Path(__file__).parent / "extensions"
 CONF_D = "jupyter_server_lite_config.d"
@@ -25,6 +26,11 @@ def _test_extensions_importable(monkeypatch):
 
 def enabler(name: str, enabled: bool = True) -> dict:
     return {"ServerApp": {"jpserver_extensions": {name: enabled}}}
+
+
+def own(records):
+    """The records of the extensions a test enabled: the bundled ones load in every server too."""
+    return [r for r in records if not (r["bundled"] if isinstance(r, dict) else r.bundled)]
 
 
 def named_app(name: str, requires: tuple[str, ...] = (), **attrs) -> type[ExtensionApp]:
@@ -145,7 +151,8 @@ async def test_each_failure_stays_with_its_extension(jsl_server_factory, jsl_dir
         "level": str(jsl_dirs.sys_prefix),
     }
     # the loaded ones come first, in load order; the failed ones after, by name
-    assert [e["state"] for e in model["extensions"]] == ["loaded", "loaded", "failed", "failed", "failed"]
+    assert [e["state"] for e in own(model["extensions"])] == ["loaded", "loaded", "failed", "failed", "failed"]
+    assert [e["state"] for e in model["extensions"]][-3:] == ["failed", "failed", "failed"]
     assert (await jsl_fetch("hello", "", app=app)).code == 200
     assert (await jsl_fetch("api", "status", app=app)).code == 200
 
@@ -203,7 +210,7 @@ def test_a_failed_requirement_fails_its_dependents(jsl_server_factory, jsl_expec
             extensions=[needs_import, needs_load, needs_nothing_there, "ext_import_error", "ext_handlers_error"],
             start=False,
         )
-    assert {r.name: r.state for r in app.extension_manager.records} == dict.fromkeys(
+    assert {r.name: r.state for r in own(app.extension_manager.records)} == dict.fromkeys(
         ["broken_handlers", "ext_import_error", "needs_ghost", "needs_import", "needs_load"], "failed"
     )
 
@@ -260,7 +267,7 @@ def test_registered_and_enabled_twice_is_one_extension(jsl_server_factory):
     app = jsl_server_factory(
         config={"ServerApp": {"jpserver_extensions": {"ext_hello": True}}}, extensions=[ext_hello.HelloApp], start=False
     )
-    records = app.extension_manager.records
+    records = own(app.extension_manager.records)
     assert [(r.name, r.source, r.state) for r in records] == [("hello", "registered", "loaded")]
 
 
@@ -283,7 +290,7 @@ def test_disabled_extension_is_not_loaded(jsl_server_factory, jsl_dirs):
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_hello.json", enabler("ext_hello"))
     jsl_dirs.write_config("user", f"{CONF_D}/ext_hello.json", enabler("ext_hello", False))
     app = jsl_server_factory(start=False)
-    assert app.extension_manager.records == []
+    assert own(app.extension_manager.records) == []
 
 
 # -- GET /api/extensions ------------------------------------------------------------------
@@ -329,7 +336,7 @@ def test_a_point_may_name_a_function_module(jsl_server_factory, monkeypatch):
     package = types.ModuleType("ext_points_to_func")
     package._jupyter_server_extension_points = lambda: [{"module": "ext_func"}]
     app = jsl_server_factory(extensions=[package], start=False)
-    record = app.extension_manager.records[0]
+    record = own(app.extension_manager.records)[0]
     assert (record.module, record.name, record.state) == ("ext_points_to_func", "ext_func", "loaded")
     assert [app] == ext_func.LOADED
 

@@ -219,6 +219,7 @@ async def test_extension_responses_match_schemas(
         "jsl_openapi_probe": "loaded",
         "no_such_extension_module": "failed",
         "jsl_openapi_enabled": "loaded",
+        "jupyter_server_lite.bundled.dashboard": "loaded",  # bundled: on in every server
     }
     assert records["jsl_openapi_enabled"]["enabled_by"] == {"path": str(enabler), "level": str(jsl_dirs.user)}
     assert records["jsl_openapi_probe"]["enabled_by"] is None
@@ -230,6 +231,19 @@ async def test_extension_responses_match_schemas(
     )
     with jsl_expect_log(r"404 GET .*/api/extensions/nope"):
         await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "nope", app=app)
+
+
+async def test_a_replaced_and_a_providing_record_match_the_schema(jsl_server_factory, jsl_fetch, monkeypatch):
+    """A bundled provider that stepped aside, and the extension providing its service instead."""
+    from jupyter_server_lite import bundled
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "extensions"))
+    monkeypatch.setattr(bundled, "BUNDLED_EXTENSIONS", (*bundled.BUNDLED_EXTENSIONS, "ext_bundled_contents"))
+    app = jsl_server_factory(extensions=["ext_contents_ro"], start=False)
+    await app.start_server()
+    for name, state in (("bundledcontents", "replaced"), ("rocontents", "loaded")):
+        r = await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", name, app=app)
+        assert json.loads(r.body)["state"] == state
 
 
 async def test_kernelspec_responses_match_schemas(jsl_fetch, jsl_expect_log):

@@ -1,4 +1,26 @@
-"""Extensions that ship with the server, loaded through the same manager as
-any other: each is enabled by its file in ``etc/jupyter/jupyter_server_lite_config.d/``
-and advertised by an entry point, so it can be listed, disabled and
-debugged like a third-party one."""
+"""Extensions that ship with the server, loaded through the same manager as any other.
+
+Each module in :data:`BUNDLED_EXTENSIONS` is enabled by default at the
+lowest config level, ``bundled``, below every config folder
+(:mod:`jupyter_server_lite.configfiles` adds it).  No data file is needed, so
+they are on in every install mode -- a wheel, ``pip install -e``, ``--user``
+-- and an enabler ``false`` at any level switches one off like any other
+extension::
+
+    jupyter server-lite extension disable jupyter_server_lite.bundled.dashboard
+
+A bundled extension that provides a standard service (``provides``) steps
+aside when an enabled extension that is not bundled provides the same
+service: that is how a user swaps one (see ``docs/services.md``).  Each is
+also advertised by an entry point, so ``extension list`` shows it as
+installed.
+
+This module is read on every server start: keep it free of imports.
+"""
+
+#: The bundled extensions, by module: on unless an enabler says ``false``.
+BUNDLED_EXTENSIONS: tuple[str, ...] = (
+    "jupyter_server_lite.bundled.contents",
+    "jupyter_server_lite.bundled.dashboard",
+    "jupyter_server_lite.bundled.files",
+)

@@ -5,8 +5,10 @@ installed (an entry point of ``jupyter_server_lite.extensions``), switched on
 or off by enabler files at any config level, and importable and valid or
 not.  It reads the files with the server's own loader
 (:func:`~jupyter_server_lite.configfiles.enabler_view`) and checks each extension with the server's
-own import step (:func:`~jupyter_server_lite.extension.manager.check_extension`), so what it shows is
-what a server start would do.
+own import step (:func:`~jupyter_server_lite.extension.record.check_extension`) and settles the
+enabled ones' names, prefixes and services with the server's own rule
+(:func:`~jupyter_server_lite.extension.claims.settle_claims`), so what it shows is what a server
+start would do.
 
 ``enable`` and ``disable`` write one enabler file at one level
 (``--sys-prefix`` by default) and then re-read every level: when another
@@ -38,8 +40,9 @@ from ..configfiles import (
     enabler_view,
     level_name,
 )
+from ..extension.claims import settle_claims
 from ..extension.discovery import ENTRY_POINT_GROUP, InstalledExtension, find_installed, installed_extensions
-from ..extension.manager import ExtensionRecord, check_extension
+from ..extension.record import ExtensionRecord, check_extension
 from . import fail, unknown_word
 from .enablers import EnablerWrite, overridden_by, write_enabler
 
@@ -92,12 +95,14 @@ class ListExtensionsApp(_Command):
         paths = self.config_paths()
         view = self.read_view()
         installed = {entry.module: entry for entry in installed_extensions()}
+        names = sorted(set(view) | set(installed))
         # Checking imports extensions; whatever they print must not corrupt --json.
         with contextlib.redirect_stdout(sys.stderr):
-            rows = [
-                extension_model(name, view.get(name), installed.get(name))
-                for name in sorted(set(view) | set(installed))
-            ]
+            records = {name: check(name, view.get(name)) for name in names}
+        # What a start would settle among the enabled ones: bundled providers
+        # stepping aside, names, prefixes and services already taken.
+        settle_claims([records[n] for n in names if n in view and view[n].enabled])
+        rows = [extension_model(name, view.get(name), installed.get(name), records[name]) for name in names]
         levels = [{"level": level_name(p), "path": p} for p in paths]
         if self.json_output:
             print(json.dumps({"levels": levels, "extensions": rows}, indent=2))
@@ -138,10 +143,12 @@ def _source_model(source: EnablerSource, in_force: bool) -> dict[str, Any]:
 
 
 def extension_model(
-    name: str, setting: ExtensionSetting | None, installed: InstalledExtension | None
+    name: str,
+    setting: ExtensionSetting | None,
+    installed: InstalledExtension | None,
+    record: ExtensionRecord,
 ) -> dict[str, Any]:
-    """The JSON model of one row of ``extension list --json``."""
-    record = check(name, setting)
+    """The JSON model of one row of ``extension list --json``; ``record`` is :func:`check`'s, claims settled."""
     sources = setting.sources if setting else ()
     in_force = sources[0] if sources else None
     return {
@@ -163,6 +170,10 @@ def extension_model(
         "version": record.version,
         "description": record.description,
         "requires": list(record.requires),
+        "provides": list(record.provides),
+        "prefixes": list(record.prefixes),
+        "bundled": record.bundled,
+        "replaced_by": dict(record.replaced_by),
     }
 
 
@@ -170,8 +181,14 @@ def describe(row: dict[str, Any]) -> list[str]:
     """Human lines for one row: a headline, then one line per source."""
     enabled = "enabled" if row["enabled"] else "disabled"
     status = "ok" if row["ok"] else f"FAILED ({row['phase']}): {row['error']}"
+    if row["replaced_by"]:
+        status = "replaced: " + ", ".join(f"{s} provided by {by}" for s, by in row["replaced_by"].items())
     app = f" [{row['name']}{' ' + row['version'] if row['version'] else ''}]" if row["ok"] else ""
     lines = [f"  {row['module']}{app}: {enabled}, {status}"]
+    if row["provides"]:
+        lines.append("      provides: " + ", ".join(row["provides"]))
+    if row["ok"] and row["prefixes"]:
+        lines.append("      prefixes: " + " ".join(row["prefixes"]))
     for source in row["enablers"]:
         word = "enabled " if source["enabled"] else "disabled"
         mark = "<- in force" if source["in_force"] else "(overridden)"

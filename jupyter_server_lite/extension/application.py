@@ -7,7 +7,11 @@ it (see :mod:`.mount`), all below ``base_url``:
 * ``handlers``: routes relative to the namespace; a handler subclassing
   :class:`~.handler.ExtensionHandler` is a page at ``/<name>/...``, one
   subclassing :class:`~.handler.ExtensionAPIHandler` is an API at
-  ``/extension/api/<name>/...``;
+  ``/extension/api/<name>/...``; a :class:`~.mount.Mount` puts routes in
+  another prefix the extension owns;
+* ``page_prefixes``: more top-level page prefixes it owns (``/tree/``...);
+* ``provides``: standard services it serves at their standard paths
+  (``/api/contents``..., see :mod:`.services`);
 * ``static_paths``: files at ``/static/<name>/...``;
 * ``template_paths``: jinja2 templates, with the core's as fallback.
 
@@ -34,7 +38,7 @@ import sys
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jupyter_core.application import JupyterApp
-from traitlets import Bool, Dict, List, Unicode
+from traitlets import Bool, Dict, List, Unicode, default
 from traitlets.config import Config
 
 if TYPE_CHECKING:
@@ -63,10 +67,31 @@ class ExtensionApp(JupyterApp):
     #: (``jupyter <name>``); the user's config files and command line win.
     serverapp_config: ClassVar[dict[str, Any]] = {}
 
+    #: Standard services this extension serves (``("contents",)``; the names
+    #: are the keys of :data:`.services.SERVICES`).  It may Mount routes at
+    #: their paths and nobody else may; one provider per service, and a
+    #: bundled provider steps aside for any other.
+    provides: ClassVar[tuple[str, ...]] = ()
+
+    #: Top-level page prefixes this extension owns besides its name
+    #: (``("tree", "notebooks")``), checked like the name; Mount routes there.
+    page_prefixes: ClassVar[tuple[str, ...]] = ()
+
+    #: How much this extension wants to be the server's front page: ``/`` and
+    #: the start-up URL go to the landing page of the loaded extension with
+    #: the highest value above 0 (a starter, or ``ServerApp.default_url``
+    #: set by the user, wins over any).  0: not a frontend.
+    frontend_priority: ClassVar[int] = 0
+
     extension_url = Unicode(
-        "/",
-        help="The landing page, relative to the extension's page namespace /<name>/; empty for none.",
+        help="""The landing page: a path below base_url in the extension's name or one of
+        its page prefixes (default /<name>/); empty for none.""",
     ).tag(config=True)
+
+    @default("extension_url")
+    def _default_extension_url(self) -> str:
+        return f"/{self.name}/"
+
     load_other_extensions = Bool(
         True, help="When this extension launches the server, also load the other enabled extensions."
     ).tag(config=True)
@@ -79,7 +104,9 @@ class ExtensionApp(JupyterApp):
         help="Folders of jinja2 templates, searched before the core's; relative paths are relative to the extension's module.",
     ).tag(config=True)
 
-    handlers: List[Any] = List(help="Routes (pattern, handler class[, kwargs]) relative to the extension's namespace.")
+    handlers: List[Any] = List(
+        help="Routes (pattern, handler class[, kwargs]) relative to the extension's namespace, and Mounts."
+    )
     settings = Dict(
         help="The extension's settings: stored in the tornado settings under its name, read by its handlers."
     )
@@ -122,10 +149,10 @@ class ExtensionApp(JupyterApp):
 
     @property
     def landing_url(self) -> str:
-        """The landing page below ``base_url`` (``""`` when it has none)."""
+        """The landing page below ``base_url``, from ``extension_url`` (``""`` when it has none)."""
         if not self.extension_url:
             return ""
-        return self.page_url + self.extension_url.lstrip("/")
+        return "/" + self.extension_url.lstrip("/")
 
     def static_version(self, path: str) -> str:
         """A short content hash of static file ``path`` (cached), ``""`` when absent."""

@@ -17,12 +17,18 @@ Each extension is one :class:`ExtensionRecord`, which moves through
 ``configured``
     in dependency order (``ExtensionApp.requires``, then by name): each app
     instantiated and configured; its ``hookspecs`` added.  Cycles, unknown
-    requirements and duplicate names fail here (phase ``order``).
+    requirements, and a name, page prefix or service someone else already
+    has fail here (phase ``order``, see :mod:`.claims`).
 ``loaded``
     ``initialize_settings``, ``initialize_templates``,
-    ``initialize_handlers``; routes mounted in the namespace (see
-    :mod:`.mount`); function extensions called; ``@hookimpl`` members
+    ``initialize_handlers``; routes mounted in the prefixes the app owns
+    (see :mod:`.mount`); function extensions called; ``@hookimpl`` members
     registered with the server's hooks, in load order.
+
+A bundled extension that provides a service an enabled extension outside
+:mod:`jupyter_server_lite.bundled` also provides is ``replaced`` instead:
+it steps aside after import, is never configured, and says for whom
+(``replaced_by``).  It is not a failure.
 
 An exception at any step fails that extension alone, keeping the exception,
 its traceback, the phase and the time spent per phase in the record; an
@@ -30,168 +36,32 @@ extension whose requirement failed fails with ``requires X, which failed``.
 With ``ServerApp.strict_extensions`` a failure stops the start instead
 (:class:`ExtensionError`); with ``ServerApp.safe_mode`` nothing is loaded.
 
-Without a server, :func:`check_extension` runs the ``found -> imported``
-steps for one module name -- what ``jupyter server-lite extension list``
-and ``enable`` use to tell whether a name is an importable, valid
-extension::
-
-    check_extension(module: str) -> ExtensionRecord
-        record.ok        True when it imported and validated
-        record.state     "imported" or "failed"
-        record.error     why not ("" when ok); record.phase, record.traceback
-        record.name      the extension's name (its first app's), or the module
-        record.version, record.description, record.requires, record.timings
-        record.to_model() the JSON model of GET /api/extensions
+The records and the import step are :mod:`.record`; who gets which name,
+prefix or service is :mod:`.claims`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-import sys
-import time
-import traceback
 import types
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .application import ExtensionApp
+from .claims import settle_claims
 from .hooks import PROJECT_NAME
 from .ordering import load_order
-from .points import LOAD_FUNCTION, ExtensionPoint, points_of, validate_point, version_of
+from .points import LOAD_FUNCTION
+from .record import CONFIGURED, IMPORTED, LOADED, REPLACED, ExtensionRecord, check_extension, import_extension
 
 if TYPE_CHECKING:
     from tornado.routing import Rule
 
     from ..serverapp import ServerApp
 
-FOUND, IMPORTED, CONFIGURED, LOADED, FAILED = "found", "imported", "configured", "loaded", "failed"
 _IMPL_ATTR = PROJECT_NAME + "_impl"
 
 
 class ExtensionError(Exception):
     """Extensions failed and the user asked for a strict start; the message lists them."""
-
-
-@dataclasses.dataclass
-class ExtensionRecord:
-    """The state of one extension: what the HTTP API and the CLI show."""
-
-    module: str
-    name: str = ""
-    state: str = FOUND
-    #: Where a failure happened: enable, import, order, configure or load.
-    phase: str = ""
-    error: str = ""
-    traceback: str = ""
-    version: str = ""
-    description: str = ""
-    requires: list[str] = dataclasses.field(default_factory=list)
-    routes: list[str] = dataclasses.field(default_factory=list)
-    #: Seconds spent per phase: import, configure, load.
-    timings: dict[str, float] = dataclasses.field(default_factory=dict)
-    #: How it was found: "config" (enabled by name), "registered" or "starter".
-    source: str = "config"
-    #: For "config": the file whose setting is in force, ``{"path", "level"}``.
-    enabled_by: dict[str, str] | None = None
-    points: list[ExtensionPoint] = dataclasses.field(default_factory=list, repr=False)
-    rules: list[Rule] = dataclasses.field(default_factory=list, repr=False)
-
-    def __post_init__(self) -> None:
-        self.name = self.name or self.module
-
-    @property
-    def ok(self) -> bool:
-        return self.state != FAILED
-
-    @property
-    def apps(self) -> list[ExtensionApp]:
-        return [p.app for p in self.points if p.app is not None]
-
-    @property
-    def load_time(self) -> float:
-        """Seconds from import to loaded (or to the failure)."""
-        return sum(self.timings.values())
-
-    @property
-    def landing_url(self) -> str:
-        """The first app's landing page below ``base_url``, ``""`` if none."""
-        for app in self.apps:
-            if app.landing_url and any(r.startswith(app.page_url.rstrip("/")) for r in self.routes):
-                return app.landing_url
-        return ""
-
-    def fail(self, phase: str, error: BaseException | str) -> None:
-        """Mark failed in ``phase``; an exception keeps its traceback."""
-        self.state = FAILED
-        self.phase = phase
-        if isinstance(error, BaseException):
-            self.error = f"{type(error).__name__}: {error}"
-            self.traceback = "".join(traceback.format_exception(error))
-        else:
-            self.error = error
-
-    @contextmanager
-    def timed(self, phase: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
-
-    def to_model(self) -> dict[str, Any]:
-        """The JSON model (times in milliseconds)."""
-        return {
-            "name": self.name,
-            "module": self.module,
-            "version": self.version,
-            "description": self.description,
-            "state": self.state,
-            "phase": self.phase,
-            "error": self.error,
-            "traceback": self.traceback,
-            "requires": list(self.requires),
-            "routes": list(self.routes),
-            "url": self.landing_url,
-            "source": self.source,
-            "enabled_by": self.enabled_by,
-            "load_time_ms": round(1000 * self.load_time, 3),
-            "timings_ms": {k: round(1000 * v, 3) for k, v in self.timings.items()},
-        }
-
-
-# -- import and validation (also used without a server) -----------------------
-
-
-def check_extension(module: str) -> ExtensionRecord:
-    """Import ``module`` and validate its extension points, without a server.
-
-    Never raises for a bad extension: the returned record says what is wrong
-    (``record.ok`` is False, ``record.error`` the reason).
-    """
-    record = ExtensionRecord(module=module)
-    import_extension(record)
-    return record
-
-
-def import_extension(record: ExtensionRecord, obj: Any = None) -> None:
-    """Import ``record.module`` (or take ``obj``), resolve and validate its points."""
-    with record.timed("import"):
-        try:
-            points = points_of(obj if obj is not None else importlib.import_module(record.module))
-            record.name = points[0].name if isinstance(points[0].name, str) and points[0].name else record.module
-            for point in points:
-                validate_point(point)
-        except (Exception, SystemExit) as err:  # an extension must not end the server
-            record.fail("import", err)
-            return
-    record.points = points
-    record.state = IMPORTED
-    first = points[0]
-    record.requires = sorted({req for p in points if p.app_class for req in p.app_class.requires})
-    record.description = next((p.app_class.description for p in points if p.app_class and p.app_class.description), "")
-    record.version = version_of(first.module_obj or sys.modules.get(first.module))
 
 
 # -- the manager ----------------------------------------------------------------
@@ -255,7 +125,7 @@ class ExtensionManager:
             )
             return
         records = self._found()
-        self._check_names(records)
+        settle_claims(records, self.log)
         self.records = load_order(records)
         for record in self.records:
             self._configure(record)
@@ -264,6 +134,7 @@ class ExtensionManager:
         self.records = [r for r in self.records if r.ok] + sorted(
             (r for r in self.records if not r.ok), key=lambda r: r.name
         )
+        self._nest_prefixes()
         self._set_landing_page()
         for hook, plugin in app.hooks.unknown_hooks():
             self.log.warning("Extension %r implements hook %r, which no loaded extension declares", plugin, hook)
@@ -293,10 +164,14 @@ class ExtensionManager:
         starter = next((r for r in records if r.source == "starter" and r.ok), None)
         names = sorted(n for n, on in app.jpserver_extensions.items() if on)
         broken = dict(getattr(app.loaded_config, "broken_enablers", {}) or {})
+        only: set[str] | None = None  # with load_other_extensions False: what the starter needs
         if starter is not None and not starter.apps[0].load_other_extensions:
-            self.log.info("%s does not load other extensions (load_other_extensions is False)", starter.name)
-            names = self._required_by(starter, names)
-            broken = {k: v for k, v in broken.items() if k in names}
+            self.log.info(
+                "%s does not load other extensions (load_other_extensions is False); service providers still load",
+                starter.name,
+            )
+            only = set(self._required_by(starter, names))
+            broken = {k: v for k, v in broken.items() if k in only}
         taken = {r.module for r in records}
         for name in sorted(set(names) | set(broken)):
             if name in taken:
@@ -306,6 +181,8 @@ class ExtensionManager:
                 record.fail("enable", broken[name])
             else:
                 import_extension(record)
+                if only is not None and name not in only and not (record.ok and record.provides):
+                    continue  # the server's services are not "other extensions": whoever provides them loads
                 if record.ok and self._already_there(record, seen_classes):
                     continue
             records.append(record)
@@ -332,23 +209,6 @@ class ExtensionManager:
             record = check_extension(name)
             queue.extend(record.requires)
         return sorted(wanted)
-
-    def _check_names(self, records: list[ExtensionRecord]) -> None:
-        """Refuse a second extension with a name already taken, naming both."""
-        owners: dict[str, ExtensionRecord] = {}
-        for record in records:
-            if not record.ok:
-                continue
-            for point in record.points:
-                key = point.name.lower()
-                other = owners.get(key)
-                if other is not None and other is not record:
-                    record.fail(
-                        "order",
-                        f"extension name {point.name!r} (module {record.module}) is already taken by module {other.module}",
-                    )
-                    break
-                owners[key] = record
 
     def _configure(self, record: ExtensionRecord) -> None:
         if record.state != IMPORTED:
@@ -377,6 +237,10 @@ class ExtensionManager:
             return
         for req in record.requires:
             needed = self.get(req)
+            if needed is not None and needed.state == REPLACED:
+                instead = ", ".join(sorted(set(needed.replaced_by.values())))
+                record.fail("load", f"requires {needed.name}, which stepped aside for {instead}")
+                return
             if needed is not None and needed.state != LOADED:
                 record.fail("load", f"requires {needed.name}, which failed")
                 return
@@ -424,13 +288,32 @@ class ExtensionManager:
                 hooks.unregister(name)
             raise
 
+    def _nest_prefixes(self) -> None:
+        """The longest-prefix rule, applied once every extension is loaded (see :func:`.mount.exclude_nested`)."""
+        from .mount import exclude_nested
+
+        exclude_nested(self.rules(), self.serverapp.base_url)
+
     def _set_landing_page(self) -> None:
-        """With a starter, the server's start-up URL is its landing page unless configured."""
-        starter = self.starter
-        if starter is None or starter.state != LOADED or not starter.landing_url:
+        """Point ``ServerApp.default_url`` (``/`` and the start-up URL) at the best landing page.
+
+        ``default_url`` configured by the user wins; then the starter's landing
+        page; then that of the loaded app with the highest ``frontend_priority``
+        above 0 (the first in load order on a tie).  With none of these it stays
+        ``/``, the core's landing page.
+        """
+        if "default_url" in self.serverapp.config.get("ServerApp", {}):
             return
-        if "default_url" not in self.serverapp.config.get("ServerApp", {}):
-            self.serverapp.default_url = starter.landing_url
+        starter = self.starter
+        url = starter.landing_url if starter is not None and starter.state == LOADED else ""
+        if not url:
+            best = 0
+            for record in self.records:
+                for app in record.apps if record.state == LOADED else ():
+                    if app.frontend_priority > best and record.landing_of(app):
+                        best, url = app.frontend_priority, record.landing_of(app)
+        if url:
+            self.serverapp.default_url = url
 
 
 def hook_plugin(app: ExtensionApp) -> types.SimpleNamespace | None:

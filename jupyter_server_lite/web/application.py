@@ -3,9 +3,13 @@
 Route order is the contract:
 
 1. core routes (auth pages, status, kernelspecs, kernels, sessions, pages);
-2. routes mounted by extensions, each confined to its own namespace;
+2. routes mounted by extensions, each confined to a prefix its extension
+   owns (its namespaces, page prefixes, the paths of the services it
+   provides) and kept out of longer prefixes owned by someone else, so their
+   order among themselves does not matter (``extension/mount.py``);
 3. catch-alls: any other ``/api/...`` or ``/extension/api/...`` path is a
-   JSON 404, any other page an HTML 404.
+   JSON 404 (``/api/contents`` too when nobody provides contents), any other
+   page an HTML 404.
 
 Every pattern is written relative to ``/`` and joined to ``base_url`` here,
 once, so no module has to think about the prefix.
