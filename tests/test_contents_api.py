@@ -457,3 +457,14 @@ def test_start_up_loads_neither_nbformat_nor_jsonschema(jsl_dirs):
     assert out["imported"] == [] and out["started"] == []
     assert out["listed"] == ["notebook", []], "a listing with a notebook in it parses nothing"
     assert set(out["notebook_read"]) >= {"nbformat", "jsonschema"}
+
+
+async def test_without_a_contents_provider_the_accessor_says_so(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    off = {"jupyter_server_lite.bundled.contents": False}
+    app = jsl_server_factory(config={"ServerApp": {"jpserver_extensions": off}}, start=False)
+    await app.start_server()
+    with pytest.raises(RuntimeError, match="no contents service"):
+        app.contents_manager  # noqa: B018 -- the property is the test
+    with jsl_expect_log(r"503 GET .*files/a.txt"):
+        r = await jsl_fetch("files/a.txt", app=app, raise_error=False)
+    assert r.code == 503 and body(r)["message"].startswith("No contents service")

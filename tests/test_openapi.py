@@ -219,7 +219,10 @@ async def test_extension_responses_match_schemas(
         "jsl_openapi_probe": "loaded",
         "no_such_extension_module": "failed",
         "jsl_openapi_enabled": "loaded",
-        "jupyter_server_lite.bundled.dashboard": "loaded",  # bundled: on in every server
+        # bundled: on in every server
+        "jupyter_server_lite.bundled.contents": "loaded",
+        "jupyter_server_lite.bundled.dashboard": "loaded",
+        "jupyter_server_lite.bundled.files": "loaded",
     }
     assert records["jsl_openapi_enabled"]["enabled_by"] == {"path": str(enabler), "level": str(jsl_dirs.user)}
     assert records["jsl_openapi_probe"]["enabled_by"] is None

@@ -110,7 +110,10 @@ class FilesHandler(ExtensionAPIHandler):
         await self.get(path, include_body=False)
 
     async def get(self, path: str, include_body: bool = True) -> None:
-        cm = self.serverapp.contents_manager
+        try:
+            cm = self.serverapp.contents_manager
+        except RuntimeError as err:
+            raise web.HTTPError(503, f"No contents service to read files from: {err}") from err
         info = await cm.file_info(path)
         name = info.path.rpartition("/")[2]
         self.set_header("Content-Type", content_type(name))
