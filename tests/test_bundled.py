@@ -38,6 +38,17 @@ def test_every_bundled_module_is_a_valid_extension_and_advertised():
         assert module.startswith("jupyter_server_lite.bundled.") and module in advertised
 
 
+def test_the_shipped_conf_d_names_exactly_the_bundled_extensions():
+    """setupbase.py ships etc/ as data files: one true enabler per bundled extension, no stale one."""
+    conf_d = ROOT / "etc" / "jupyter" / "jupyter_server_lite_config.d"
+    shipped = {}
+    for path in sorted(conf_d.glob("*.json")):
+        shipped[path.stem] = json.loads(path.read_text())
+    assert set(shipped) == set(bundled.BUNDLED_EXTENSIONS)
+    for module, data in shipped.items():
+        assert data == {"ServerApp": {"jpserver_extensions": {module: True}}}, module
+
+
 def test_the_bundled_level_is_below_every_config_folder(jsl_dirs):
     view = configfiles.enabler_view()
     setting = view[DASHBOARD]

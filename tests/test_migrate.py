@@ -19,6 +19,7 @@ import stat
 
 import pytest
 
+from jupyter_server_lite.bundled import BUNDLED_EXTENSIONS
 from jupyter_server_lite.cli.migrate import main
 
 PY_CONFIG = """\
@@ -93,7 +94,7 @@ def test_migrated_config_is_what_a_server_starts_with(setup, capsys, jsl_server_
     assert (files.port, files.base_url, app.ip) == (9100, "/jupyter/", "127.0.0.1")
     assert app.identity_provider.token == "s3cret-token"
     assert app.kernel_manager.cull_idle_timeout == 3600
-    assert app.jpserver_extensions == {"jsl_hello": True}
+    assert app.jpserver_extensions == {**dict.fromkeys(BUNDLED_EXTENSIONS, True), "jsl_hello": True}
     assert app.config.KernelManager.shutdown_wait_time == 10
 
 

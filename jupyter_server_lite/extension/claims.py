@@ -18,6 +18,8 @@ server start and for ``extension list``, so the two cannot disagree:
    service it provides.  A second claimant fails (phase ``order``) with an
    error naming both modules; the first keeps what it has.
 
+The paths themselves -- which prefix an app may mount at, and which of two
+nested prefixes answers a path -- are :mod:`.mount`'s.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def _top_level_claims(cls: type[ExtensionApp]) -> list[tuple[str, str]]:
 
 
 def _step_aside(records: Iterable[ExtensionRecord], log: logging.Logger | None) -> None:
+    """Mark each bundled provider of a service a non-bundled record also provides as replaced."""
     records = list(records)
     others: dict[str, ExtensionRecord] = {}
     for record in records:

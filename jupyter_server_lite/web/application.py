@@ -5,8 +5,9 @@ Route order is the contract:
 1. core routes (auth pages, status, kernelspecs, kernels, sessions, pages);
 2. routes mounted by extensions, each confined to a prefix its extension
    owns (its namespaces, page prefixes, the paths of the services it
-   provides) and kept out of longer prefixes owned by someone else, so their
-   order among themselves does not matter (``extension/mount.py``);
+   provides) and kept out of every longer prefix mounted or reserved for a
+   service, so their order among themselves does not matter
+   (``extension/mount.py``);
 3. catch-alls: any other ``/api/...`` or ``/extension/api/...`` path is a
    JSON 404 (``/api/contents`` too when nobody provides contents), any other
    page an HTML 404.
@@ -100,22 +101,25 @@ def log_request(handler: web.RequestHandler) -> None:
         level = logging.WARNING
     else:
         level = logging.ERROR
+    if not access_log.isEnabledFor(level):
+        return  # the common case at INFO: a successful request costs no record
     millis = 1000.0 * request.request_time()
     message = getattr(handler, "error_message", None)
     suffix = f": {message}" if message else ""
+    uri = redacted_uri(request)
     access_log.log(
         level,
         "%d %s %s (%s) %.2fms%s",
         status,
         request.method,
-        redacted_uri(request),
+        uri,
         request.remote_ip,
         millis,
         suffix,
         # The same facts as fields, for JSON logs (ServerApp.log_json).
         extra={
             "method": request.method,
-            "path": redacted_uri(request),
+            "path": uri,
             "status": status,
             "duration_ms": round(millis, 2),
             "remote_ip": request.remote_ip,
