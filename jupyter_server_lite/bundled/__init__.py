@@ -9,6 +9,11 @@ extension::
 
     jupyter server-lite extension disable jupyter_server_lite.bundled.dashboard
 
+A wheel install also ships one enabler per bundled extension in
+``{sys.prefix}/etc/jupyter/jupyter_server_lite_config.d/`` (the conf.d layout
+of every Jupyter package, see ``setupbase.py``); those files are where an
+admin expects them, and they only repeat the default.
+
 A bundled extension that provides a standard service (``provides``) steps
 aside when an enabled extension that is not bundled provides the same
 service: that is how a user swaps one (see ``docs/services.md``).  Each is
