@@ -131,3 +131,18 @@ def test_a_broken_source_file_stops_it_naming_the_file(jsl_dirs, capsys):
     assert main([]) == 1
     err = capsys.readouterr().err
     assert f"Cannot load config file {path}: invalid JSON" in err and "Nothing was written." in err
+
+
+def test_the_bundled_services_traits_carry_over(jsl_dirs, capsys, jsl_server_factory):
+    """jupyter_server_terminals' TerminalManager traits and ServerApp.terminals_enabled are ours too."""
+    jsl_dirs.write_config(
+        "user",
+        "jupyter_server_config.json",
+        {"TerminalManager": {"cull_inactive_timeout": 600}, "ServerApp": {"terminals_enabled": False}},
+    )
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "TerminalManager.cull_inactive_timeout = 600" in out and "ServerApp.terminals_enabled = False" in out
+    app = jsl_server_factory(start=False)
+    assert app.config.TerminalManager.cull_inactive_timeout == 600
+    assert app.jpserver_extensions["jupyter_server_lite.bundled.terminals"] is False
