@@ -340,7 +340,7 @@ class JupyterHandler(web.RequestHandler):
         except web.HTTPError:
             self.path_error = "the path is not valid UTF-8"
             return ""
-        if "\x00" in decoded:
+        if decoded is not None and "\x00" in decoded:  # None: an optional group that matched nothing
             self.path_error = "the path holds a NUL byte"
             return ""
         return decoded
