@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -181,7 +182,7 @@ class HubIdentityProvider(IdentityProvider):
 
     # -- who is calling ---------------------------------------------------------
 
-    def get_user(self, handler: RequestHandler) -> Identity | Any:
+    def get_user(self, handler: RequestHandler) -> Identity | Awaitable[Identity]:
         """The Hub's user for the first credential that names one (an awaitable), or
         ``(None, None)`` at once when none is presented."""
         presented = self._presented(handler)
