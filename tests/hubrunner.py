@@ -240,17 +240,25 @@ def start_hub(folder: Path, environment: dict[str, str]) -> Hub:
             start_new_session=True,
         )
     hub = Hub(f"http://127.0.0.1:{ports['public_port']}", token, process, folder, log)
+    try:
+        wait_until_up(hub)
+    except BaseException:
+        hub.stop()  # never leave a Hub (and its proxy) behind
+        raise
+    return hub
+
+
+def wait_until_up(hub: Hub) -> None:
     deadline = time.monotonic() + WAIT
     while True:
-        if process.poll() is not None:
-            raise HubTestError(f"JupyterHub exited with {process.returncode}:\n{hub.log_text()}")
+        if hub.process.poll() is not None:
+            raise HubTestError(f"JupyterHub exited with {hub.process.returncode}:\n{hub.log_text()}")
         try:
             if hub.api("GET", "")[0] == 200:
-                return hub
+                return
         except OSError:
             pass
         if time.monotonic() > deadline:
-            hub.stop()
             raise HubTestError(f"JupyterHub did not answer in {WAIT}s:\n{hub.log_text()}")
         time.sleep(0.2)
 
