@@ -25,7 +25,13 @@ from .env import Sandbox
 from .targets import Server, Target, start_server
 
 #: Display names of the targets; "bare" and "zmq" are the ceilings.
-LABELS = {"ours": "jupyter_server_lite", "peer": "jupyter_server", "bare": "bare tornado", "zmq": "raw ZMQ"}
+LABELS = {
+    "ours": "jupyter_server_lite",
+    "peer": "jupyter_server",
+    "bare": "bare tornado",
+    "zmq": "raw ZMQ",
+    "ours-without": "jupyter_server_lite, contents and files off",
+}
 
 
 @dataclass

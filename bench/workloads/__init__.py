@@ -15,5 +15,6 @@ ORDER = [
     "kernel_start",
     "kernel_ws",
     "kernel_parallel",
+    "contents",
     "memory",
 ]
