@@ -27,5 +27,7 @@ This module is read on every server start: keep it free of imports.
 BUNDLED_EXTENSIONS: tuple[str, ...] = (
     "jupyter_server_lite.bundled.contents",
     "jupyter_server_lite.bundled.dashboard",
+    "jupyter_server_lite.bundled.events",
     "jupyter_server_lite.bundled.files",
+    "jupyter_server_lite.bundled.nbconvert",
 )
