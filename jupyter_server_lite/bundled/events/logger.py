@@ -98,22 +98,21 @@ class EventLogger:
         ``__timestamp__`` (now, or ``timestamp_override``), ``__schema__``,
         ``__schema_version__`` and ``__metadata_version__``.  Raises
         :class:`~.schema.EventError` for an unknown schema or invalid data;
-        nothing is delivered then.  Listeners get their own copy of ``data``.
+        nothing is delivered then.  Each listener gets its own copy of ``data``.
         """
         schema = self.get_schema(schema_id)
         if not isinstance(data, dict):
             raise EventError(f"event data must be a JSON object, not {type(data).__name__}")
         schema.validate(data)
-        data = copy.deepcopy(data)
         capsule = {
             "__timestamp__": utc_timestamp(timestamp_override),
             "__schema__": schema_id,
             "__schema_version__": schema.version,
             "__metadata_version__": EVENTS_METADATA_VERSION,
-            **data,
+            **copy.deepcopy(data),
         }
         for listener in (*self._listeners.get(schema_id, ()), *self._listeners.get(None, ())):
-            self._call(listener, schema_id, data)
+            self._call(listener, schema_id, copy.deepcopy(data))
         return capsule
 
     def _call(self, listener: Listener, schema_id: str, data: dict[str, Any]) -> None:
