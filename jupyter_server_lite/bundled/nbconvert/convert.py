@@ -76,19 +76,26 @@ def make_exporter(format: str, config: Any, log: Any, sanitize_html: bool | None
 
 
 def notebook_node(content: Any) -> Any:
-    """``content`` (a notebook as a dict) as an nbformat node, validated; :class:`NotebookInvalid` if not."""
+    """``content`` (a notebook as a dict) as a version-4 nbformat node; :class:`NotebookInvalid` if it is not valid.
+
+    A notebook as stored on disk (lines as lists of strings) or from an
+    older nbformat reads the same as JupyterLab's in-memory model.
+    """
     import nbformat
+    from nbformat.v4.rwbase import rejoin_lines
 
     if not isinstance(content, dict):
         raise NotebookInvalid(f"a notebook is a JSON object, not {type(content).__name__}")
     node = nbformat.from_dict(content)
     try:
         nbformat.validate(node)
+        if node.get("nbformat") != 4:
+            node = nbformat.convert(node, 4)
     except nbformat.ValidationError as err:
         raise NotebookInvalid(str(err.message)) from err
     except Exception as err:  # no schema for its nbformat version, and the like
         raise NotebookInvalid(str(err)) from err
-    return node
+    return rejoin_lines(node)
 
 
 def convert(exporter: Any, content: Any, resources: dict[str, Any]) -> tuple[str | bytes, dict[str, Any]]:
