@@ -359,6 +359,26 @@ async def test_contents_events_stop_with_the_server(jsl_server_factory, jsl_dirs
     assert heard == ["save"], "a stopped server's events service no longer listens"
 
 
+async def test_the_bus_hears_the_service_only_while_someone_subscribes(jsl_serverapp, jsl_ws_connect):
+    """So a server nobody watches builds no contents event per request (EventLogger.listened)."""
+    logger = jsl_serverapp.event_logger
+    assert not logger.listened(CONTENTS_SCHEMA_ID)
+    ws = await subscribe(jsl_ws_connect)
+    await wait_for(lambda: events_app(jsl_serverapp).subscribers)
+    assert logger.listened(CONTENTS_SCHEMA_ID) and logger.listened("urn:any:schema")
+    ws.close()
+    await wait_for(lambda: not events_app(jsl_serverapp).subscribers)
+    assert not logger.listened(CONTENTS_SCHEMA_ID)
+
+    def own(**kwargs: Any) -> None:
+        pass
+
+    logger.add_listener(schema_id=CONTENTS_SCHEMA_ID, listener=own)
+    assert logger.listened(CONTENTS_SCHEMA_ID) and not logger.listened("urn:any:schema")
+    logger.remove_listener(schema_id=CONTENTS_SCHEMA_ID, listener=own)
+    assert not logger.listened(CONTENTS_SCHEMA_ID)
+
+
 async def test_without_a_contents_service_events_still_work(jsl_server_factory, jsl_fetch, jsl_ws_connect):
     off = {"jupyter_server_lite.bundled.contents": False, "jupyter_server_lite.bundled.files": False}
     app = await started(jsl_server_factory, config={"ServerApp": {"jpserver_extensions": off}})
@@ -520,9 +540,12 @@ async def main():
     app.initialize(sys.argv[1:])
     await app.start_server()
     out = {"started": loaded(), "loaded": [r.name for r in app.extension_manager.records if r.state == "loaded"]}
+    headers = {"Authorization": "token probe"}
+    await AsyncHTTPClient().fetch(f"http://127.0.0.1:{app.actual_port}/api/contents/", headers=headers)
+    out["listed"] = loaded()  # announced, but nobody listens: no event built
     url = f"http://127.0.0.1:{app.actual_port}/api/events"
     event = {"schema_id": CONTENTS_SCHEMA_ID, "version": "1", "data": {"action": "get", "path": ""}}
-    r = await AsyncHTTPClient().fetch(url, method="POST", body=json.dumps(event), headers={"Authorization": "token probe"})
+    r = await AsyncHTTPClient().fetch(url, method="POST", body=json.dumps(event), headers=headers)
     out["emitted"] = [r.code, loaded()]
     await app.stop_server()
     print(json.dumps(out))
@@ -532,8 +555,9 @@ asyncio.run(main())
 
 
 def test_a_server_start_imports_no_validator_and_no_nbconvert(jsl_dirs):
-    """In a fresh process: neither jsonschema, jupyter_events nor nbconvert come with a start;
-    the validator (fastjsonschema, never jsonschema) comes with the first event."""
+    """In a fresh process: neither jsonschema, jupyter_events nor nbconvert come with a start, nor
+    with a contents read nobody listens to; the validator (fastjsonschema, never jsonschema) comes
+    with the first event emitted."""
     argv = [
         "--ServerApp.ip=127.0.0.1",
         "--ServerApp.port=0",
@@ -545,7 +569,7 @@ def test_a_server_start_imports_no_validator_and_no_nbconvert(jsl_dirs):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert {"events", "nbconvert_service", "contents"} <= set(out["loaded"])
-    assert out["started"] == []
+    assert out["started"] == [] and out["listed"] == []
     assert out["emitted"] == [204, ["fastjsonschema"]]
 
 

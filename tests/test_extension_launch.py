@@ -101,7 +101,9 @@ async def test_launch_serves_its_landing_page(launch, jsl_dirs):
         # bundled: on without any enabler file
         ("contents", "config", "loaded"),
         ("dashboard", "config", "loaded"),
+        ("events", "config", "loaded"),
         ("files_service", "config", "loaded"),
+        ("nbconvert_service", "config", "loaded"),
     }
     # / goes to the starter's landing page, the start-up URL
     root = await server.get("")
@@ -118,7 +120,8 @@ async def test_launch_without_other_extensions(launch, jsl_dirs):
     server = launch("--LaunchApp.load_other_extensions=False", "--ServerApp.base_url=/cli-wins/")
     assert server.info["base_url"] == "/cli-wins/"
     extensions = json.loads((await server.get("api/extensions")).body)["extensions"]
-    assert [e["name"] for e in extensions] == ["contents", "files_service", "launch"]  # service providers load anyway
+    # service providers load anyway
+    assert [e["name"] for e in extensions] == ["contents", "events", "files_service", "launch", "nbconvert_service"]
     assert (await server.get("launch/")).code == 200
     assert (await server.get("hello/")).code == 404
     assert "does not load other extensions" in server.text()

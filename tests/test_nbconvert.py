@@ -207,7 +207,10 @@ async def test_a_malformed_notebook_is_a_400(jsl_fetch, jsl_expect_log, jsl_dirs
     (jsl_dirs.root / "invalid.ipynb").write_text(json.dumps(invalid))
     (jsl_dirs.root / "notes.txt").write_text("not a notebook")
     for name, message in (
-        ("broken.ipynb", "Unreadable Notebook: broken.ipynb: not valid JSON (Expecting value: line 1 column 12 (char 11))"),
+        (
+            "broken.ipynb",
+            "Unreadable Notebook: broken.ipynb: not valid JSON (Expecting value: line 1 column 12 (char 11))",
+        ),
         (
             "invalid.ipynb",
             "Notebook 'invalid.ipynb' is not valid: Notebook validation failed: cells/1: 'source' is a required property",

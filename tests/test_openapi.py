@@ -222,7 +222,9 @@ async def test_extension_responses_match_schemas(
         # bundled: on in every server
         "jupyter_server_lite.bundled.contents": "loaded",
         "jupyter_server_lite.bundled.dashboard": "loaded",
+        "jupyter_server_lite.bundled.events": "loaded",
         "jupyter_server_lite.bundled.files": "loaded",
+        "jupyter_server_lite.bundled.nbconvert": "loaded",
     }
     assert records["jsl_openapi_enabled"]["enabled_by"] == {"path": str(enabler), "level": str(jsl_dirs.user)}
     assert records["jsl_openapi_probe"]["enabled_by"] is None

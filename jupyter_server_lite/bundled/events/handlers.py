@@ -130,13 +130,13 @@ class SubscribeHandler(WebSocketHandler, ExtensionAPIHandler):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._pending = collections.deque()
-        self.events_app.subscribers.add(self)
+        self.events_app.subscribe(self)
 
     def on_message(self, message: str | bytes) -> None:
         """Subscribers only listen; what they send is ignored, as in Jupyter Server."""
 
     def on_close(self) -> None:
-        self.events_app.subscribers.discard(self)
+        self.events_app.unsubscribe(self)
 
     def send_event(self, message: bytes) -> None:
         """Queue one event for this client, or cut it off if that would pass the bound."""
@@ -145,7 +145,7 @@ class SubscribeHandler(WebSocketHandler, ExtensionAPIHandler):
             self._pending_bytes -= pending.popleft()[1]
         limit = self.events_app.subscriber_buffer_bytes
         if self._pending_bytes + len(message) > limit:
-            self.events_app.subscribers.discard(self)
+            self.events_app.unsubscribe(self)
             self.log.warning(
                 "Events subscriber %s cut off: it has not read %d bytes of events, and the next would pass "
                 "EventsApp.subscriber_buffer_bytes (%d)",
@@ -158,7 +158,7 @@ class SubscribeHandler(WebSocketHandler, ExtensionAPIHandler):
         try:
             future = self.write_message(message)
         except WebSocketClosedError:  # gone without a close handshake; on_close follows
-            self.events_app.subscribers.discard(self)
+            self.events_app.unsubscribe(self)
             return
         if not future.done():
             pending.append((future, len(message)))
