@@ -436,6 +436,27 @@ async def test_an_extension_registers_its_schema_and_emits_from_a_request(
     assert await next_event(ws) == {"schema_id": MESSAGE_SCHEMA["$id"], "text": "posted", "count": 1}
 
 
+async def test_the_services_doc_example_emits(jsl_server_factory, jsl_fetch, jsl_ws_connect, tmp_path, monkeypatch):
+    """docs/services.md, "Emitting from an extension": its schema and module, run as a package."""
+    doc = (pathlib.Path(__file__).parents[1] / "docs" / "services.md").read_text()
+    section = doc.split("### Emitting from an extension", 1)[1].split("\n### ", 1)[0]
+    package = tmp_path / "my_app"
+    package.mkdir()
+    (package / "greeting.json").write_text(re.search(r"```json\n(.*?)```", section, re.S).group(1))
+    (package / "__init__.py").write_text(re.search(r"```python\n(.*?)```", section, re.S).group(1))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = await started(jsl_server_factory, extensions=["my_app"])
+    assert app.extension_manager.get("my_app").state == "loaded", app.extension_manager.get("my_app").error
+    ws = await subscribe(jsl_ws_connect, app=app)
+    await wait_for(lambda: events_app(app).subscribers)
+    r = await jsl_fetch("extension", "api", "my_app", "greet", method="POST", body={"name": "Ada"}, app=app)
+    assert r.code == 204
+    received = await next_event(ws)
+    assert received == {"schema_id": "https://events.example.org/my_app/greeting/v1", "name": "Ada"}
+    promised = re.search(r"A subscriber then receives `(.*?)`", section, re.S).group(1)
+    assert json.loads(promised.replace("\n", " ")) == received
+
+
 # -- a slow subscriber ---------------------------------------------------------------------
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import nbformat
 import pytest
-from jupyter_core.paths import jupyter_path
 from nbconvert.preprocessors import Preprocessor
 
 from jupyter_server_lite.bundled.nbconvert.convert import INSTALL_HINT
@@ -50,13 +49,14 @@ def write_notebook(path: Path, **kwargs: Any) -> Path:
     return path
 
 
-#: Where nbconvert's templates are installed ({sys.prefix}/share/jupyter), before jsl_dirs isolates the data paths.
-NBCONVERT_DATA = next(p for p in jupyter_path() if os.path.isdir(os.path.join(p, "nbconvert", "templates")))
+#: Where nbconvert's wheel installs its templates, a data folder that jsl_dirs isolates the tests from.
+NBCONVERT_DATA = os.path.join(sys.prefix, "share", "jupyter")
 
 
 @pytest.fixture(autouse=True)
 def nbconvert_templates(jsl_dirs, monkeypatch) -> None:
     """The test's isolated data folders, plus the one holding nbconvert's templates (its exporters need them)."""
+    assert os.path.isdir(os.path.join(NBCONVERT_DATA, "nbconvert", "templates")), "nbconvert's templates are missing"
     monkeypatch.setenv("JUPYTER_PATH", NBCONVERT_DATA)
 
 

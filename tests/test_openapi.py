@@ -34,6 +34,7 @@ SAMPLES = {
     "extension_name": "jsl_hello",
     "path": "work/a.ipynb",
     "checkpoint_id": "checkpoint",
+    "format": "html",
 }
 
 
@@ -73,14 +74,24 @@ def check_response(path: str, method: str, status: int, body: bytes, content_typ
 def service_routes() -> list[tuple[str, type]]:
     """The routes of the bundled services, at their standard prefixes: documented here too."""
     from jupyter_server_lite.bundled.contents.handlers import ROUTES as CONTENTS
+    from jupyter_server_lite.bundled.events.handlers import ROUTES as EVENTS
     from jupyter_server_lite.bundled.files.handlers import ROUTES as FILES
+    from jupyter_server_lite.bundled.nbconvert.handlers import API_ROUTES as NBCONVERT_API
+    from jupyter_server_lite.bundled.nbconvert.handlers import CONVERT_ROUTES as NBCONVERT
 
-    return [("/api/contents" + p, h) for p, h in CONTENTS] + [("/files" + p, h) for p, h in FILES]
+    mounted = [
+        ("/api/contents", CONTENTS),
+        ("/files", FILES),
+        ("/api/events", EVENTS),
+        ("/api/nbconvert", NBCONVERT_API),
+        ("/nbconvert", NBCONVERT),
+    ]
+    return [(prefix + p, h) for prefix, routes in mounted for p, h in routes]
 
 
 def api_routes() -> list[tuple[re.Pattern[str], type]]:
     """The routes the document must cover: the core's JSON API and kernelspec resources, and the
-    bundled services' (contents, files)."""
+    bundled services' (contents, files, events, nbconvert)."""
     out = []
     for pattern, handler, *_ in core_routes():
         if pattern.startswith(("/api", "/kernelspecs")):
@@ -370,3 +381,30 @@ async def test_contents_and_files_responses_match_schemas(jsl_fetch, jsl_expect_
         await _call(jsl_fetch, files, "get", "files", "work/none")
     with jsl_expect_log(r"416 GET .*files/"):
         await _call(jsl_fetch, files, "get", "files", "work/a.ipynb", headers={"Range": "bytes=99999-"})
+
+
+async def test_events_and_nbconvert_responses_match_schemas(jsl_fetch, jsl_expect_log, jsl_dirs, monkeypatch):
+    import nbformat
+    from test_nbconvert import NBCONVERT_DATA
+
+    monkeypatch.setenv("JUPYTER_PATH", NBCONVERT_DATA)  # nbconvert's templates, outside the isolated data folders
+
+    event = {"schema_id": "https://events.jupyter.org/jupyter_server/contents_service/v1", "version": "1"}
+    await _call(
+        jsl_fetch, "/api/events", "post", "api", "events", body={**event, "data": {"action": "get", "path": ""}}
+    )
+    with jsl_expect_log(r"400 POST .*/api/events"):
+        await _call(jsl_fetch, "/api/events", "post", "api", "events", body={**event, "data": {"action": "nope"}})
+    with jsl_expect_log(r"400 GET .*/api/events/subscribe"):
+        await _call(jsl_fetch, "/api/events/subscribe", "get", "api", "events", "subscribe")
+    await _call(jsl_fetch, "/api/nbconvert", "get", "api", "nbconvert")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# hi")])
+    nbformat.write(nb, str(jsl_dirs.root / "a.ipynb"))
+    one, post = "/nbconvert/{format}/{path}", "/nbconvert/{format}"
+    await _call(jsl_fetch, one, "get", "nbconvert", "html", "a.ipynb")
+    await _call(jsl_fetch, post, "post", "nbconvert", "script", body={"content": json.loads(nbformat.writes(nb))})
+    for parts, status in ((("nope", "a.ipynb"), 400), (("html", "none.ipynb"), 404)):
+        with jsl_expect_log(rf"{status} GET .*/nbconvert/"):
+            await _call(jsl_fetch, one, "get", "nbconvert", *parts)
+    with jsl_expect_log(r"400 POST .*/nbconvert/html"):
+        await _call(jsl_fetch, post, "post", "nbconvert", "html", body={"content": []})
