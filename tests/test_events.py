@@ -282,11 +282,20 @@ async def test_an_event_bigger_than_a_subscriber_may_queue_is_413(jsl_server_fac
     assert r.code == 413 and "events are at most 2048 (EventsApp.subscriber_buffer_bytes)" in body(r)["message"]
 
 
-async def test_posting_needs_credentials_and_the_xsrf_token_with_a_cookie(jsl_fetch, jsl_expect_log):
+async def test_posting_needs_credentials_and_the_xsrf_token_with_a_cookie(jsl_fetch, jsl_serverapp, jsl_expect_log):
+    from test_auth import cookie_session
+
     event = {**CONTENTS, "data": {"action": "get", "path": ""}}
     with jsl_expect_log(r"403 POST .*/api/events"):
         r = await jsl_fetch("api", "events", method="POST", body=event, authenticated=False, raise_error=False)
     assert r.code == 403 and "Authentication required" in body(r)["message"]
+    cookies, xsrf = await cookie_session(jsl_fetch, jsl_serverapp)  # a browser's login
+    as_browser = {"authenticated": False, "raise_error": False}
+    with jsl_expect_log(r"403 POST .*/api/events.*XSRF"):
+        r = await jsl_fetch("api", "events", method="POST", body=event, headers={"Cookie": cookies}, **as_browser)
+    assert r.code == 403
+    headers = {"Cookie": cookies, "X-XSRFToken": xsrf}
+    assert (await jsl_fetch("api", "events", method="POST", body=event, headers=headers, **as_browser)).code == 204
     with jsl_expect_log(r"405 GET .*/api/events"):
         r = await jsl_fetch("api", "events", raise_error=False)
     assert r.code == 405 and body(r)["reason"] == "Method Not Allowed"
@@ -314,6 +323,28 @@ async def test_subscribing_needs_credentials_a_trusted_origin_and_an_upgrade(
     ws.write_message("ignored")  # subscribers only listen
     ws.close()
     await wait_for(lambda: not events_app(jsl_serverapp).subscribers)
+
+
+async def test_a_browser_subscribes_with_its_login_cookie(jsl_fetch, jsl_ws_connect, jsl_serverapp):
+    from test_auth import cookie_session
+
+    cookies, _xsrf = await cookie_session(jsl_fetch, jsl_serverapp)
+    origin = f"http://127.0.0.1:{jsl_serverapp.actual_port}"
+    ws = await jsl_ws_connect(
+        "api", "events", "subscribe", authenticated=False, headers={"Cookie": cookies, "Origin": origin}
+    )
+    await wait_for(lambda: events_app(jsl_serverapp).subscribers)
+    await jsl_fetch("api", "events", method="POST", body={**CONTENTS, "data": {"action": "get", "path": "c"}})
+    assert (await next_event(ws))["path"] == "c"
+
+
+async def test_subscribers_are_pinged(jsl_server_factory, jsl_ws_connect):
+    app = await started(jsl_server_factory, config={"EventsApp": {"ping_interval": 0.05}})
+    ws = await subscribe(jsl_ws_connect, app=app)
+    pings: list[bytes] = []
+    ws.on_ping = pings.append  # tornado's client answers each with a pong by itself
+    await wait_for(lambda: len(pings) >= 3, timeout=10, interval=0.02)
+    assert len(events_app(app).subscribers) == 1  # answered pings keep it subscribed
 
 
 async def test_an_allowed_cross_origin_may_subscribe(jsl_server_factory, jsl_ws_connect):
