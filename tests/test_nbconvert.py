@@ -239,6 +239,20 @@ async def test_every_route_needs_credentials(jsl_fetch, jsl_expect_log, work):
         assert r.code == 403 and body(r)["reason"] == "Forbidden"
 
 
+async def test_a_cross_site_request_with_a_cookie_is_refused(jsl_fetch, jsl_serverapp, jsl_expect_log, work):
+    from test_auth import cookie_session
+
+    cookies, _xsrf = await cookie_session(jsl_fetch, jsl_serverapp)
+    path = ("nbconvert", "html", "work/my analysis.ipynb")
+    same = await jsl_fetch(*path, headers={"Cookie": cookies, "Sec-Fetch-Site": "same-origin"}, authenticated=False)
+    assert same.code == 200
+    with jsl_expect_log(r"403 GET .*/nbconvert/html/.*not converted for other sites"):
+        r = await jsl_fetch(
+            *path, headers={"Cookie": cookies, "Sec-Fetch-Site": "cross-site"}, authenticated=False, raise_error=False
+        )
+    assert r.code == 403
+
+
 async def test_without_a_contents_service_a_file_cannot_be_read(jsl_server_factory, jsl_fetch, jsl_expect_log):
     off = {"jupyter_server_lite.bundled.contents": False}
     app = jsl_server_factory(config={"ServerApp": {"jpserver_extensions": off}}, start=False)

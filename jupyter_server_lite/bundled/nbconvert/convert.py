@@ -50,9 +50,13 @@ def require_nbconvert() -> None:
         raise NbconvertMissing(f"nbconvert is installed but cannot be imported: {err} ({INSTALL_HINT})") from err
 
 
-def export_formats() -> dict[str, str]:
+def export_formats(log: Any) -> dict[str, str]:
     """Every enabled exporter nbconvert knows, by name, with its output MIME type (``""`` when
-    it depends on the notebook, as for ``script``).  Blocking: seconds on first call."""
+    it depends on the notebook, as for ``script``).  Blocking: seconds on first call.
+
+    An exporter that cannot be loaded (a broken plugin package) is left out
+    with one WARNING line, rather than taking the whole list down.
+    """
     require_nbconvert()
     from nbconvert.exporters.base import ExporterDisabledError, get_export_names, get_exporter
 
@@ -62,6 +66,8 @@ def export_formats() -> dict[str, str]:
             formats[name] = get_exporter(name).output_mimetype or ""
         except (ExporterDisabledError, ValueError):
             continue  # disabled by config, or uninstalled meanwhile
+        except Exception as err:
+            log.warning("nbconvert exporter %r cannot be loaded, so it is not offered: %s", name, err)
     return formats
 
 
