@@ -121,7 +121,19 @@ def _extensions_of(data: Any, path: str) -> dict[str, bool]:
     value = section.get(EXTENSIONS_KEY, {}) if isinstance(section, dict) else {}
     if not isinstance(value, dict) or not all(isinstance(v, bool) for v in value.values()):
         raise ConfigFileError(path, f"ServerApp.{EXTENSIONS_KEY} must map extension names to true or false")
-    return dict(value)
+    return with_switches(dict(value), section if isinstance(section, dict) else {})
+
+
+def with_switches(names: dict[str, bool], section: Any) -> dict[str, bool]:
+    """``names`` plus the bundled extensions a ``ServerApp`` ``section`` switches with one of
+    jupyter_server's traits (``terminals_enabled``, see ``bundled.SWITCHES``); disabling wins."""
+    from . import bundled
+
+    for trait, module in bundled.SWITCHES.items():
+        switch = section.get(trait)
+        if isinstance(switch, bool):
+            names[module] = names.get(module, switch) and switch
+    return names
 
 
 def _load_python(path: str, log: logging.Logger) -> Config:

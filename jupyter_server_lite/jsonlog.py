@@ -40,10 +40,10 @@ class JSONFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD and key not in line:
                 line[key] = value
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
+        if record.exc_text:  # formatted already -- with its secrets masked (web/logs.py)
             line["exception"] = record.exc_text
+        elif record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
         return json.dumps(line, default=str, ensure_ascii=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import secrets
 import signal
 import socket
@@ -26,18 +27,32 @@ import sys
 import webbrowser
 from copy import deepcopy
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jupyter_core.application import JupyterApp
 from tornado import httpserver, web
 from tornado.log import LogFormatter
-from traitlets import Bool, Dict, Enum, Instance, Integer, List, TraitError, Type, Unicode, default, observe, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Instance,
+    Integer,
+    List,
+    TraitError,
+    Type,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 
 from ._version import __version__
 from .activity import Activity, IdleWatch
 from .auth.identity import IdentityProvider
 from .cli import options as cli_options
-from .configfiles import load_config_files
+from .configfiles import load_config_files, with_switches
 from .extension.manager import ExtensionManager
 from .extension.plugins import Hooks
 from .listen import bind_with_retries, tls_context
@@ -49,6 +64,7 @@ from .services.sessions.manager import SessionManager
 from .traitdoc import computed_default
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
+from .web.logs import SHOWS_TOKEN, add_redaction_to_logging_config, install_redaction
 
 if TYPE_CHECKING:
     from .bundled.contents.base import ContentsManager
@@ -80,8 +96,8 @@ class ServerApp(JupyterApp):
         (0, 10, 20, 30, 40, 50, "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"),
         logging.INFO,
         help="""Log level, by value or name: DEBUG (10), INFO (20, the default), WARN (30),
-        ERROR (40), CRITICAL (50). At DEBUG every request gets an access-log line and
-        500 responses carry the traceback.""",
+        ERROR (40), CRITICAL (50). At DEBUG every request gets an access-log line;
+        tracebacks are logged, never sent in a response, at any level.""",
     ).tag(config=True)
     log_format = Unicode(
         "%(color)s[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s]%(end_color)s %(message)s",
@@ -116,6 +132,7 @@ class ServerApp(JupyterApp):
             )  # traitlets turns a level name into its number
         if self.log_json:
             config["formatters"]["console"] = {"class": "jupyter_server_lite.jsonlog.JSONFormatter"}
+        add_redaction_to_logging_config(config)  # rebuilt handlers keep masking secrets
         return config
 
     @property
@@ -134,19 +151,47 @@ class ServerApp(JupyterApp):
     port_retries = Integer(
         50, min=0, help="How many following ports to try when the port is taken; 0 fails at once."
     ).tag(config=True)
-    base_url = Unicode("/", help="The URL prefix of every route, for serving behind a proxy.").tag(config=True)
+    base_url = Unicode(
+        "/",
+        help="""The URL prefix of every route, for serving behind a proxy; stored with a leading
+        and a trailing /, and spelled as browsers send it: what they percent-encode in a path
+        (space, non-ASCII, " < > ` { } ? #, a % that starts no escape) is stored encoded, so
+        "/my lab/" is "/my%20lab/"; escapes already there are kept. A backslash is refused
+        (browsers read it as /). Taken literally, not as a pattern.""",
+    ).tag(config=True)
 
     @validate("base_url")
     def _validate_base_url(self, proposal: Any) -> str:
-        return url_path_join("/", proposal["value"], "/")
+        value = proposal["value"]
+        if "\\" in value:
+            raise TraitError(f"ServerApp.base_url: {value!r} holds a backslash, which browsers read as '/'")
+        return url_path_join("/", encode_url_path(value), "/")
 
     certfile = Unicode("", help="TLS certificate file: serve https when set (with keyfile).").tag(config=True)
     keyfile = Unicode("", help="TLS private key file for certfile.").tag(config=True)
     max_body_size = Integer(
-        512 * 1024 * 1024, help="Largest request body (and websocket message) accepted, in bytes."
+        512 * 1024 * 1024,
+        help="""Largest request body (and websocket message) accepted, in bytes. A larger body is
+        refused with a 413 (JSON from the API) before it is read, and the connection closed.
+        Without credentials the limit is 64 KiB, on the public routes that take a body (the
+        /login form); the other routes refuse any body without credentials.""",
     ).tag(config=True)
     max_buffer_size = Integer(
         512 * 1024 * 1024, help="Largest amount of incoming data buffered per connection, in bytes."
+    ).tag(config=True)
+    header_timeout = Float(
+        60.0,
+        min=0.01,
+        help="""Seconds a connection has to send the headers of a request, counted from its
+        opening or from the end of its previous request (so it is also how long an idle
+        kept-alive connection stays open). Past it the connection is closed, without a log
+        line: half-sent requests cannot hold file descriptors for long.""",
+    ).tag(config=True)
+    body_timeout = Float(
+        600.0,
+        min=0.01,
+        help="""Seconds a request body has to arrive once its headers are in; past it the
+        connection is closed. A caller without credentials gets header_timeout instead.""",
     ).tag(config=True)
 
     # -- security -----------------------------------------------------------
@@ -231,6 +276,12 @@ class ServerApp(JupyterApp):
         Bool(),
         help="""Extensions to load: {"module": true|false}. Merged from every conf.d
         enabler file, config file and the command line; false disables.""",
+    ).tag(config=True)
+    terminals_enabled = Bool(
+        True,
+        help="""Serve terminals (jupyter_server's switch, kept for existing config). False is
+        the same as an enabler false for jupyter_server_lite.bundled.terminals, at the
+        level that sets it: the bundled terminals service is not loaded.""",
     ).tag(config=True)
     safe_mode = Bool(False, help="Load no extension at all, for debugging the core.").tag(config=True)
     strict_extensions = Bool(False, help="Fail the start when an enabled extension fails to load.").tag(config=True)
@@ -363,7 +414,8 @@ class ServerApp(JupyterApp):
         cl_config = deepcopy(self.config)
         self.init_logging_bridge()
         self.load_config_file()
-        cli_extensions = cl_config.get("ServerApp", {}).get("jpserver_extensions")
+        cli_server = cl_config.get("ServerApp", {})
+        cli_extensions = with_switches(dict(cli_server.get("jpserver_extensions") or {}), cli_server)
         self.update_config(cl_config)
         if cli_extensions:
             merged = dict(self.loaded_config.extensions)
@@ -374,12 +426,14 @@ class ServerApp(JupyterApp):
         self.init_webapp()
 
     def init_logging_bridge(self) -> None:
-        """Route tornado's and our modules' loggers through the application log."""
+        """Route tornado's and our modules' loggers through the application log,
+        every line of it with secret URL parameters masked (:mod:`.web.logs`)."""
         for name in ("tornado", "jupyter_server_lite"):
             logger = logging.getLogger(name)
             logger.parent = self.log
             logger.propagate = True
             logger.setLevel(logging.NOTSET)
+        install_redaction(self.log)
 
     def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]
         """Load every config file; a malformed one stops the start, naming the file."""
@@ -390,6 +444,7 @@ class ServerApp(JupyterApp):
 
     def init_configurables(self) -> None:
         self.identity_provider = self.identity_provider_class(parent=self, log=self.log)
+        self.identity_provider.token  # noqa: B018 -- resolved now: an unreadable JUPYTER_TOKEN_FILE stops the start
         self._kernel_spec_manager = self.kernel_spec_manager_class(parent=self, log=self.log)
         self._kernel_manager = self.kernel_manager_class(
             parent=self, log=self.log, kernel_spec_manager=self.kernel_spec_manager
@@ -431,8 +486,10 @@ class ServerApp(JupyterApp):
             self.web_app,
             ssl_options=tls_context(self.certfile, self.keyfile),
             xheaders=bool(self.tornado_settings.get("xheaders")),
-            max_body_size=self.max_body_size,
+            max_body_size=self.max_body_size,  # our handlers check bodies before reading them (web/bodies.py)
             max_buffer_size=self.max_buffer_size,
+            idle_connection_timeout=self.header_timeout,  # tornado's name for its header timeout
+            body_timeout=self.body_timeout,
         )
         sockets = self._bind()
         self._bound_port = sockets[0].getsockname()[1]
@@ -444,7 +501,12 @@ class ServerApp(JupyterApp):
         self.stop_requested.clear()
         if self.shutdown_no_activity_timeout > 0:
             self._idle_watch = IdleWatch(self.shutdown_no_activity_timeout, self._is_idle, self.request_stop, self.log)
-        self.log.info("Jupyter Server Lite %s is running at:\n%s", __version__, "\n".join(self.display_urls))
+        self.log.info(
+            "Jupyter Server Lite %s is running at:\n%s",
+            __version__,
+            "\n".join(self.display_urls),
+            extra={SHOWS_TOKEN: True},  # the one line that may show the token
+        )
         if not self.identity_provider.auth_enabled:
             self.log.warning(
                 "AUTHENTICATION IS OFF: no token and no password (IdentityProvider.token is empty). Anyone who "
@@ -478,6 +540,8 @@ class ServerApp(JupyterApp):
             self._session_manager.close()  # first: a session file keeps the rows of the kernels stopped below
         if self._kernel_manager is not None:
             await self._kernel_manager.shutdown_all()
+        if self.trait_has_value("identity_provider"):
+            self.identity_provider.login_throttle.close()  # its password-check thread
         if self._runtime_file:
             remove_runtime_file(self._runtime_file)
             self._runtime_file = ""
@@ -540,7 +604,9 @@ class ServerApp(JupyterApp):
 
     @property
     def display_url(self) -> str:
-        """The start-up URL, the one place a token may be printed."""
+        """The start-up URL, the one place a token may be printed: a random one.
+        A token the user chose (config, ``--token``, ``JUPYTER_TOKEN[_FILE]``)
+        shows as ``?token=...``: they know it, and logs outlive terminals."""
         return self._with_token(self.url + self.default_url.lstrip("/"))
 
     @property
@@ -557,8 +623,12 @@ class ServerApp(JupyterApp):
         return urls
 
     def _with_token(self, url: str) -> str:
-        token = self.identity_provider.token
-        return f"{url}?{urlencode({'token': token})}" if token else url
+        provider = self.identity_provider
+        if not provider.token:
+            return url
+        if not provider.token_generated:
+            return f"{url}?token=..."
+        return f"{url}?{urlencode({'token': provider.token})}"
 
     def server_info(self) -> dict[str, Any]:
         return {
@@ -599,6 +669,21 @@ class ServerApp(JupyterApp):
             self.log.warning("No web browser found: %s. Open the URL above by hand.", err)
             return
         browser.open(self.display_url, new=2)
+
+
+#: What a browser sends unencoded in a path (RFC 3986 pchar, plus what the
+#: WHATWG URL standard leaves alone: ``[ ] ^ |``); everything else is encoded.
+_PATH_SAFE = "/%!$&'()*+,;=:@[]^|"
+
+
+def encode_url_path(path: str) -> str:
+    """``path`` as a browser sends it: ``/my lab/`` is ``/my%20lab/``.
+
+    An escape already there (``%40``) is kept; a ``%`` that starts none is
+    ``%25``. Routes match the path as sent, so base_url must be spelled so.
+    """
+    path = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", path)
+    return quote(path, safe=_PATH_SAFE)
 
 
 _T = TypeVar("_T")

@@ -8,10 +8,12 @@ bounded; every server started here is killed at teardown if still running.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -312,6 +314,49 @@ def test_password_from_stdin(cli):
     assert code == 403
 
 
+@pytest.mark.parametrize("planted", ["a 0644 file", "a symlink"])
+def test_password_writes_a_private_file_and_follows_no_link(cli, tmp_path, planted):
+    """The config file ends up 0600 whatever was there; a link there is replaced, not written through."""
+    path = cli.config_dir / "jupyter_server_lite_config.json"
+    target = tmp_path / "elsewhere.json"
+    before = '{"ServerApp": {"port_retries": 3}}'
+    if planted == "a symlink":
+        target.write_text(before)
+        path.symlink_to(target)
+    else:
+        path.write_text(before)
+        path.chmod(0o644)
+    result = cli.run("server-lite", "password", stdin="pw\n")
+    assert result.returncode == 0, result.stderr
+    assert not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    config = json.loads(path.read_text())
+    assert config["ServerApp"] == {"port_retries": 3} and "hashed_password" in config["IdentityProvider"]
+    if planted == "a symlink":
+        assert target.read_text() == before
+    assert not [p for p in cli.config_dir.iterdir() if p.name.endswith(".tmp")]  # no temporary file left
+
+
+def test_token_from_the_environment_stays_off_the_command_line_and_out_of_the_log(cli):
+    cli.env["JUPYTER_TOKEN"] = "env-token-4f1d2c9b"
+    server = cli.start()
+    assert server.info["token"] == "env-token-4f1d2c9b"
+    assert "env-token" not in Path(f"/proc/{server.proc.pid}/cmdline").read_text()
+    assert server.get("api/status")[0] == 200
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
+    log = server.log.read_text()
+    assert f"{server.info['url']}?token=...\n" in log and "env-token" not in log
+
+
+def test_unreadable_token_file_fails_the_start_naming_it(cli, tmp_path):
+    missing = tmp_path / "no-such-token-file"
+    cli.env["JUPYTER_TOKEN_FILE"] = str(missing)
+    result = cli.run("server-lite", "--no-browser")
+    assert result.returncode == 1
+    expected = f"jupyter-server-lite: error: Cannot read the token file {missing} (JUPYTER_TOKEN_FILE): No such file or directory"
+    assert result.stderr.strip() == expected
+
+
 def test_password_keeps_other_settings_and_refuses_empty(cli):
     path = cli.config_dir / "jupyter_server_lite_config.json"
     path.write_text('{"ServerApp": {"port_retries": 3}}')
@@ -412,6 +457,9 @@ async def test_tls_serves_https(jsl_server_factory, self_signed):
     # The login cookie set over https is Secure.
     r = await AsyncHTTPClient().fetch(f"{url}?token={app.identity_provider.token}", ca_certs=str(cert))
     assert "Secure" in r.headers["Set-Cookie"]
+    form = await AsyncHTTPClient().fetch(f"https://127.0.0.1:{app.actual_port}{app.base_url}login", ca_certs=str(cert))
+    xsrf = next(c for c in form.headers.get_list("Set-Cookie") if c.startswith("_xsrf="))
+    assert "Secure" in xsrf and "SameSite=Lax" in xsrf
 
 
 def test_tls_key_without_certificate_is_refused(jsl_server_factory, io_loop, self_signed):
@@ -438,6 +486,108 @@ def test_runtime_files_of_two_servers_in_one_process(jsl_server_factory, jsl_dir
     io_loop.run_sync(second.stop_server)
     assert [p.name for p in jsl_dirs.runtime.glob("jsl-server-*.json")] == [f"jsl-server-{os.getpid()}.json"]
     assert json.loads((jsl_dirs.runtime / f"jsl-server-{os.getpid()}.json").read_text())["port"] == first.actual_port
+
+
+@pytest.mark.parametrize("planted", ["symlink", "0644 file"])
+def test_runtime_file_is_private_and_follows_no_planted_link(jsl_server_factory, jsl_dirs, tmp_path, planted):
+    """The old writer opened <name>.tmp with O_TRUNC: a symlink there got the token,
+    a 0644 file there kept its mode. The new one writes a fresh, exclusive name."""
+    name = f"jsl-server-{os.getpid()}.json"
+    trap = jsl_dirs.runtime / f"{name}.tmp"
+    target = tmp_path / "stolen.json"
+    target.write_text("untouched")
+    if planted == "symlink":
+        trap.symlink_to(target)
+    else:
+        trap.write_text("planted")
+        trap.chmod(0o644)
+    app = jsl_server_factory()
+    path = jsl_dirs.runtime / name
+    assert target.read_text() == "untouched" and app.identity_provider.token not in trap.read_text()
+    assert not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["token"] == app.identity_provider.token
+    assert sorted(p.name for p in jsl_dirs.runtime.iterdir()) == [name, trap.name]  # no temporary file left
+
+
+def test_runtime_file_replaces_a_link_at_its_own_name(jsl_server_factory, jsl_dirs, tmp_path):
+    target = tmp_path / "stolen.json"
+    target.write_text("untouched")
+    path = jsl_dirs.runtime / f"jsl-server-{os.getpid()}.json"
+    path.symlink_to(target)
+    jsl_server_factory()
+    assert target.read_text() == "untouched"
+    assert not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# -- idle, half-sent and slow requests ----------------------------------------------------------
+
+
+async def closed_within(port: int, data: bytes, seconds: float) -> bool:
+    """Whether the server closes a connection that sent ``data`` (and nothing more) within ``seconds``."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), seconds) == b""
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        writer.close()
+
+
+async def test_half_sent_request_is_closed_after_header_timeout(jsl_server_factory, jsl_fetch):
+    app = jsl_server_factory(config={"ServerApp": {"header_timeout": 0.5}}, start=False)
+    await app.start_server()
+    assert await closed_within(app.actual_port, b"GET /a%40b/api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n", 10)
+    assert await closed_within(app.actual_port, b"", 10)  # an idle connection too
+    assert (await jsl_fetch("api", "status", app=app)).code == 200
+
+
+async def test_slow_body_is_closed_after_body_timeout(jsl_server_factory):
+    """With credentials, body_timeout; without (a public form), header_timeout: a small form need not wait."""
+    app = jsl_server_factory(config={"ServerApp": {"body_timeout": 0.5, "header_timeout": 30}}, start=False)
+    await app.start_server()
+    token = app.identity_provider.token
+    authenticated = f"POST /a%40b/api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {token}\r\n"
+    assert await closed_within(app.actual_port, f"{authenticated}Content-Length: 100\r\n\r\n{{".encode(), 10)
+    slow_form = jsl_server_factory(config={"ServerApp": {"body_timeout": 60, "header_timeout": 0.5}}, start=False)
+    await slow_form.start_server()
+    anonymous = "POST /a%40b/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    assert await closed_within(slow_form.actual_port, f"{anonymous}Content-Length: 100\r\n\r\npass".encode(), 10)
+
+
+def test_running_out_of_file_descriptors_pauses_accepting_without_a_traceback_flood(cli):
+    """Idle half-sent requests take every descriptor the server may open: it logs one
+    warning (not a traceback per turn of its loop), closes them after header_timeout,
+    and serves again."""
+    server = cli.start("--ServerApp.header_timeout=2", "--ip=127.0.0.1")
+    pid = server.proc.pid
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)[1]
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 8, hard))
+    half = f"GET {server.info['base_url']}api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+    attackers = []
+    for _ in range(40):
+        sock = socket.create_connection(("127.0.0.1", server.info["port"]), timeout=WAIT)
+        sock.sendall(half)
+        attackers.append(sock)
+    time.sleep(4)  # past header_timeout: the server has been out of descriptors, and freed some
+    for sock in attackers:
+        sock.close()
+    deadline = time.monotonic() + WAIT
+    while True:  # the connections still in the backlog are accepted and time out in turn
+        try:
+            if server.get("api/status")[0] == 200:
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.5)
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
+    log = server.log.read_text()
+    assert "Traceback" not in log, log[:3000]
+    assert len(re.findall(r"Cannot accept connections on port \d+: Too many open files", log)) == 1, log
 
 
 def test_stop_server_is_idempotent(jsl_server_factory, io_loop, jsl_dirs):

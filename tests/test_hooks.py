@@ -240,13 +240,13 @@ def test_tracing_logs_every_call(jsl_server_factory, monkeypatch):
     app.log.addHandler(handler)
     try:
         app.call_hook("status_fields")
-        app.call_hook("kernel_stopped", kernel_id="k", kernel_name="python3")  # no extension implements it
+        app.call_hook("kernel_stopped", kernel_id="k1", kernel_name="python3")
     finally:
         app.log.removeHandler(handler)
     assert any(line.startswith("hook status_fields -> ext_func returned {'ext_func': True") for line in lines), lines
     assert (
         "hook kernel_stopped called with ['kernel_id', 'kernel_name', 'serverapp']: no implementation answered" in lines
-    )
+    ), lines
 
 
 # -- the reference cannot drift ---------------------------------------------------------

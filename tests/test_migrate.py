@@ -65,11 +65,11 @@ def test_dry_run_prints_everything_and_writes_nothing(setup, capsys):
     assert "s3cret-token" not in out
     assert f"Would write {dirs.sys_prefix / 'jupyter_server_lite_config.json'}:" in out
     assert "  KernelManager.shutdown_wait_time = 10" in out
+    assert "  ContentsManager.allow_hidden = True" in out, "the bundled contents service knows the trait"
     assert f"Would write {dirs.user / 'jupyter_server_lite_config.d' / 'jsl_hello.json'}:" in out
     not_carried = out.split("Not carried over:\n", 1)[1]
     for expected in [
         "jupyter_server_config.py: ServerApp.allow_root: ServerApp has no trait allow_root here",
-        "jupyter_server_config.py: ContentsManager.allow_hidden: no configurable class ContentsManager here",
         "jupyter_server_config.py: ServerApp.password: a Jupyter Server password hash",
         'jupyter_server_config.py: line 9: c.ServerApp.root_dir = os.path.expanduser("~"): cannot be translated statically',
         "jupyter_server_config.py: line 10: open(",
@@ -131,3 +131,18 @@ def test_a_broken_source_file_stops_it_naming_the_file(jsl_dirs, capsys):
     assert main([]) == 1
     err = capsys.readouterr().err
     assert f"Cannot load config file {path}: invalid JSON" in err and "Nothing was written." in err
+
+
+def test_the_bundled_services_traits_carry_over(jsl_dirs, capsys, jsl_server_factory):
+    """jupyter_server_terminals' TerminalManager traits and ServerApp.terminals_enabled are ours too."""
+    jsl_dirs.write_config(
+        "user",
+        "jupyter_server_config.json",
+        {"TerminalManager": {"cull_inactive_timeout": 600}, "ServerApp": {"terminals_enabled": False}},
+    )
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "TerminalManager.cull_inactive_timeout = 600" in out and "ServerApp.terminals_enabled = False" in out
+    app = jsl_server_factory(start=False)
+    assert app.config.TerminalManager.cull_inactive_timeout == 600
+    assert app.jpserver_extensions["jupyter_server_lite.bundled.terminals"] is False

@@ -16,6 +16,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from tornado import web
 
+from jupyter_server_lite import bundled
+from jupyter_server_lite.extension.mount import Mount, normalize_pattern
+from jupyter_server_lite.extension.points import points_of
 from jupyter_server_lite.services.openapi import SPEC_PATH
 from jupyter_server_lite.web.application import core_routes
 
@@ -35,6 +38,8 @@ SAMPLES = {
     "path": "work/a.ipynb",
     "checkpoint_id": "checkpoint",
     "format": "html",
+    "terminal_name": "1",
+    "section_name": "notebook",
 }
 
 
@@ -71,32 +76,33 @@ def check_response(path: str, method: str, status: int, body: bytes, content_typ
     assert not errors, f"{method.upper()} {path} {status}: " + "; ".join(e.message for e in errors)
 
 
-def service_routes() -> list[tuple[str, type]]:
-    """The routes of the bundled services, at their standard prefixes: documented here too."""
-    from jupyter_server_lite.bundled.contents.handlers import ROUTES as CONTENTS
-    from jupyter_server_lite.bundled.events.handlers import ROUTES as EVENTS
-    from jupyter_server_lite.bundled.files.handlers import ROUTES as FILES
-    from jupyter_server_lite.bundled.nbconvert.handlers import API_ROUTES as NBCONVERT_API
-    from jupyter_server_lite.bundled.nbconvert.handlers import CONVERT_ROUTES as NBCONVERT
-
-    mounted = [
-        ("/api/contents", CONTENTS),
-        ("/files", FILES),
-        ("/api/events", EVENTS),
-        ("/api/nbconvert", NBCONVERT_API),
-        ("/nbconvert", NBCONVERT),
-    ]
-    return [(prefix + p, h) for prefix, routes in mounted for p, h in routes]
-
-
 def api_routes() -> list[tuple[re.Pattern[str], type]]:
-    """The routes the document must cover: the core's JSON API and kernelspec resources, and the
-    bundled services' (contents, files, events, nbconvert)."""
+    """The routes the document must cover: the core's JSON API and kernelspec resources,
+    and the standard services' routes of the bundled providers (service_routes)."""
     out = []
     for pattern, handler, *_ in core_routes():
         if pattern.startswith(("/api", "/kernelspecs")):
             out.append((re.compile(pattern), handler))
-    return out + [(re.compile(pattern), handler) for pattern, handler in service_routes()]
+    return out + service_routes()
+
+
+def service_routes() -> list[tuple[re.Pattern[str], type]]:
+    """The routes each bundled service provider Mounts (terminals, config...), as full patterns."""
+    import importlib
+
+    out = []
+    for module in bundled.BUNDLED_EXTENSIONS:
+        for point in points_of(importlib.import_module(module)):
+            app_class = point.app_class
+            if app_class is None or not app_class.provides:
+                continue
+            app = app_class()
+            app.initialize_handlers()  # a provider's routes need no settings
+            for mount in app.handlers:
+                if isinstance(mount, Mount):
+                    for pattern, handler, *_ in mount.routes:
+                        out.append((re.compile("/" + mount.prefix + normalize_pattern(pattern)), handler))
+    return out
 
 
 def handler_methods(handler: type) -> set[str]:
@@ -113,7 +119,7 @@ def route_for(path: str) -> type:
     for regex, handler in api_routes():
         if regex.fullmatch(url):
             return handler
-    raise AssertionError(f"the document lists {path}, but no core route serves {url}")
+    raise AssertionError(f"the document lists {path}, but no core or service route serves {url}")
 
 
 # -- the document itself --------------------------------------------------------
@@ -130,10 +136,10 @@ def test_every_documented_operation_is_implemented():
         assert documented == handler_methods(route_for(path)), path
 
 
-def test_every_core_route_is_documented():
+def test_every_core_and_service_route_is_documented():
     documented = {route_for(path) for path in SPEC["paths"]}
     missing = [regex.pattern for regex, handler in api_routes() if handler not in documented]
-    assert not missing, f"core routes missing from openapi.json: {missing}"
+    assert not missing, f"routes missing from openapi.json: {missing}"
 
 
 def test_every_error_response_uses_the_error_model():
@@ -230,12 +236,7 @@ async def test_extension_responses_match_schemas(
         "jsl_openapi_probe": "loaded",
         "no_such_extension_module": "failed",
         "jsl_openapi_enabled": "loaded",
-        # bundled: on in every server
-        "jupyter_server_lite.bundled.contents": "loaded",
-        "jupyter_server_lite.bundled.dashboard": "loaded",
-        "jupyter_server_lite.bundled.events": "loaded",
-        "jupyter_server_lite.bundled.files": "loaded",
-        "jupyter_server_lite.bundled.nbconvert": "loaded",
+        **dict.fromkeys(bundled.BUNDLED_EXTENSIONS, "loaded"),  # bundled: on in every server
     }
     assert records["jsl_openapi_enabled"]["enabled_by"] == {"path": str(enabler), "level": str(jsl_dirs.user)}
     assert records["jsl_openapi_probe"]["enabled_by"] is None
@@ -408,3 +409,41 @@ async def test_events_and_nbconvert_responses_match_schemas(jsl_fetch, jsl_expec
             await _call(jsl_fetch, one, "get", "nbconvert", *parts)
     with jsl_expect_log(r"400 POST .*/nbconvert/html"):
         await _call(jsl_fetch, post, "post", "nbconvert", "html", body={"content": []})
+
+
+async def test_terminal_and_config_responses_match_schemas(jsl_server_factory, jsl_fetch, jsl_expect_log, jsl_dirs):
+    app = jsl_server_factory(config={"TerminalManager": {"shell_command": ["/bin/sh"]}}, start=False)
+    await app.start_server()
+    terminals = "/api/terminals"
+    one = "/api/terminals/{terminal_name}"
+    await _call(jsl_fetch, terminals, "post", "api", "terminals", body={"name": "t1"}, app=app)
+    await _call(jsl_fetch, terminals, "get", "api", "terminals", app=app)
+    await _call(jsl_fetch, one, "get", "api", "terminals", "t1", app=app)
+    await _call(jsl_fetch, "/api/status", "get", "api", "status", app=app)
+    with jsl_expect_log(r"409 POST .*/api/terminals"):
+        await _call(jsl_fetch, terminals, "post", "api", "terminals", body={"name": "t1"}, app=app)
+    with jsl_expect_log(r"400 POST .*/api/terminals"):
+        await _call(jsl_fetch, terminals, "post", "api", "terminals", body={"cwd": "/"}, app=app)
+    with jsl_expect_log(r"400 GET .*/terminals/websocket/t1"):
+        await _call(jsl_fetch, "/terminals/websocket/{terminal_name}", "get", "terminals", "websocket", "t1", app=app)
+    await _call(jsl_fetch, one, "delete", "api", "terminals", "t1", app=app)
+    with jsl_expect_log(r"404 DELETE .*/api/terminals/t1"):
+        await _call(jsl_fetch, one, "delete", "api", "terminals", "t1", app=app)
+    with jsl_expect_log(r"404 GET .*/terminals/websocket/t1"):
+        await _call(jsl_fetch, "/terminals/websocket/{terminal_name}", "get", "terminals", "websocket", "t1", app=app)
+
+    section = "/api/config/{section_name}"
+    await _call(jsl_fetch, section, "put", "api", "config", "notebook", body={"a": {"b": 1}}, app=app)
+    await _call(jsl_fetch, section, "patch", "api", "config", "notebook", body={"a": {"c": 2}}, app=app)
+    await _call(jsl_fetch, section, "get", "api", "config", "notebook", app=app)
+    with jsl_expect_log(r"400 PUT .*/api/config/notebook"):
+        await _call(jsl_fetch, section, "put", "api", "config", "notebook", body="[1]", app=app)
+    with jsl_expect_log(r"400 GET .*/api/config/\.\."):
+        await _call(jsl_fetch, section, "get", "api", "config", "..", app=app)
+    jsl_dirs.write_config("user", "serverconfig/broken.json", "{")
+    with (
+        jsl_expect_log(r"409 PATCH .*/api/config/broken"),
+        jsl_expect_log(r"broken\.json: invalid JSON", logging.ERROR),
+    ):
+        await _call(jsl_fetch, section, "patch", "api", "config", "broken", body={}, app=app)
+        await _call(jsl_fetch, section, "get", "api", "config", "broken", app=app)

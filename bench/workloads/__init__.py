@@ -15,6 +15,7 @@ ORDER = [
     "kernel_start",
     "kernel_ws",
     "kernel_parallel",
+    "terminal_ws",
     "contents",
     "memory",
 ]

@@ -66,7 +66,7 @@ def make_fixtures(root: Path, quick: bool) -> dict[str, int]:
                 "source": ["for i in range(100):\n", "    print(i)"],
             }
         )
-        size += sum(len(t) for t in text) + 200
+        size += len(json.dumps(cells[-1], indent=1)) + 2 * 100  # as written below, nesting indent included
     nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (folder / "big.ipynb").write_text(json.dumps(nb, indent=1, sort_keys=True) + "\n")
     blob = folder / "blob.bin"

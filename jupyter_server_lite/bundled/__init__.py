@@ -25,9 +25,16 @@ This module is read on every server start: keep it free of imports.
 
 #: The bundled extensions, by module: on unless an enabler says ``false``.
 BUNDLED_EXTENSIONS: tuple[str, ...] = (
+    "jupyter_server_lite.bundled.config",
     "jupyter_server_lite.bundled.contents",
     "jupyter_server_lite.bundled.dashboard",
     "jupyter_server_lite.bundled.events",
     "jupyter_server_lite.bundled.files",
     "jupyter_server_lite.bundled.nbconvert",
+    "jupyter_server_lite.bundled.terminals",
 )
+
+#: jupyter_server's ``ServerApp`` switches of a bundled extension, kept so existing
+#: config works: ``ServerApp.<trait> = False`` is an enabler ``false`` for the module,
+#: at the level (file, or command line) that sets it.
+SWITCHES: dict[str, str] = {"terminals_enabled": "jupyter_server_lite.bundled.terminals"}

@@ -126,6 +126,8 @@ def known_classes() -> dict[str, type]:
     from ..serverapp import ServerApp
 
     classes = list(ServerApp()._classes_inc_parents())
+    for app in bundled_apps():  # TerminalManager.* and the like carry over too
+        classes += [c for c in (app, *getattr(app, "classes", [])) if c not in classes]
     queue = list(classes)
     while queue:
         cls = queue.pop()
@@ -142,6 +144,19 @@ def known_classes() -> dict[str, type]:
                         classes.append(parent)
                         queue.append(parent)
     return {cls.__name__: cls for cls in reversed(classes)}  # the most derived class of a name wins
+
+
+def bundled_apps() -> list[type]:
+    """The ExtensionApp classes of the bundled extensions (importing them imports no service yet)."""
+    import importlib
+
+    from .. import bundled
+
+    apps: list[type] = []
+    for module in bundled.BUNDLED_EXTENSIONS:
+        points: list[dict[str, Any]] = importlib.import_module(module)._jupyter_server_extension_points()
+        apps += [point["app"] for point in points if "app" in point]
+    return apps
 
 
 def extension_here(name: str, enabled: bool) -> tuple[str | None, str]:
