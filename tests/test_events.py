@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import pytest
 from support import wait_for
 from test_jupyterlab_services import CLIENT_TIMEOUT, JS_DIR, NPM_INSTALL_TIMEOUT, node_client, run_client
-from tornado.httpclient import HTTPClientError
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from traitlets import default
 
 from jupyter_server_lite import ExtensionAPIHandler, ExtensionApp
@@ -280,6 +280,21 @@ async def test_an_event_bigger_than_a_subscriber_may_queue_is_413(jsl_server_fac
     with jsl_expect_log(r"413 POST .*/api/events"):
         r = await jsl_fetch("api", "events", method="POST", body=event, app=app, raise_error=False)
     assert r.code == 413 and "events are at most 2048 (EventsApp.subscriber_buffer_bytes)" in body(r)["message"]
+    chunked = (json.dumps(event).encode()[i : i + 1000] for i in range(0, 4000, 1000))  # no Content-Length
+
+    async def producer(write):
+        for chunk in chunked:
+            await write(chunk)
+
+    request = HTTPRequest(
+        f"http://127.0.0.1:{app.actual_port}{app.base_url}api/events",
+        method="POST",
+        body_producer=producer,
+        headers={"Authorization": f"token {app.identity_provider.token}"},
+    )
+    with jsl_expect_log(r"413 POST .*/api/events"):
+        r = await AsyncHTTPClient().fetch(request, raise_error=False)
+    assert r.code == 413 and "The event is 3134 bytes" in body(r)["message"]
 
 
 async def test_posting_needs_credentials_and_the_xsrf_token_with_a_cookie(jsl_fetch, jsl_serverapp, jsl_expect_log):

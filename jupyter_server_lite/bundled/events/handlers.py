@@ -31,6 +31,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ...extension.handler import ExtensionAPIHandler
+from ...web.bodies import declared_body
 from .schema import EventError
 
 if TYPE_CHECKING:
@@ -69,14 +70,22 @@ class EventsHandler(ExtensionAPIHandler):
     def events_app(self) -> EventsApp:
         return self.extension_app  # type: ignore[return-value]  # mounted by EventsApp only
 
-    def post(self) -> None:
+    def prepare(self) -> None:
+        """Refuse a declared body past the bound before reading it (a chunked one: once read)."""
+        super().prepare()
+        length, _chunked = declared_body(self.request.headers)
+        if length is not None:
+            self.refuse_larger(length)
+
+    def refuse_larger(self, size: int) -> None:
         limit = self.events_app.subscriber_buffer_bytes
-        if len(self.request.body) > limit:
+        if size > limit:
             raise web.HTTPError(
-                413,
-                f"The event is {len(self.request.body)} bytes; events are at most {limit} "
-                "(EventsApp.subscriber_buffer_bytes)",
+                413, f"The event is {size} bytes; events are at most {limit} (EventsApp.subscriber_buffer_bytes)"
             )
+
+    def post(self) -> None:
+        self.refuse_larger(len(self.request.body))
         body = self.get_json_body()
         if body is None:
             raise web.HTTPError(400, 'No JSON data provided: send {"schema_id", "version", "data"}')
