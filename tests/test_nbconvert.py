@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -290,6 +291,7 @@ async def main():
     ):
         r = await client.fetch(base + path, method=method, body=body, headers=headers, raise_error=False)
         out[key] = [r.code, json.loads(r.body)]
+    out["dashboard"] = (await client.fetch(base + "dashboard/", headers=headers)).body.decode()
     await app.stop_server()
     print(json.dumps(out))
 
@@ -339,6 +341,9 @@ def test_without_nbconvert_the_service_loads_and_answers_503(jsl_dirs, tmp_path)
     status, record = out["record"]
     assert (status, record["state"], record["error"]) == (200, "loaded", "")  # not a failed extension
     assert record["provides"] == ["nbconvert"]
+    assert re.search(r'<tr class="state-loaded">\s*<td>nbconvert_service', out["dashboard"]), (
+        "the dashboard shows it loaded"
+    )
     assert record["description"].endswith(
         f"Unavailable: nbconvert is not installed ({INSTALL_HINT}); its routes answer 503."
     )
