@@ -2,8 +2,9 @@
 
 The flow of a start (see ``ARCHITECTURE.md``)::
 
-    initialize(argv)  parse CLI -> load config files -> core managers
-                      -> extensions (find, import, configure) -> web app
+    initialize(argv)  parse CLI -> load config files -> extension plan
+                      -> core managers -> extensions (import, configure,
+                      load; see extension/plan.py, manager.py) -> web app
     start_server()    bind -> runtime file -> hooks ``server_started``
     stop_server()     hooks ``server_stopping`` -> close sockets
                       -> shut down kernels -> remove runtime file
@@ -47,13 +48,15 @@ from traitlets import (
     observe,
     validate,
 )
+from traitlets.config import Config
 
 from ._version import __version__
 from .activity import Activity, IdleWatch
 from .auth.identity import IdentityProvider
 from .cli import options as cli_options
 from .configfiles import load_config_files, with_switches
-from .extension.manager import ExtensionManager
+from .extension.manager import ExtensionLoad, ExtensionManager
+from .extension.plan import ExtensionPlan, Registration, build_plan
 from .extension.plugins import Hooks
 from .listen import bind_with_retries, tls_context
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
@@ -274,8 +277,9 @@ class ServerApp(JupyterApp):
 
     jpserver_extensions = Dict(
         Bool(),
-        help="""Extensions to load: {"module": true|false}. Merged from every conf.d
-        enabler file, config file and the command line; false disables.""",
+        help="""Extensions to load: {"module": true|false}. Merged name by name from every
+        conf.d enabler file, config file, the program's config and the command line
+        (higher levels win; at one folder false wins); false disables.""",
     ).tag(config=True)
     terminals_enabled = Bool(
         True,
@@ -380,20 +384,30 @@ class ServerApp(JupyterApp):
         """Call hook ``name`` with ``serverapp=self`` and ``kwargs``, failures isolated."""
         return self.hooks.call(name, serverapp=self, **kwargs)
 
-    extension_manager = Instance(
-        ExtensionManager, help="The extensions of this server: their records, routes and settings."
+    registered_extensions = List(
+        Instance(Registration), help="Extensions a program handed over (register_extension), in order."
     )
+    #: ``ServerApp`` config of the starter (``ExtensionApp.serverapp_config``), applied
+    #: below every config file: the files and the command line win.
+    starter_defaults: Config | None = None
+    #: What initialize() decided to load (see extension/plan.py); None before.
+    extension_plan: ExtensionPlan | None = None
+    _extension_manager: ExtensionManager | None = None
+    _extensions: ExtensionLoad | None = None
 
-    @default("extension_manager")
-    def _default_extension_manager(self) -> ExtensionManager:
-        return ExtensionManager(self)
+    @property
+    def extension_manager(self) -> ExtensionManager:
+        """The extensions of this server: their records (``records``, ``get(name)``, ``starter``)."""
+        return _built(self._extension_manager, "extension_manager")
 
     def register_extension(self, extension: Any, as_starter: bool = False) -> None:
         """Load ``extension`` (an ExtensionApp class or instance, a module, or a
         module name) with the enabled ones, without a conf.d file.  Call it
         before :meth:`initialize`; ``as_starter`` marks the one ``jupyter <name>`` launched
         (the *starter*: :attr:`ExtensionManager.starter` is its record)."""
-        self.extension_manager.register(extension, as_starter=as_starter)
+        if self.extension_plan is not None:
+            raise RuntimeError("register extensions before ServerApp.initialize()")
+        self.registered_extensions = [*self.registered_extensions, Registration(extension, as_starter)]
 
     activity = Instance(Activity, ())
     web_app = Instance(web.Application, allow_none=True)
@@ -407,20 +421,18 @@ class ServerApp(JupyterApp):
         """Parse the command line, load config and build everything that needs no loop."""
         if argv is None:
             argv = sys.argv[1:]
+        program_config = deepcopy(self.config)  # what a program built the server with
         self.parse_command_line(argv)
         if self.subapp is not None:
             return
         cli_options.refuse_positional(self.extra_args)
         cl_config = deepcopy(self.config)
         self.init_logging_bridge()
+        if self.starter_defaults:
+            self.update_config(self.starter_defaults)
         self.load_config_file()
-        cli_server = cl_config.get("ServerApp", {})
-        cli_extensions = with_switches(dict(cli_server.get("jpserver_extensions") or {}), cli_server)
         self.update_config(cl_config)
-        if cli_extensions:
-            merged = dict(self.loaded_config.extensions)
-            merged.update(cli_extensions)
-            self.jpserver_extensions = merged
+        self.plan_extensions(program_config, self.cli_config)
         self.init_configurables()
         self.init_extensions()
         self.init_webapp()
@@ -454,14 +466,35 @@ class ServerApp(JupyterApp):
             parent=self, log=self.log, kernel_manager=self.kernel_manager
         )
 
+    def plan_extensions(self, program_config: Config, cli_config: Config) -> ExtensionPlan:
+        """Decide what to load (see extension/plan.py): the loaded config files, the
+        enablers in ``program_config`` and ``cli_config``, the registered extensions.
+        ``jpserver_extensions`` then holds the merged enablers."""
+        self.extension_plan = build_plan(
+            self.loaded_config,
+            registered=self.registered_extensions,
+            program=_enablers_in(program_config),
+            command_line=_enablers_in(cli_config),
+            safe_mode=self.safe_mode,
+        )
+        self.jpserver_extensions = self.extension_plan.switches()
+        return self.extension_plan
+
     def init_extensions(self) -> None:
-        """Import, configure and load the extensions (see extension/manager.py); in
-        strict mode a failure raises :class:`ExtensionError`."""
-        self.extension_manager.load_all()
+        """Load what the plan says (see extension/manager.py) and take the landing page
+        it suggests as ``default_url``, unless the user set one; in strict mode a
+        failure raises :class:`ExtensionError`."""
+        plan = _built(self.extension_plan, "extension_plan")
+        self._extension_manager = ExtensionManager(
+            plan, serverapp=self, hooks=self.hooks, base_url=self.base_url, log=self.log, strict=self.strict_extensions
+        )
+        self._extensions = self._extension_manager.load_all()
+        if self._extensions.landing_page and "default_url" not in self.config.get("ServerApp", {}):
+            self.default_url = self._extensions.landing_page
 
     def init_webapp(self) -> None:
-        manager = self.extension_manager
-        self.web_app = make_application(self, manager.rules(), manager.tornado_settings())
+        loaded = _built(self._extensions, "extension_manager")
+        self.web_app = make_application(self, loaded.rules, loaded.tornado_settings)
 
     # -- serving ------------------------------------------------------------
 
@@ -684,6 +717,14 @@ def encode_url_path(path: str) -> str:
     """
     path = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", path)
     return quote(path, safe=_PATH_SAFE)
+
+
+def _enablers_in(config: Config) -> dict[str, bool]:
+    """The enablers of ``config``: its ``ServerApp.jpserver_extensions``, plus the bundled extensions
+    one of jupyter_server's switches (``ServerApp.terminals_enabled``) turns on or off."""
+    section = config.get("ServerApp", {}) if "ServerApp" in config else {}
+    names = dict(section.get("jpserver_extensions", {}) or {}) if "jpserver_extensions" in section else {}
+    return with_switches(names, section)
 
 
 _T = TypeVar("_T")

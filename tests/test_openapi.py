@@ -238,7 +238,11 @@ async def test_extension_responses_match_schemas(
         "jsl_openapi_enabled": "loaded",
         **dict.fromkeys(bundled.BUNDLED_EXTENSIONS, "loaded"),  # bundled: on in every server
     }
-    assert records["jsl_openapi_enabled"]["enabled_by"] == {"path": str(enabler), "level": str(jsl_dirs.user)}
+    assert records["jsl_openapi_enabled"]["enabled_by"] == {
+        "path": str(enabler),
+        "level": "user",
+        "directory": str(jsl_dirs.user),
+    }
     assert records["jsl_openapi_probe"]["enabled_by"] is None
     await _call(
         jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "jsl_openapi_enabled", app=app
