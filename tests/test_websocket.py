@@ -140,7 +140,7 @@ async def test_server_side_sets_tcp_nodelay(start_kernel, connect, jsl_serverapp
     kernel_id = await start_kernel()
     session_id = uuid.uuid4().hex
     await connect(kernel_id, "", session_id)
-    handler = jsl_serverapp.kernel_websocket_manager._sessions[kernel_id][session_id].client
+    handler = jsl_serverapp.kernel_websocket_manager.channels[kernel_id].attached[session_id]
     sock = handler.ws_connection.stream.socket
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
