@@ -10,10 +10,11 @@ A pooled kernel behaves for the user like a fresh one:
 
 * **Working directory**: the kernel was started in ``root_dir``; before it
   is handed out it runs, silently (no execution count, no history, no
-  output), ``os.chdir`` to the requested folder, replaces ``root_dir`` by
-  that folder in ``sys.path`` and resets IPython's directory history.  This
-  needs a Python kernel (kernelspec ``language: python``); a pooled kernel
-  of another language is only handed out for a kernel in ``root_dir`` itself.
+  output), ``os.chdir`` to the requested folder and resets IPython's
+  directory history to it.  ``sys.path`` needs nothing: ipykernel puts the
+  current directory there as ``''``, which follows the change.  This needs
+  a Python kernel (kernelspec ``language: python``); a pooled kernel of
+  another language is only handed out for a kernel in ``root_dir`` itself.
 * **Environment and command**: those of a fresh start of the same
   kernelspec at the moment the pooled kernel was started.  A kernelspec
   edited since is noticed, and its stale pooled kernels are replaced.
@@ -39,17 +40,20 @@ if TYPE_CHECKING:
 #: Seconds a pooled kernel may take to change folders before it is discarded.
 MOVE_TIMEOUT = 10.0
 
-#: Run silently in a pooled Python kernel to move it to ``{cwd}`` (names removed afterwards).
+#: Run silently in a pooled Python kernel to move it to ``{cwd}`` (its names removed afterwards).
+#: IPython's directory history (``_dh``) starts at the new folder, as a fresh kernel's would.
 MOVE_CODE = """\
-import os as _jsl_os, sys as _jsl_sys
-_jsl_old = _jsl_os.getcwd()
-_jsl_os.chdir({cwd!r})
-_jsl_sys.path[:] = [{cwd!r} if _jsl_p == _jsl_old else _jsl_p for _jsl_p in _jsl_sys.path]
-try:
-    get_ipython().user_ns["_dh"][:] = [{cwd!r}]
-except (NameError, KeyError, TypeError):
-    pass
-del _jsl_os, _jsl_sys, _jsl_old
+def _jsl_move(path):
+    import os
+    os.chdir(path)
+    try:
+        history = get_ipython().user_ns.get("_dh")
+    except NameError:
+        return
+    if history:
+        history[:] = [type(history[0])(path)]
+_jsl_move({cwd!r})
+del _jsl_move
 """
 
 
