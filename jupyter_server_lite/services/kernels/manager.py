@@ -99,9 +99,7 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._last_seen = time.time()
-        #: The readiness probes' msg_ids, and the future their first "idle" sets.
-        self._probe_ids: set[str] = set()
-        self._probe_idle: asyncio.Future[None] | None = None
+        self._idle_waiters: dict[str, asyncio.Future[None]] = {}
 
     @property
     def last_activity(self) -> datetime:
@@ -144,9 +142,17 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
             return
         if isinstance(state, str):
             self.execution_state = state
-            probe = self._probe_idle
-            if state == "idle" and probe is not None and not probe.done() and message.parent_msg_id in self._probe_ids:
-                probe.set_result(None)
+            if state == "idle" and self._idle_waiters:
+                waiter = self._idle_waiters.pop(message.parent_msg_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+
+    def idle_after(self, msg_id: str) -> asyncio.Future[None]:
+        """A future set when the kernel reports ``idle`` after request ``msg_id``
+        (call it right after sending, before the loop turns)."""
+        waiter = self._idle_waiters[msg_id] = asyncio.get_running_loop().create_future()
+        waiter.add_done_callback(lambda _f: self._idle_waiters.pop(msg_id, None))
+        return waiter
 
     # -- restarts --------------------------------------------------------------
 
@@ -527,17 +533,13 @@ class MappingKernelManager(AsyncMultiKernelManager):
         conn = km.connection
         assert conn is not None, "open_connection() first"
         loop = asyncio.get_running_loop()
-        idle = km._probe_idle = loop.create_future()
+        await conn.wait_connected()
+        msg_id, reply = conn.request("shell", "kernel_info_request")
+        idles = {km.idle_after(msg_id)}
         try:
-            await conn.wait_connected()
-            msg_id, reply = conn.request("shell", "kernel_info_request")
-            km._probe_ids.add(msg_id)
             await reply
             deadline = loop.time() + self.kernel_info_timeout
-            while not idle.done():
-                await asyncio.wait([idle], timeout=NUDGE_INTERVAL)
-                if idle.done():
-                    break
+            while not (await asyncio.wait(idles, timeout=NUDGE_INTERVAL))[0]:
                 if loop.time() > deadline:
                     self.log.warning(
                         "Kernel %s answers but sent no status on iopub within %gs",
@@ -546,11 +548,11 @@ class MappingKernelManager(AsyncMultiKernelManager):
                     )
                     break
                 msg_id, nudge = conn.request("shell", "kernel_info_request")
-                km._probe_ids.add(msg_id)
                 nudge.add_done_callback(_consume)
+                idles.add(km.idle_after(msg_id))
         finally:
-            km._probe_idle = None
-            km._probe_ids.clear()
+            for idle in idles:
+                idle.cancel()
         if km.execution_state in STARTING_STATES:
             km.execution_state = "idle"  # it answered: it cannot still be starting
         self._set_ready(km)

@@ -187,12 +187,16 @@ class KernelPool:
             "allow_stdin": False,
             "stop_on_error": False,
         }
+        msg_id, request = km.connection.request("shell", "execute_request", content)
+        idle = km.idle_after(msg_id)
         try:
-            _, request = km.connection.request("shell", "execute_request", content)
             reply = await asyncio.wait_for(request, MOVE_TIMEOUT)
             status = json.loads(reply.parts[3]).get("status")
+            await asyncio.wait_for(idle, MOVE_TIMEOUT)  # handed out idle, as a fresh kernel is
         except (asyncio.TimeoutError, ConnectionError, ValueError, AttributeError) as err:
             status = f"no answer ({err!r})"
+        finally:
+            idle.cancel()
         if status != "ok":
             self.log.warning("Pooled kernel %s could not move to %s (%s); discarding it", km.kernel_id, cwd, status)
             return False
