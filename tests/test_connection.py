@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+import zmq
 from support import wait_for
 
 
@@ -20,7 +21,7 @@ async def test_four_sockets_one_identity(jsl_fetch, jsl_serverapp):
     km = await ready_kernel(jsl_fetch, jsl_serverapp)
     conn = km.connection
     assert sorted(conn.sockets) == ["control", "iopub", "shell", "stdin"]
-    assert {conn.sockets[ch].identity for ch in ("shell", "control", "stdin")} == {conn.identity}
+    assert {conn.sockets[ch].get(zmq.IDENTITY) for ch in ("shell", "control", "stdin")} == {conn.identity}
 
 
 async def test_a_reply_that_arrives_before_a_send_is_still_read(jsl_fetch, jsl_serverapp):

@@ -51,6 +51,16 @@ DRAIN_BATCH = 64
 #: Seconds between two looks at whether the sockets have connected.
 CONNECT_POLL = 0.01
 SOCKET_TYPES = {"shell": zmq.DEALER, "control": zmq.DEALER, "stdin": zmq.DEALER, "iopub": zmq.SUB}
+_NOBLOCK, _SNDMORE, _POLLIN, _POLLOUT, _EVENTS = zmq.NOBLOCK, zmq.SNDMORE, zmq.POLLIN, zmq.POLLOUT, zmq.EVENTS
+
+
+class Socket(zmq.backend.Socket):
+    """pyzmq's socket without its Python convenience layer, which costs about
+    half of each send and receive on this hot path.  ``setsockopt`` lets the
+    context close it when it is destroyed (jupyter_client destroys its
+    context when its manager goes away)."""
+
+    setsockopt = zmq.backend.Socket.set
 
 
 class KernelConnection:
@@ -71,24 +81,23 @@ class KernelConnection:
         self.loop = IOLoop.current()
         self._waiters: dict[str, asyncio.Future[KernelMessage]] = {}
         self._draining: set[str] = set()
-        self.sockets: dict[str, zmq.Socket] = {}
+        self.sockets: dict[str, Socket] = {}
         self._fds: dict[str, int] = {}
         for channel in CHANNELS:
-            sock = km.context.socket(SOCKET_TYPES[channel], socket_class=zmq.Socket)
-            sock.linger = 0
+            sock = self.sockets[channel] = km.context.socket(SOCKET_TYPES[channel], socket_class=Socket)
+            sock.set(zmq.LINGER, 0)
             if channel == "iopub":
-                sock.setsockopt(zmq.SUBSCRIBE, b"")
+                sock.set(zmq.SUBSCRIBE, b"")
             else:
-                sock.identity = self.identity
-                sock.setsockopt(zmq.IMMEDIATE, 1)
+                sock.set(zmq.IDENTITY, self.identity)
+                sock.set(zmq.IMMEDIATE, 1)
             if km.curve_publickey is not None:  # jupyter_client's transport encryption
-                sock.curve_secretkey = km.curve_secretkey
-                sock.curve_publickey = km.curve_publickey
-                sock.curve_serverkey = km.curve_publickey
+                sock.set(zmq.CURVE_SECRETKEY, km.curve_secretkey)
+                sock.set(zmq.CURVE_PUBLICKEY, km.curve_publickey)
+                sock.set(zmq.CURVE_SERVERKEY, km.curve_publickey)
             port = getattr(km, f"{channel}_port")
             sock.connect(f"tcp://{km.ip}:{port}" if km.transport == "tcp" else f"{km.transport}://{km.ip}-{port}")
-            self.sockets[channel] = sock
-            self._fds[channel] = sock.FD
+            self._fds[channel] = cast(int, sock.get(zmq.FD))
             self.loop.add_handler(self._fds[channel], partial(self._ready, channel), IOLoop.READ)
             self._schedule_drain(channel)  # connect/subscribe may have consumed the edge
 
@@ -97,15 +106,15 @@ class KernelConnection:
 
     async def wait_connected(self) -> None:
         """Return once shell, control and stdin are all connected to the kernel (however long)."""
-        while not self.closed and not all(self._events(ch) & zmq.POLLOUT for ch in ("shell", "control", "stdin")):
+        while not self.closed and not all(self._events(ch) & _POLLOUT for ch in ("shell", "control", "stdin")):
             await asyncio.sleep(CONNECT_POLL)
         if self.closed:
             raise asyncio.CancelledError
 
     def _events(self, channel: str) -> int:
         """The socket's ZMQ_EVENTS; reading them can take the read edge, so a pending read is scheduled."""
-        events = cast(int, self.sockets[channel].getsockopt(zmq.EVENTS))
-        if events & zmq.POLLIN:
+        events = cast(int, self.sockets[channel].get(_EVENTS))
+        if events & _POLLIN:
             self._schedule_drain(channel)
         return events
 
@@ -125,10 +134,15 @@ class KernelConnection:
         for _ in range(DRAIN_BATCH):
             if sock is None or self.closed:
                 return
+            frames = []
             try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
+                while True:
+                    frame = sock.recv(_NOBLOCK, False)
+                    frames.append(frame.bytes)
+                    if not frame.more:
+                        break
             except zmq.Again:
-                return
+                return  # only ever before the first frame: ZMQ delivers a message whole
             self._dispatch(channel, frames)
         self._schedule_drain(channel)  # more may be waiting, and the edge is spent
 
@@ -164,9 +178,13 @@ class KernelConnection:
         if sock is None or self.closed:
             return False
         try:
-            sock.send_multipart([DELIM, self.session.sign(parts[:4]), *parts], zmq.NOBLOCK)  # buffers are not signed
+            sock.send(DELIM, _NOBLOCK | _SNDMORE)
         except zmq.Again:
-            return False
+            return False  # the rest of a multipart message always follows its first frame
+        sock.send(self.session.sign(parts[:4]), _SNDMORE)  # buffers are not signed
+        last = len(parts) - 1
+        for i, part in enumerate(parts):
+            sock.send(part, 0 if i == last else _SNDMORE)
         self._events(channel)  # the send may have taken the read edge
         return True
 
