@@ -37,7 +37,7 @@ from .replay import ReplayLog
 from .wire import KernelMessage, Parts, WireError
 
 if TYPE_CHECKING:
-    from .manager import ServerKernelManager
+    from .kernel import ServerKernelManager
     from .websocket import KernelWebsocketManager
 
 #: Absent sessions kept per kernel (each costs a cursor and a timer; their messages are shared).

@@ -7,12 +7,12 @@ On top of :class:`~jupyter_client.multikernelmanager.AsyncMultiKernelManager`:
 * **One connection per kernel**: each kernel process gets one
   :class:`~.connection.KernelConnection` (shell, control, stdin, iopub),
   opened here when it starts and replaced when it restarts.  Its iopub keeps
-  the kernel's ``execution_state`` and ``last_activity`` current; every
-  websocket of the kernel talks through it too (``ServerKernelManager.receiver``).
+  the kernel's ``execution_state`` and ``last_activity`` current (see
+  :mod:`.kernel`); every websocket of the kernel talks through it too.
   Polling ``GET /api/kernels`` touches neither.
-* **Readiness**: after a start or restart the manager asks the kernel for
-  ``kernel_info`` and waits for the answer and for iopub to flow, so the
-  state leaves ``starting`` without any client connected; until then client
+* **Readiness**: after a start or restart the manager probes the kernel
+  (:meth:`~.kernel.ServerKernelManager.wait_until_ready`), so the state
+  leaves ``starting`` without any client connected; until then client
   messages are held.
 * **Events** (:meth:`MappingKernelManager.add_kernel_listener`): ``started``
   (a new kernel answered), ``restarting`` (a REST restart begins),
@@ -28,174 +28,37 @@ On top of :class:`~jupyter_client.multikernelmanager.AsyncMultiKernelManager`:
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import os
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
-from jupyter_client.ioloop.manager import AsyncIOLoopKernelManager
 from jupyter_client.multikernelmanager import AsyncMultiKernelManager
-from jupyter_client.provisioning.local_provisioner import LocalPortCache
 from tornado import web
 from tornado.ioloop import PeriodicCallback
 from traitlets import Bool, Dict, DottedObjectName, Float, Integer, Unicode
 
 from ...activity import isoformat, utcnow
 from ..kernelspecs.manager import KernelSpecManager
-from .connection import KernelConnection
+from .kernel import STARTING_STATES, ServerKernelManager
 from .pool import KernelPool
-from .wire import KernelMessage
+
+__all__ = ["KERNEL_EVENTS", "MappingKernelManager", "ServerKernelManager"]
 
 KernelListener = Callable[[str, str], None]
 
 #: The events a kernel listener receives (see MappingKernelManager.add_kernel_listener).
 KERNEL_EVENTS = ("started", "restarting", "autorestarting", "restarted", "dead", "shutdown")
-#: The connection-info attributes holding a kernel's TCP ports.
-PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
-#: States of a kernel process that has not answered yet.
-STARTING_STATES = ("starting", "restarting", "autorestarting")
-#: Seconds between two kernel_info requests while waiting for iopub to reach the server.
-NUDGE_INTERVAL = 0.1
-
-
-class KernelReceiver(Protocol):
-    """What the websocket side of one kernel offers its ServerKernelManager."""
-
-    def from_kernel(self, message: KernelMessage) -> None:
-        """A kernel message for the clients (iopub, or a reply to one of theirs)."""
-
-    def kernel_ready(self) -> None:
-        """Held client messages may go to the kernel now."""
-
-
-class ServerKernelManager(AsyncIOLoopKernelManager):
-    """One kernel: jupyter_client's manager plus its connection and the state its REST model shows.
-
-    Both a REST restart and jupyter_client's autorestarter go through
-    :meth:`restart_kernel`, so it is the one place that tells the server a
-    new kernel process exists (``on_restarted``).
-    """
-
-    execution_state = Unicode("starting", help="The kernel's last reported execution state.")
-    #: The folder the kernel works in (restarts start there again).
-    cwd = ""
-    #: The kernel's one connection while a process runs.
-    connection: KernelConnection | None = None
-    #: The websocket side of this kernel, once a client connected.
-    receiver: KernelReceiver | None = None
-    #: Whether client messages go straight to the kernel (it answered, or waiting for it timed out).
-    #: (jupyter_client's own ``ready`` is the future of the launch.)
-    ready_for_clients = False
-    #: The kernelspec a pooled kernel was started from (the pool compares it at hand-out).
-    spec_snapshot: Any = None
-    on_restarted: Callable[[], None] | None = None
-    #: Done when the restart under way (requested or automatic) has finished.
-    restart_done: asyncio.Future[None] | None = None
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._last_seen = time.time()
-        self._idle_waiters: dict[str, asyncio.Future[None]] = {}
-
-    @property
-    def last_activity(self) -> datetime:
-        """When the kernel last sent a message (or was started, or handed out)."""
-        return datetime.fromtimestamp(self._last_seen, timezone.utc)
-
-    @last_activity.setter
-    def last_activity(self, moment: datetime) -> None:
-        self._last_seen = moment.timestamp()
-
-    # -- the connection ------------------------------------------------------
-
-    def open_connection(self) -> KernelConnection:
-        """Connect to the current process's ports (closing any previous connection)."""
-        self.close_connection()
-        self.connection = KernelConnection(self, self._from_kernel)
-        return self.connection
-
-    def close_connection(self) -> None:
-        self.ready_for_clients = False
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
-
-    def _from_kernel(self, message: KernelMessage) -> None:
-        self._last_seen = time.time()
-        if message.channel == "iopub" and message.msg_type == "status":
-            self._track_status(message)
-        if self.receiver is not None:
-            self.receiver.from_kernel(message)
-
-    def _track_status(self, message: KernelMessage) -> None:
-        """Take the state from a status message whose signature checks out."""
-        if not hmac.compare_digest(self.session.sign(message.parts[:4]), message.signature):
-            self.log.warning("Kernel %s sent a status message with a bad signature; ignored", self.kernel_id)
-            return
-        try:
-            state = json.loads(message.parts[3]).get("execution_state")
-        except (ValueError, RecursionError, AttributeError):
-            return
-        if isinstance(state, str):
-            self.execution_state = state
-            if state == "idle" and self._idle_waiters:
-                waiter = self._idle_waiters.pop(message.parent_msg_id, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
-
-    def idle_after(self, msg_id: str) -> asyncio.Future[None]:
-        """A future set when the kernel reports ``idle`` after request ``msg_id``
-        (call it right after sending, before the loop turns)."""
-        waiter = self._idle_waiters[msg_id] = asyncio.get_running_loop().create_future()
-        waiter.add_done_callback(lambda _f: self._idle_waiters.pop(msg_id, None))
-        return waiter
-
-    # -- restarts --------------------------------------------------------------
-
-    async def restart_kernel(self, now: bool = False, newports: bool = False, **kw: Any) -> None:  # type: ignore[override]
-        done = self.restart_done = asyncio.get_running_loop().create_future()
-        if self.cwd:
-            kw.setdefault("cwd", self.cwd)  # a pooled kernel was launched elsewhere
-        try:
-            await super().restart_kernel(now=now, newports=newports, **kw)
-        finally:
-            done.set_result(None)
-            self.restart_done = None
-        if self.on_restarted is not None:
-            self.on_restarted()
-
-    def cleanup_random_ports(self) -> None:
-        """Forget the kernel's ports, so that the restart picks new ones.
-
-        The restarter asks for new ports when a kernel dies while starting,
-        typically because another process took one of its ports.  jupyter_client
-        only forgets ports it left to the kernel to choose, but its local
-        provisioner chooses them up front, so without this the restart would
-        try the taken port again, five times, and give up.
-        """
-        super().cleanup_random_ports()
-        provisioner = self.provisioner
-        if provisioner is None or not getattr(provisioner, "ports_cached", False):
-            return
-        cache = LocalPortCache.instance()
-        for name in PORT_NAMES:
-            cache.return_port(getattr(self, name))
-            setattr(self, name, 0)
-        provisioner.ports_cached = False  # type: ignore[attr-defined]  # checked above (LocalProvisioner)
-        self.cleanup_connection_file()
 
 
 class MappingKernelManager(AsyncMultiKernelManager):
     """The server's kernels, by id (see the module docstring for what it adds)."""
 
     kernel_manager_class = DottedObjectName(
-        "jupyter_server_lite.services.kernels.manager.ServerKernelManager",
+        "jupyter_server_lite.services.kernels.kernel.ServerKernelManager",
         help="""The class managing one kernel; a replacement must subclass
-        jupyter_server_lite.services.kernels.manager.ServerKernelManager.""",
+        jupyter_server_lite.services.kernels.kernel.ServerKernelManager.""",
     ).tag(config=True)
 
     cull_idle_timeout = Float(
@@ -503,7 +366,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
     async def _announce_when_ready(self, kernel_id: str, km: ServerKernelManager, event: str) -> None:
         """``event`` once the kernel answers, however late; past ``kernel_info_timeout``
         a warning, and held client messages are let through meanwhile."""
-        ready = asyncio.ensure_future(self.wait_until_ready(km))
+        ready = asyncio.ensure_future(km.wait_until_ready(self.kernel_info_timeout))
         try:
             await asyncio.wait_for(asyncio.shield(ready), timeout=self.kernel_info_timeout)
         except asyncio.TimeoutError:
@@ -512,56 +375,11 @@ class MappingKernelManager(AsyncMultiKernelManager):
                 kernel_id,
                 self.kernel_info_timeout,
             )
-            self._set_ready(km)
+            km.set_ready_for_clients()
             await ready
         finally:
             ready.cancel()  # when this probe is cancelled (shutdown, restart); a no-op once done
         self._notify(event, kernel_id)
-
-    async def wait_until_ready(self, km: ServerKernelManager) -> None:
-        """Return once the kernel answered ``kernel_info`` and reported itself idle on iopub.
-
-        The reply proves the process serves requests; the ``idle`` after it
-        proves the server's iopub subscription reaches the kernel, and makes
-        the state known without a client.  A subscription made while the
-        kernel was starting can miss that ``idle``, so kernel_info is asked
-        again every ``NUDGE_INTERVAL`` until one arrives (at most
-        ``kernel_info_timeout`` after the first answer).  Waits for the first
-        answer as long as it takes (the caller bounds it); cancelled when the
-        connection closes (shutdown, restart).
-        """
-        conn = km.connection
-        assert conn is not None, "open_connection() first"
-        loop = asyncio.get_running_loop()
-        await conn.wait_connected()
-        msg_id, reply = conn.request("shell", "kernel_info_request")
-        idles = {km.idle_after(msg_id)}
-        try:
-            await reply
-            deadline = loop.time() + self.kernel_info_timeout
-            while not (await asyncio.wait(idles, timeout=NUDGE_INTERVAL))[0]:
-                if loop.time() > deadline:
-                    self.log.warning(
-                        "Kernel %s answers but sent no status on iopub within %gs",
-                        km.kernel_id,
-                        self.kernel_info_timeout,
-                    )
-                    break
-                msg_id, nudge = conn.request("shell", "kernel_info_request")
-                nudge.add_done_callback(_consume)
-                idles.add(km.idle_after(msg_id))
-        finally:
-            for idle in idles:
-                idle.cancel()
-        if km.execution_state in STARTING_STATES:
-            km.execution_state = "idle"  # it answered: it cannot still be starting
-        self._set_ready(km)
-
-    def _set_ready(self, km: ServerKernelManager) -> None:
-        if not km.ready_for_clients:
-            km.ready_for_clients = True
-            if km.receiver is not None:
-                km.receiver.kernel_ready()
 
     # -- paths -------------------------------------------------------------------
 
@@ -612,9 +430,3 @@ class MappingKernelManager(AsyncMultiKernelManager):
                 await self.shutdown_kernel(kernel_id)
             except Exception:
                 self.log.exception("Culling kernel %s failed", kernel_id)
-
-
-def _consume(future: asyncio.Future[Any]) -> None:
-    """Retrieve a fire-and-forget request's outcome, so a failure is not reported as unretrieved."""
-    if not future.cancelled():
-        future.exception()

@@ -35,7 +35,8 @@ import json
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
-    from .manager import MappingKernelManager, ServerKernelManager
+    from .kernel import ServerKernelManager
+    from .manager import MappingKernelManager
 
 #: Seconds a pooled kernel may take to change folders before it is discarded.
 MOVE_TIMEOUT = 10.0
@@ -153,7 +154,9 @@ class KernelPool:
         try:
             await km.start_kernel(kernel_id=kernel_id, cwd=km.cwd)
             km.open_connection()
-            await asyncio.wait_for(manager.wait_until_ready(km), timeout=manager.kernel_info_timeout)
+            await asyncio.wait_for(
+                km.wait_until_ready(manager.kernel_info_timeout), timeout=manager.kernel_info_timeout
+            )
         except BaseException:
             await _stop(km)
             raise
