@@ -1,11 +1,15 @@
 """Build helper: ship everything under ``etc/`` as data files.
 
-Enabler files for bundled extensions live in
-``etc/jupyter/jupyter_server_lite_config.d/``.  Installed as data files they
-land in ``{sys.prefix}/etc/jupyter/...``, the ``--sys-prefix`` config level, so
-installing the package is what enables its bundled extensions.  Walking the
-tree (rather than listing files by hand) means a new enabler cannot be
-forgotten in the packaging.
+The conf.d layout every Jupyter package ships: one enabler per bundled
+extension in ``etc/jupyter/jupyter_server_lite_config.d/``, installed as data
+files into ``{sys.prefix}/etc/jupyter/...`` (the ``--sys-prefix`` level), where
+an admin looks for them and where ``extension list`` names them.  The
+bundled extensions do not depend on these files -- an editable install has
+none, and they are on at the ``bundled`` level anyway (see
+``jupyter_server_lite/bundled/__init__.py``).  Walking the tree (rather than
+listing files by hand) means a new enabler cannot be forgotten in the
+packaging; ``tests/test_bundled.py`` keeps the files and
+``BUNDLED_EXTENSIONS`` in step.
 """
 
 from __future__ import annotations

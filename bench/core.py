@@ -24,8 +24,15 @@ from typing import Any
 from .env import Sandbox
 from .targets import Server, Target, start_server
 
-#: Display names of the targets; "bare" and "zmq" are the ceilings.
-LABELS = {"ours": "jupyter_server_lite", "peer": "jupyter_server", "bare": "bare tornado", "zmq": "raw ZMQ"}
+#: Display names of the targets; "bare", "zmq" and "pty" are the ceilings.
+LABELS = {
+    "ours": "jupyter_server_lite",
+    "peer": "jupyter_server",
+    "bare": "bare tornado",
+    "zmq": "raw ZMQ",
+    "pty": "bare pty",
+    "ours-without": "jupyter_server_lite, contents and files off",
+}
 
 
 @dataclass
@@ -36,7 +43,7 @@ class Row:
     metric: str
     unit: str
     values: dict[str, dict[str, float]]  # target -> {"median", "min", "max"}
-    ceiling: str | None = None  # "bare" or "zmq"
+    ceiling: str | None = None  # "bare", "zmq" or "pty"
     higher_is_better: bool = False
 
 

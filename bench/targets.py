@@ -34,7 +34,7 @@ class Target:
     name: str  # "ours", "peer", "bare"
     python: str
     module: str  # run as ``python -m module``
-    extra: tuple[str, ...] = ()  # more command-line options (a workload's own configuration)
+    extra: tuple[str, ...] = ()  # more command-line arguments (a variant of the same server)
 
     def argv(self, port: int, token: str, root: Path) -> list[str]:
         if self.name == "bare":

@@ -15,6 +15,7 @@ __all__ = [
     "ExtensionAPIHandler",
     "ExtensionApp",
     "ExtensionHandler",
+    "Mount",
     "ServerApp",
     "__version__",
     "hookimpl",
@@ -26,6 +27,7 @@ _LAZY = {
     "ExtensionApp": "jupyter_server_lite.extension.application",
     "ExtensionHandler": "jupyter_server_lite.extension.handler",
     "ExtensionAPIHandler": "jupyter_server_lite.extension.handler",
+    "Mount": "jupyter_server_lite.extension.mount",
     "hookimpl": "jupyter_server_lite.extension.hooks",
     "hookspec": "jupyter_server_lite.extension.hooks",
 }
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from .extension.application import ExtensionApp
     from .extension.handler import ExtensionAPIHandler, ExtensionHandler
     from .extension.hooks import hookimpl, hookspec
+    from .extension.mount import Mount
     from .serverapp import ServerApp
 
 

@@ -9,34 +9,97 @@ We bind the sockets ourselves rather than through
 ``tornado.netutil.bind_sockets``: that function leaves its socket open when
 ``bind()`` fails, which on a taken port (the normal case for
 ``port_retries``) leaks one file descriptor per try.
+
+Every socket is a :class:`ListeningSocket`, whose ``accept()`` survives the
+process running out of file descriptors: tornado's accept loop lets that
+``EMFILE`` escape, and as the listening socket stays readable the event
+loop calls it again at once -- a traceback per turn of the loop, thousands
+a second, at full CPU.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import math
 import socket
 import ssl
+import time
 from typing import Any
 
+from tornado.ioloop import IOLoop
+
 BACKLOG = 128
+
+#: Errors of accept() that mean "no descriptor or memory left": wait, do not spin.
+OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+#: Seconds to stop accepting when out of descriptors (the new connections wait in the backlog).
+ACCEPT_PAUSE = 1.0
+
+#: At most one warning about it in this many seconds.
+WARN_EVERY = 60.0
 
 
 class StartupError(Exception):
     """The server cannot start for a reason the user must fix (port, address, TLS files)."""
 
 
-def bind_with_retries(ip: str, port: int, port_retries: int, log: logging.Logger) -> list[socket.socket]:
+class ListeningSocket(socket.socket):
+    """A listening socket that pauses accepting when the process runs out of descriptors.
+
+    Out of descriptors (or of kernel memory), ``accept()`` stops the event
+    loop from watching the socket for :data:`ACCEPT_PAUSE` seconds and tells
+    tornado's accept loop there is nothing to accept; pending connections
+    wait in the backlog meanwhile. One warning says so, at most every
+    :data:`WARN_EVERY` seconds. Descriptors come back as connections end --
+    ``ServerApp.header_timeout`` closes those that never finish a request.
+    """
+
+    log: logging.Logger | logging.LoggerAdapter[Any] = logging.getLogger(__name__)
+    _warned_at = -math.inf
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        try:
+            return super().accept()
+        except OSError as err:
+            if err.errno not in OUT_OF_RESOURCES:
+                raise
+            self._pause(err)
+            raise BlockingIOError(errno.EAGAIN, "accepting paused") from err
+
+    def _pause(self, err: OSError) -> None:
+        loop = IOLoop.current()
+        loop.update_handler(self.fileno(), 0)
+        loop.call_later(ACCEPT_PAUSE, self._resume)
+        now = time.monotonic()
+        if now - self._warned_at >= WARN_EVERY:
+            self._warned_at = now
+            self.log.warning(
+                "Cannot accept connections on port %d: %s; pausing for %gs at a time (logged once a minute)",
+                self.getsockname()[1],
+                err.strerror or err,
+                ACCEPT_PAUSE,
+            )
+
+    def _resume(self) -> None:
+        if self.fileno() != -1:  # not closed by the server's stop() meanwhile
+            IOLoop.current().update_handler(self.fileno(), IOLoop.READ)
+
+
+def bind_with_retries(
+    ip: str, port: int, port_retries: int, log: logging.Logger | logging.LoggerAdapter[Any]
+) -> list[socket.socket]:
     """Listening sockets on ``port`` or, when it is taken, one of the next ``port_retries`` ports.
 
     ``ip`` empty means every interface; ``port`` 0 lets the system choose.
     """
     if port == 0:
-        return bind_port(ip, 0)
+        return bind_port(ip, 0, log)
     last = min(port + port_retries, 65535)
     for candidate in range(port, last + 1):
         try:
-            return bind_port(ip, candidate)
+            return bind_port(ip, candidate, log)
         except OSError as err:
             if err.errno != errno.EADDRINUSE:
                 raise StartupError(f"Cannot listen on {ip or '*'}:{candidate}: {err.strerror or err}") from err
@@ -46,7 +109,7 @@ def bind_with_retries(ip: str, port: int, port_retries: int, log: logging.Logger
     raise StartupError(f"Cannot listen on {ip or '*'}: {tried} already in use (see ServerApp.port_retries)")
 
 
-def bind_port(ip: str, port: int) -> list[socket.socket]:
+def bind_port(ip: str, port: int, log: logging.Logger | logging.LoggerAdapter[Any]) -> list[socket.socket]:
     """Listen on ``port`` at every address ``ip`` resolves to, or raise having opened nothing.
 
     A name like ``localhost`` gives an IPv4 and an IPv6 socket; with port 0
@@ -67,7 +130,8 @@ def bind_port(ip: str, port: int) -> list[socket.socket]:
             seen.add((family, sockaddr[0]))
             if sockets and port == 0:
                 sockaddr = (sockaddr[0], sockets[0].getsockname()[1], *sockaddr[2:])
-            sock = socket.socket(family, socktype, proto)
+            sock = ListeningSocket(family, socktype, proto)
+            sock.log = log
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 if family == socket.AF_INET6:
@@ -82,8 +146,8 @@ def bind_port(ip: str, port: int) -> list[socket.socket]:
                 raise
             sockets.append(sock)
     except OSError:
-        for sock in sockets:
-            sock.close()
+        for opened in sockets:
+            opened.close()
         raise
     if not sockets:
         raise StartupError(f"Cannot listen on {ip!r}: no usable address")

@@ -1,7 +1,8 @@
 """Runtime files: how ``list`` and ``stop`` find running servers.
 
 Each server writes ``jupyter_runtime_dir()/jsl-server-<pid>.json`` (mode
-0600 in a 0700 folder: it holds the token) when it starts and removes it when
+0600 in a 0700 folder: it holds the token; written atomically without
+following links, see :mod:`.privatefile`) when it starts and removes it when
 it stops.  A second server in the same process (tests, embedding programs)
 writes ``jsl-server-<pid>-<port>.json`` rather than overwrite the first.  A
 file whose process is gone (the server was killed) is stale and is removed
@@ -18,6 +19,8 @@ import time
 from typing import Any
 
 from jupyter_core.paths import jupyter_runtime_dir
+
+from .privatefile import write_private_file
 
 PREFIX = "jsl-server-"
 
@@ -38,11 +41,7 @@ def runtime_file_path(port: int, runtime_dir: str | None = None) -> str:
 
 def write_runtime_file(info: dict[str, Any], path: str) -> None:
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(info, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_private_file(path, json.dumps(info, indent=2, sort_keys=True))
 
 
 def remove_runtime_file(path: str) -> None:

@@ -2,8 +2,9 @@
 
 The flow of a start (see ``ARCHITECTURE.md``)::
 
-    initialize(argv)  parse CLI -> load config files -> core managers
-                      -> extensions (find, import, configure) -> web app
+    initialize(argv)  parse CLI -> load config files -> extension plan
+                      -> core managers -> extensions (import, configure,
+                      load; see extension/plan.py, manager.py) -> web app
     start_server()    bind -> runtime file -> hooks ``server_started``
     stop_server()     hooks ``server_stopping`` -> close sockets
                       -> shut down kernels -> remove runtime file
@@ -19,26 +20,43 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import secrets
 import signal
 import socket
 import sys
 import webbrowser
 from copy import deepcopy
-from typing import Any, TypeVar, cast
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import quote, urlencode
 
 from jupyter_core.application import JupyterApp
 from tornado import httpserver, web
 from tornado.log import LogFormatter
-from traitlets import Bool, Dict, Instance, Integer, List, TraitError, Type, Unicode, default, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Instance,
+    Integer,
+    List,
+    TraitError,
+    Type,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
+from traitlets.config import Config
 
 from ._version import __version__
 from .activity import Activity, IdleWatch
 from .auth.identity import IdentityProvider
 from .cli import options as cli_options
-from .configfiles import load_config_files
-from .extension.manager import ExtensionManager
+from .configfiles import load_config_files, with_switches
+from .extension.manager import ExtensionLoad, ExtensionManager
+from .extension.plan import ExtensionPlan, Registration, build_plan
 from .extension.plugins import Hooks
 from .listen import bind_with_retries, tls_context
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
@@ -46,8 +64,14 @@ from .services.kernels.manager import MappingKernelManager
 from .services.kernels.websocket import KernelWebsocketManager
 from .services.kernelspecs.manager import KernelSpecManager
 from .services.sessions.manager import SessionManager
+from .traitdoc import computed_default
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
+from .web.logs import SHOWS_TOKEN, add_redaction_to_logging_config, install_redaction
+
+if TYPE_CHECKING:
+    from .bundled.contents.base import ContentsManager
+    from .bundled.events.logger import EventLogger
 
 
 class ServerApp(JupyterApp):
@@ -66,27 +90,52 @@ class ServerApp(JupyterApp):
     #: Configurable classes shown by --help-all and written by --generate-config.
     classes = [IdentityProvider, KernelSpecManager, MappingKernelManager, KernelWebsocketManager, SessionManager]
 
+    # -- logging ---------------------------------------------------------------
+    # Declared again here with the server's defaults as static values, so that
+    # --help, --help-all and --generate-config show the defaults a server uses
+    # (traitlets' Application declares WARN and its own format).
+
+    log_level = Enum(
+        (0, 10, 20, 30, 40, 50, "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"),
+        logging.INFO,
+        help="""Log level, by value or name: DEBUG (10), INFO (20, the default), WARN (30),
+        ERROR (40), CRITICAL (50). At DEBUG every request gets an access-log line;
+        tracebacks are logged, never sent in a response, at any level.""",
+    ).tag(config=True)
+    log_format = Unicode(
+        "%(color)s[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s]%(end_color)s %(message)s",
+        help="""Format of the human log lines (logging's %-style fields); %(color)s and
+        %(end_color)s mark the part coloured on a terminal. Not used with log_json.""",
+    ).tag(config=True)
+    log_datefmt = Unicode("%H:%M:%S", help="Format of %(asctime)s in log_format (time.strftime).").tag(config=True)
+    log_json = Bool(
+        False,
+        help="""Log one JSON object per line instead of human lines, for log collectors:
+        time (ISO 8601, UTC), level, logger and message, plus for access-log lines method,
+        path (the token redacted), status, duration_ms and remote_ip (see docs/running.md).""",
+    ).tag(config=True)
+
     # tornado's formatter knows the %(color)s/%(end_color)s fields of log_format
     # (colour only on a terminal); traitlets' default formatter does not.
     _log_formatter_cls = LogFormatter  # type: ignore[assignment]  # a logging.Formatter all the same
 
-    @default("log_format")
-    def _default_log_format(self) -> str:
-        return "%(color)s[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s]%(end_color)s %(message)s"
-
-    @default("log_datefmt")
-    def _default_log_datefmt(self) -> str:
-        return "%H:%M:%S"
+    @observe("log_json")
+    def _log_json_changed(self, change: Any) -> None:
+        self._configure_logging()
 
     def get_default_logging_config(self) -> dict[str, Any]:
         """traitlets leaves the logger at DEBUG and filters in the handler, so every
         debug call (an access-log line per request) would still build a record;
-        the logger itself takes log_level instead."""
+        the logger itself takes log_level instead.  With ``log_json`` the console
+        handler writes JSON lines (:mod:`.jsonlog`)."""
         config = super().get_default_logging_config()
         for logger in config.get("loggers", {}).values():
             logger["level"] = logging.getLevelName(
                 cast(int, self.log_level)
             )  # traitlets turns a level name into its number
+        if self.log_json:
+            config["formatters"]["console"] = {"class": "jupyter_server_lite.jsonlog.JSONFormatter"}
+        add_redaction_to_logging_config(config)  # rebuilt handlers keep masking secrets
         return config
 
     @property
@@ -105,15 +154,31 @@ class ServerApp(JupyterApp):
     port_retries = Integer(
         50, min=0, help="How many following ports to try when the port is taken; 0 fails at once."
     ).tag(config=True)
-    base_url = Unicode("/", help="The URL prefix of every route, for serving behind a proxy.").tag(config=True)
+    base_url = Unicode(
+        "/",
+        help="""The URL prefix of every route, for serving behind a proxy; stored with a leading
+        and a trailing /, and spelled as browsers send it: what they percent-encode in a path
+        (space, non-ASCII, " < > ` { } ? #, a % that starts no escape) is stored encoded, so
+        "/my lab/" is "/my%20lab/"; escapes already there are kept. A backslash is refused
+        (browsers read it as /). Taken literally, not as a pattern.""",
+    ).tag(config=True)
 
     @validate("base_url")
     def _validate_base_url(self, proposal: Any) -> str:
-        return url_path_join("/", proposal["value"], "/")
+        value = proposal["value"]
+        if "\\" in value:
+            raise TraitError(f"ServerApp.base_url: {value!r} holds a backslash, which browsers read as '/'")
+        return url_path_join("/", encode_url_path(value), "/")
 
     certfile = Unicode("", help="TLS certificate file: serve https when set (with keyfile).").tag(config=True)
     keyfile = Unicode("", help="TLS private key file for certfile.").tag(config=True)
-    max_body_size = Integer(512 * 1024 * 1024, help="Largest request body accepted, in bytes.").tag(config=True)
+    max_body_size = Integer(
+        512 * 1024 * 1024,
+        help="""Largest request body accepted, in bytes. A larger body is
+        refused with a 413 (JSON from the API) before it is read, and the connection closed.
+        Without credentials the limit is 64 KiB, on the public routes that take a body (the
+        /login form); the other routes refuse any body without credentials.""",
+    ).tag(config=True)
     websocket_max_message_size = Integer(
         10 * 1024 * 1024,
         help="""Largest websocket message accepted from a client, in bytes (as in tornado and
@@ -121,6 +186,20 @@ class ServerApp(JupyterApp):
     ).tag(config=True)
     max_buffer_size = Integer(
         512 * 1024 * 1024, help="Largest amount of incoming data buffered per connection, in bytes."
+    ).tag(config=True)
+    header_timeout = Float(
+        60.0,
+        min=0.01,
+        help="""Seconds a connection has to send the headers of a request, counted from its
+        opening or from the end of its previous request (so it is also how long an idle
+        kept-alive connection stays open). Past it the connection is closed, without a log
+        line: half-sent requests cannot hold file descriptors for long.""",
+    ).tag(config=True)
+    body_timeout = Float(
+        600.0,
+        min=0.01,
+        help="""Seconds a request body has to arrive once its headers are in; past it the
+        connection is closed. A caller without credentials gets header_timeout instead.""",
     ).tag(config=True)
 
     # -- security -----------------------------------------------------------
@@ -134,10 +213,13 @@ class ServerApp(JupyterApp):
     allow_credentials = Bool(False, help="Send Access-Control-Allow-Credentials: true to allowed origins.").tag(
         config=True
     )
-    allow_remote_access = Bool(
-        help="""Answer requests whose Host is not a local name. Off by default when
-        listening on a loopback address (protects against DNS rebinding); on when
-        listening on all interfaces or a non-loopback address."""
+    allow_remote_access = computed_default(
+        Bool(
+            help="""Answer requests whose Host is not a local name. Off by default when
+            listening on a loopback address (protects against DNS rebinding); on when
+            listening on all interfaces or a non-loopback address."""
+        ),
+        "False when ip is a loopback address or one of local_hostnames, else True",
     ).tag(config=True)
 
     @default("allow_remote_access")
@@ -152,7 +234,9 @@ class ServerApp(JupyterApp):
     disable_check_xsrf = Bool(
         False, help="Disable the XSRF check for cookie-authenticated requests (not recommended)."
     ).tag(config=True)
-    cookie_secret = Unicode(help="Secret that signs the login cookie; random per start by default.").tag(config=True)
+    cookie_secret = computed_default(
+        Unicode(help="Secret that signs the login cookie; random per start by default."), "random, made at every start"
+    ).tag(config=True)
 
     @default("cookie_secret")
     def _default_cookie_secret(self) -> str:
@@ -160,8 +244,9 @@ class ServerApp(JupyterApp):
 
     # -- files and pages ----------------------------------------------------
 
-    root_dir = Unicode(
-        help="The directory kernels start in (with a session's path below it). Default: the current directory."
+    root_dir = computed_default(
+        Unicode(help="The directory kernels start in (with a session's path below it); ~ is expanded."),
+        "the current directory",
     ).tag(config=True)
 
     @default("root_dir")
@@ -177,7 +262,12 @@ class ServerApp(JupyterApp):
 
     open_browser = Bool(True, help="Open a browser at the landing page after start-up.").tag(config=True)
     browser = Unicode("", help="Browser command for webbrowser.get(); the system default when empty.").tag(config=True)
-    default_url = Unicode("/", help="The path (below base_url) printed and opened at start-up.").tag(config=True)
+    default_url = Unicode(
+        "/",
+        help="""The path below base_url that / redirects to, printed and opened at start-up.
+        Unless set, the starter's landing page or the loaded frontend's (highest
+        frontend_priority), else / itself: the core's landing page.""",
+    ).tag(config=True)
     tornado_settings = Dict(help="Extra settings for the tornado Application.").tag(config=True)
 
     # -- lifetime -----------------------------------------------------------
@@ -192,8 +282,15 @@ class ServerApp(JupyterApp):
 
     jpserver_extensions = Dict(
         Bool(),
-        help="""Extensions to load: {"module": true|false}. Merged from every conf.d
-        enabler file, config file and the command line; false disables.""",
+        help="""Extensions to load: {"module": true|false}. Merged name by name from every
+        conf.d enabler file, config file, the program's config and the command line
+        (higher levels win; at one folder false wins); false disables.""",
+    ).tag(config=True)
+    terminals_enabled = Bool(
+        True,
+        help="""Serve terminals (jupyter_server's switch, kept for existing config). False is
+        the same as an enabler false for jupyter_server_lite.bundled.terminals, at the
+        level that sets it: the bundled terminals service is not loaded.""",
     ).tag(config=True)
     safe_mode = Bool(False, help="Load no extension at all, for debugging the core.").tag(config=True)
     strict_extensions = Bool(False, help="Fail the start when an enabled extension fails to load.").tag(config=True)
@@ -249,6 +346,39 @@ class ServerApp(JupyterApp):
         """The kernel websockets' settings and every session's channels."""
         return _built(self._kernel_websocket_manager, "kernel_websocket_manager")
 
+    @property
+    def contents_manager(self) -> ContentsManager:
+        """The contents manager of the extension that provides the ``contents`` service.
+
+        The bundled one (files below ``root_dir``) unless another provider
+        replaced it.  ``RuntimeError`` when no loaded extension provides the
+        service (it is disabled, or its provider failed): callers that can
+        do without contents (sessions) never ask.
+        """
+        for record in self.extension_manager.records:
+            if record.state == "loaded" and "contents" in record.provides:
+                for app in record.apps:
+                    if "contents" in type(app).provides:
+                        return cast("ContentsManager", app.contents_manager)  # type: ignore[attr-defined]  # the provider's contract
+        raise RuntimeError("no contents service: no loaded extension provides 'contents' (see docs/services.md)")
+
+    @property
+    def event_logger(self) -> EventLogger:
+        """The event bus of the extension that provides the ``events`` service.
+
+        Extensions register schemas and emit there, as with Jupyter Server
+        (``serverapp.event_logger.emit(schema_id=..., data=...)``); it exists
+        from the moment that extension is configured, so other extensions
+        may use it while they load.  ``RuntimeError`` when no extension
+        provides ``events`` (it is disabled, or its provider failed).
+        """
+        for record in self.extension_manager.records:
+            if record.state in ("configured", "loaded") and "events" in record.provides:
+                for app in record.apps:
+                    if "events" in type(app).provides:
+                        return cast("EventLogger", app.event_logger)  # type: ignore[attr-defined]  # the provider's contract
+        raise RuntimeError("no events service: no loaded extension provides 'events' (see docs/services.md)")
+
     hooks = Instance(Hooks, help="The plugin manager: extensions' hook implementations and calls.")
 
     @default("hooks")
@@ -259,20 +389,30 @@ class ServerApp(JupyterApp):
         """Call hook ``name`` with ``serverapp=self`` and ``kwargs``, failures isolated."""
         return self.hooks.call(name, serverapp=self, **kwargs)
 
-    extension_manager = Instance(
-        ExtensionManager, help="The extensions of this server: their records, routes and settings."
+    registered_extensions = List(
+        Instance(Registration), help="Extensions a program handed over (register_extension), in order."
     )
+    #: ``ServerApp`` config of the starter (``ExtensionApp.serverapp_config``), applied
+    #: below every config file: the files and the command line win.
+    starter_defaults: Config | None = None
+    #: What initialize() decided to load (see extension/plan.py); None before.
+    extension_plan: ExtensionPlan | None = None
+    _extension_manager: ExtensionManager | None = None
+    _extensions: ExtensionLoad | None = None
 
-    @default("extension_manager")
-    def _default_extension_manager(self) -> ExtensionManager:
-        return ExtensionManager(self)
+    @property
+    def extension_manager(self) -> ExtensionManager:
+        """The extensions of this server: their records (``records``, ``get(name)``, ``starter``)."""
+        return _built(self._extension_manager, "extension_manager")
 
     def register_extension(self, extension: Any, as_starter: bool = False) -> None:
         """Load ``extension`` (an ExtensionApp class or instance, a module, or a
         module name) with the enabled ones, without a conf.d file.  Call it
         before :meth:`initialize`; ``as_starter`` marks the one ``jupyter <name>`` launched
         (the *starter*: :attr:`ExtensionManager.starter` is its record)."""
-        self.extension_manager.register(extension, as_starter=as_starter)
+        if self.extension_plan is not None:
+            raise RuntimeError("register extensions before ServerApp.initialize()")
+        self.registered_extensions = [*self.registered_extensions, Registration(extension, as_starter)]
 
     activity = Instance(Activity)
 
@@ -295,29 +435,31 @@ class ServerApp(JupyterApp):
         """Parse the command line, load config and build everything that needs no loop."""
         if argv is None:
             argv = sys.argv[1:]
+        program_config = deepcopy(self.config)  # what a program built the server with
         self.parse_command_line(argv)
         if self.subapp is not None:
             return
+        cli_options.refuse_positional(self.extra_args)
         cl_config = deepcopy(self.config)
         self.init_logging_bridge()
+        if self.starter_defaults:
+            self.update_config(self.starter_defaults)
         self.load_config_file()
-        cli_extensions = cl_config.get("ServerApp", {}).get("jpserver_extensions")
         self.update_config(cl_config)
-        if cli_extensions:
-            merged = dict(self.loaded_config.extensions)
-            merged.update(cli_extensions)
-            self.jpserver_extensions = merged
+        self.plan_extensions(program_config, self.cli_config)
         self.init_configurables()
         self.init_extensions()
         self.init_webapp()
 
     def init_logging_bridge(self) -> None:
-        """Route tornado's and our modules' loggers through the application log."""
+        """Route tornado's and our modules' loggers through the application log,
+        every line of it with secret URL parameters masked (:mod:`.web.logs`)."""
         for name in ("tornado", "jupyter_server_lite"):
             logger = logging.getLogger(name)
             logger.parent = self.log
             logger.propagate = True
             logger.setLevel(logging.NOTSET)
+        install_redaction(self.log)
 
     def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]
         """Load every config file; a malformed one stops the start, naming the file."""
@@ -328,6 +470,7 @@ class ServerApp(JupyterApp):
 
     def init_configurables(self) -> None:
         self.identity_provider = self.identity_provider_class(parent=self, log=self.log)
+        self.identity_provider.token  # noqa: B018 -- resolved now: an unreadable JUPYTER_TOKEN_FILE stops the start
         self._kernel_spec_manager = self.kernel_spec_manager_class(parent=self, log=self.log)
         kernel_kwargs: dict[str, Any] = {"root_dir": self.root_dir}
         if "connection_dir" not in self.config.get("MappingKernelManager", {}):  # a configured one wins
@@ -362,14 +505,35 @@ class ServerApp(JupyterApp):
         elif event == "shutdown" and kernel_id in announced:
             self.call_hook("kernel_stopped", kernel_id=kernel_id, kernel_name=announced.pop(kernel_id))
 
+    def plan_extensions(self, program_config: Config, cli_config: Config) -> ExtensionPlan:
+        """Decide what to load (see extension/plan.py): the loaded config files, the
+        enablers in ``program_config`` and ``cli_config``, the registered extensions.
+        ``jpserver_extensions`` then holds the merged enablers."""
+        self.extension_plan = build_plan(
+            self.loaded_config,
+            registered=self.registered_extensions,
+            program=_enablers_in(program_config),
+            command_line=_enablers_in(cli_config),
+            safe_mode=self.safe_mode,
+        )
+        self.jpserver_extensions = self.extension_plan.switches()
+        return self.extension_plan
+
     def init_extensions(self) -> None:
-        """Import, configure and load the extensions (see extension/manager.py); in
-        strict mode a failure raises :class:`ExtensionError`."""
-        self.extension_manager.load_all()
+        """Load what the plan says (see extension/manager.py) and take the landing page
+        it suggests as ``default_url``, unless the user set one; in strict mode a
+        failure raises :class:`ExtensionError`."""
+        plan = _built(self.extension_plan, "extension_plan")
+        self._extension_manager = ExtensionManager(
+            plan, serverapp=self, hooks=self.hooks, base_url=self.base_url, log=self.log, strict=self.strict_extensions
+        )
+        self._extensions = self._extension_manager.load_all()
+        if self._extensions.landing_page and "default_url" not in self.config.get("ServerApp", {}):
+            self.default_url = self._extensions.landing_page
 
     def init_webapp(self) -> None:
-        manager = self.extension_manager
-        self.web_app = make_application(self, manager.rules(), manager.tornado_settings())
+        loaded = _built(self._extensions, "extension_manager")
+        self.web_app = make_application(self, loaded.rules, loaded.tornado_settings)
 
     # -- serving ------------------------------------------------------------
 
@@ -394,8 +558,10 @@ class ServerApp(JupyterApp):
             self.web_app,
             ssl_options=tls_context(self.certfile, self.keyfile),
             xheaders=bool(self.tornado_settings.get("xheaders")),
-            max_body_size=self.max_body_size,
+            max_body_size=self.max_body_size,  # our handlers check bodies before reading them (web/bodies.py)
             max_buffer_size=self.max_buffer_size,
+            idle_connection_timeout=self.header_timeout,  # tornado's name for its header timeout
+            body_timeout=self.body_timeout,
         )
         sockets = self._bind()
         self._bound_port = sockets[0].getsockname()[1]
@@ -408,7 +574,20 @@ class ServerApp(JupyterApp):
         self.stop_requested.clear()
         if self.shutdown_no_activity_timeout > 0:
             self._idle_watch = IdleWatch(self.shutdown_no_activity_timeout, self._is_idle, self.request_stop, self.log)
-        self.log.info("Jupyter Server Lite %s is running at:\n%s", __version__, "\n".join(self.display_urls))
+        self.log.info(
+            "Jupyter Server Lite %s is running at:\n%s",
+            __version__,
+            "\n".join(self.display_urls),
+            extra={SHOWS_TOKEN: True},  # the one line that may show the token
+        )
+        if not self.identity_provider.auth_enabled:
+            self.log.warning(
+                "AUTHENTICATION IS OFF: no token and no password (IdentityProvider.token is empty). Anyone who "
+                "can reach %s can run code as %s. Remove the empty token (from the command line or config files) "
+                "to get a random one at every start, or set a password with `jupyter server-lite password`.",
+                self.url,
+                self.identity_provider.username,
+            )
         self.call_hook("server_started")
 
     _idle_watch: IdleWatch | None = None
@@ -434,6 +613,8 @@ class ServerApp(JupyterApp):
             self._session_manager.close()  # first: a session file keeps the rows of the kernels stopped below
         if self._kernel_manager is not None:
             await self._kernel_manager.shutdown_all()
+        if self.trait_has_value("identity_provider"):
+            self.identity_provider.login_throttle.close()  # its password-check thread
         if self._runtime_file:
             remove_runtime_file(self._runtime_file)
             self._runtime_file = ""
@@ -496,7 +677,9 @@ class ServerApp(JupyterApp):
 
     @property
     def display_url(self) -> str:
-        """The start-up URL, the one place a token may be printed."""
+        """The start-up URL, the one place a token may be printed: a random one.
+        A token the user chose (config, ``--token``, ``JUPYTER_TOKEN[_FILE]``)
+        shows as ``?token=...``: they know it, and logs outlive terminals."""
         return self._with_token(self.url + self.default_url.lstrip("/"))
 
     @property
@@ -513,8 +696,12 @@ class ServerApp(JupyterApp):
         return urls
 
     def _with_token(self, url: str) -> str:
-        token = self.identity_provider.token
-        return f"{url}?{urlencode({'token': token})}" if token else url
+        provider = self.identity_provider
+        if not provider.token:
+            return url
+        if not provider.token_generated:
+            return f"{url}?token=..."
+        return f"{url}?{urlencode({'token': provider.token})}"
 
     def server_info(self) -> dict[str, Any]:
         return {
@@ -555,6 +742,29 @@ class ServerApp(JupyterApp):
             self.log.warning("No web browser found: %s. Open the URL above by hand.", err)
             return
         browser.open(self.display_url, new=2)
+
+
+#: What a browser sends unencoded in a path (RFC 3986 pchar, plus what the
+#: WHATWG URL standard leaves alone: ``[ ] ^ |``); everything else is encoded.
+_PATH_SAFE = "/%!$&'()*+,;=:@[]^|"
+
+
+def encode_url_path(path: str) -> str:
+    """``path`` as a browser sends it: ``/my lab/`` is ``/my%20lab/``.
+
+    An escape already there (``%40``) is kept; a ``%`` that starts none is
+    ``%25``. Routes match the path as sent, so base_url must be spelled so.
+    """
+    path = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", path)
+    return quote(path, safe=_PATH_SAFE)
+
+
+def _enablers_in(config: Config) -> dict[str, bool]:
+    """The enablers of ``config``: its ``ServerApp.jpserver_extensions``, plus the bundled extensions
+    one of jupyter_server's switches (``ServerApp.terminals_enabled``) turns on or off."""
+    section = config.get("ServerApp", {}) if "ServerApp" in config else {}
+    names = dict(section.get("jpserver_extensions", {}) or {}) if "jpserver_extensions" in section else {}
+    return with_switches(names, section)
 
 
 _T = TypeVar("_T")

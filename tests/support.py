@@ -1,9 +1,11 @@
-"""Small helpers shared by the test modules (kernels' processes, bounded polling)."""
+"""Small helpers shared by the test modules (kernels' processes, bounded polling, logs, raw HTTP)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +42,49 @@ def server_with_routes(factory: Callable[..., Any], routes: list[Any], config: d
     app = factory(config=config, start=False)
     app.web_app = make_application(app, extra_routes=routes)
     return app
+
+
+class LogCapture(logging.Handler):
+    """Every record a server logs, at any level, formatted as the console would
+    (traceback included)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def lines(self) -> list[str]:
+        formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+        return [formatter.format(r) for r in self.records]
+
+    def access(self) -> list[str]:
+        return [r.getMessage() for r in self.records if r.name == "jupyter_server_lite.access"]
+
+
+@contextlib.contextmanager
+def capture_logs(log: logging.Logger) -> Iterator[LogCapture]:
+    """Capture what ``log`` (a server's) gets, debug included, inside the block."""
+    capture = LogCapture()
+    previous = log.level
+    log.setLevel(logging.DEBUG)
+    log.addHandler(capture)
+    try:
+        yield capture
+    finally:
+        log.removeHandler(capture)
+        log.setLevel(previous)
+
+
+async def raw_request(port: int, data: bytes, timeout: float = 30.0) -> bytes:
+    """Send ``data`` on a fresh connection to 127.0.0.1:``port`` and read until the server closes it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()

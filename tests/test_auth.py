@@ -7,16 +7,19 @@ Real HTTP against a server on 127.0.0.1 under the awkward base_url
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from support import server_with_routes
+from support import capture_logs, server_with_routes
 from tornado.httpclient import HTTPResponse
 
 from jupyter_server_lite.auth import passwd, passwd_check
+from jupyter_server_lite.listen import StartupError
 from jupyter_server_lite.web.handlers import APIHandler
 
 PASSWORD = "correct horse battery staple"
@@ -335,7 +338,8 @@ async def test_without_auth_everyone_is_the_user_but_xsrf_still_applies(jsl_fetc
     """token='' and no password: anyone reaching the port is the user, so
     another site's forged POST must still be refused."""
     app = with_echo(jsl_server_factory, {"IdentityProvider": {"token": ""}})
-    await app.start_server()
+    with jsl_expect_log("AUTHENTICATION IS OFF"):
+        await app.start_server()
     assert not app.identity_provider.auth_enabled
     r = await jsl_fetch("api", "status", app=app)
     assert r.code == 200
@@ -370,3 +374,158 @@ def test_malformed_hash_never_matches(bad):
 def test_empty_password_is_refused():
     with pytest.raises(ValueError, match="empty"):
         passwd("")
+
+
+# -- the login cookie is bound to the credentials that issued it -------------------------
+
+FIXED = {"ServerApp": {"cookie_secret": "a-fixed-secret-" * 4}, "IdentityProvider": {"cookie_name": "jsl-test-auth"}}
+
+
+async def start_with(factory: Any, **identity: str) -> Any:
+    """A started server with the fixed cookie secret and name, and these IdentityProvider traits."""
+    app = factory(config={**FIXED, "IdentityProvider": {**FIXED["IdentityProvider"], **identity}}, start=False)
+    await app.start_server()
+    return app
+
+
+async def test_login_cookie_dies_with_the_token_that_issued_it(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    """With a fixed cookie_secret a cookie survives a restart -- but not a new token."""
+    first = await start_with(jsl_server_factory, token="the-first-token")
+    r = await jsl_fetch("api", "status", app=first, params={"token": "the-first-token"}, authenticated=False)
+    cookie = {"Cookie": cookie_header(r)}
+    restarted = await start_with(jsl_server_factory, token="the-first-token")
+    assert (await jsl_fetch("api", "me", app=restarted, authenticated=False, headers=cookie)).code == 200
+    changed = await start_with(jsl_server_factory, token="a-new-token")
+    with jsl_expect_log(r"^403 GET"):
+        r = await jsl_fetch("api", "me", app=changed, authenticated=False, headers=cookie, raise_error=False)
+    assert r.code == 403
+
+
+async def test_login_cookie_dies_with_the_password_that_issued_it(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    old_hash = passwd("the old password")
+    first = await start_with(jsl_server_factory, hashed_password=old_hash)
+    r = await login(lambda *a, **k: jsl_fetch(*a, app=first, **k), "the old password")
+    assert r.code == 302
+    cookie = {"Cookie": cookie_header(r)}
+    assert (await jsl_fetch("api", "me", app=first, authenticated=False, headers=cookie)).code == 200
+    changed = await start_with(jsl_server_factory, hashed_password=passwd("a new password"))
+    with jsl_expect_log(r"^403 GET"):
+        r = await jsl_fetch("api", "me", app=changed, authenticated=False, headers=cookie, raise_error=False)
+    assert r.code == 403
+    value = cookies_of(r)  # the refused cookie is not renewed
+    assert "jsl-test-auth" not in value
+
+
+# -- password checks: off the event loop, with a per-client backoff ------------------------------
+
+#: A valid hash that takes ~10x a normal check to refuse (3,000,000 PBKDF2 rounds).
+SLOW_HASH = "pbkdf2_sha256$3000000$00$" + "00" * 32
+
+
+async def test_password_check_runs_off_the_event_loop(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    """While a (slow) password check runs, the server answers other requests."""
+    app = await start_with(jsl_server_factory, hashed_password=SLOW_HASH)
+    done: list[str] = []
+
+    async def attempt() -> None:
+        with jsl_expect_log("Failed login attempt"), jsl_expect_log(r"^401 POST"):
+            r = await login(lambda *a, **k: jsl_fetch(*a, app=app, **k), "a guess")
+        done.append(f"login {r.code}")
+
+    guess = asyncio.ensure_future(attempt())
+    await asyncio.sleep(0.3)  # the form is fetched and posted; the check is running
+    r = await jsl_fetch("api", "health", app=app, authenticated=False)
+    done.append(f"health {r.code}")
+    await guess
+    assert done == ["health 200", "login 401"]
+
+
+async def test_failed_logins_back_off_per_client(jsl_fetch, password_app, jsl_expect_log):
+    def attempt(password: str) -> Any:
+        return login(lambda *a, **k: jsl_fetch(*a, app=password_app, **k), password)
+
+    failed = r"Failed login attempt from 127\.0\.0\.1 \(1 in a row; the next is checked after 1s\)"
+    with jsl_expect_log(failed), jsl_expect_log(r"^401 POST"):
+        assert (await attempt("wrong")).code == 401
+    refused = r"Login attempt from 127\.0\.0\.1 refused unchecked: it must wait 1s"
+    with jsl_expect_log(refused), jsl_expect_log(r"^429 POST"):
+        r = await attempt(PASSWORD)  # even the right password waits: it is not checked
+    assert r.code == 429 and r.headers["Retry-After"] == "1" and b"try again in 1 seconds" in r.body
+    await asyncio.sleep(1.05)
+    assert (await attempt(PASSWORD)).code == 302  # and a success forgets the failures
+    assert len(password_app.identity_provider.login_throttle) == 0
+
+
+def test_login_throttle_delays_grow_and_its_table_is_bounded():
+    from jupyter_server_lite.auth.throttle import LoginThrottle
+
+    now = [0.0]
+    throttle = LoginThrottle(max_clients=3, max_delay=8.0, forget_after=100.0, clock=lambda: now[0])
+    assert throttle.retry_after("a") == 0
+    assert [throttle.failed("a") for _ in range(5)] == [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 8.0)]
+    assert throttle.retry_after("a") == 8.0
+    now[0] = 5.0
+    assert throttle.retry_after("a") == 3.0
+    for client in ("b", "c", "d"):  # a fourth address pushes out the one that failed longest ago
+        throttle.failed(client)
+    assert len(throttle) == 3 and throttle.retry_after("a") == 0 and throttle.retry_after("b") > 0
+    throttle.succeeded("b")
+    assert throttle.retry_after("b") == 0 and len(throttle) == 2
+    now[0] = 200.0  # forgotten after forget_after without a failure
+    assert throttle.retry_after("c") == 0 and throttle.failed("d") == (1, 1.0)
+
+
+# -- where the token comes from ---------------------------------------------------------------
+
+
+def test_token_from_the_environment_in_jupyter_servers_order(jsl_server_factory, monkeypatch, tmp_path):
+    """config/CLI > JUPYTER_TOKEN > JUPYTER_TOKEN_FILE > random, so a fixed token
+    need not be on the command line (where ps shows it)."""
+    token_file = tmp_path / "token"
+    token_file.write_text("  from-the-file  \nsecond line ignored\n")
+    monkeypatch.setenv("JUPYTER_TOKEN_FILE", str(token_file))
+    monkeypatch.setenv("JUPYTER_TOKEN", "from-the-environment")
+    assert jsl_server_factory(start=False).identity_provider.token == "from-the-environment"
+    assert jsl_server_factory(argv=["--token=from-the-cli"], start=False).identity_provider.token == "from-the-cli"
+    monkeypatch.setenv("JUPYTER_TOKEN", "")  # empty: not set (never "authentication off")
+    provider = jsl_server_factory(start=False).identity_provider
+    assert provider.token == "from-the-file" and not provider.token_generated
+    monkeypatch.delenv("JUPYTER_TOKEN_FILE")
+    assert jsl_server_factory(start=False).identity_provider.token_generated
+
+
+async def test_a_chosen_token_is_never_logged(jsl_server_factory, monkeypatch):
+    monkeypatch.setenv("JUPYTER_TOKEN", "from-the-environment")
+    app = jsl_server_factory(start=False)
+    with capture_logs(app.log) as captured:
+        await app.start_server()
+    assert app.display_url.endswith("/a%40b/?token=...")
+    assert not [line for line in captured.lines() if "from-the-environment" in line]
+    assert app.server_info()["token"] == "from-the-environment"  # the owner-only runtime file has it
+
+
+@pytest.mark.parametrize(("content", "problem"), [(None, "No such file or directory"), ("\n  \n", "holds no token")])
+def test_unusable_token_file_stops_the_start_naming_it(jsl_server_factory, monkeypatch, tmp_path, content, problem):
+    token_file = tmp_path / "token"
+    if content is not None:
+        token_file.write_text(content)
+    monkeypatch.setenv("JUPYTER_TOKEN_FILE", str(token_file))
+    with pytest.raises(StartupError, match=f"token file {re.escape(str(token_file))} .*{problem}"):
+        jsl_server_factory(start=False)
+
+
+# -- cookies and redirects, as a browser sees them ----------------------------------------------
+
+
+async def test_xsrf_cookie_flags(jsl_fetch, jsl_serverapp):
+    form = await jsl_fetch("login", authenticated=False)
+    xsrf = cookies_of(form)["_xsrf"]
+    assert xsrf["samesite"] == "Lax" and xsrf["path"] == jsl_serverapp.base_url
+    assert not xsrf["httponly"]  # JupyterLab's client reads it
+    assert not xsrf["secure"]  # plain http here; https sets it (test_cli.py)
+
+
+async def test_next_is_percent_encoded_in_the_redirect(jsl_fetch, jsl_serverapp):
+    r = await login(jsl_fetch, jsl_serverapp.identity_provider.token, jsl_serverapp.base_url + "notebooks/café€.ipynb")
+    assert r.code == 302
+    assert r.headers["Location"] == jsl_serverapp.base_url + "notebooks/caf%C3%A9%E2%82%AC.ipynb"

@@ -1,25 +1,24 @@
-"""bundled/dashboard: the bundled extension, enabled by the repository's own enabler file."""
+"""bundled/dashboard: the bundled extension, on in every server without an enabler file."""
 
 import json
 import logging
-import pathlib
 import re
 import textwrap
 from importlib.metadata import entry_points
 
 import pytest
+from tornado.httpclient import AsyncHTTPClient
 
+from jupyter_server_lite import bundled
 from jupyter_server_lite.cli import extension as cli
 from jupyter_server_lite.extension.discovery import ENTRY_POINT_GROUP
 
 MODULE = "jupyter_server_lite.bundled.dashboard"
-ENABLER = pathlib.Path(__file__).parents[1] / "etc/jupyter/jupyter_server_lite_config.d" / f"{MODULE}.json"
 
 
 @pytest.fixture
 def jsl_serverapp(jsl_server_factory, jsl_dirs, tmp_path, monkeypatch, jsl_expect_log):
-    """A server with the dashboard enabled as pip installs it, next to a broken extension."""
-    jsl_dirs.write_config("sys_prefix", f"jupyter_server_lite_config.d/{ENABLER.name}", ENABLER.read_text())
+    """A server with nothing enabled but a broken extension: the dashboard is there anyway."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "jsltest_dash_broken.py").write_text(
@@ -35,20 +34,31 @@ def jsl_serverapp(jsl_server_factory, jsl_dirs, tmp_path, monkeypatch, jsl_expec
         return jsl_server_factory()
 
 
-def test_enabler_file_and_entry_point_ship_with_the_package():
-    assert json.loads(ENABLER.read_text()) == {"ServerApp": {"jpserver_extensions": {MODULE: True}}}
+def test_it_is_bundled_and_advertised():
+    assert MODULE in bundled.BUNDLED_EXTENSIONS
     advertised = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
     assert advertised.get("dashboard") == MODULE
+
+
+async def test_it_is_enabled_by_the_bundled_level(jsl_fetch, jsl_serverapp):
+    record = json.loads((await jsl_fetch("api", "extensions", "dashboard")).body)
+    assert record["state"] == "loaded" and record["bundled"] is True
+    assert record["enabled_by"] == {"path": bundled.__file__, "level": "bundled", "directory": None}
+    assert record["prefixes"] == ["/dashboard", "/extension/api/dashboard", "/static/dashboard"]
+    assert record["provides"] == [] and record["replaced_by"] == {}
 
 
 async def test_dashboard_shows_status_kernels_and_extension_records(jsl_fetch, jsl_serverapp):
     page = (await jsl_fetch("dashboard", "")).body.decode()
     assert "<h1>Dashboard</h1>" in page
+    assert '<a href="/a%40b/dashboard/">Refresh</a>' in page  # url_for("page"): its own route, by name
     assert re.search(r'href="/a%40b/static/dashboard/dashboard\.css\?v=\w+"', page)
     assert "<th>kernels</th><td>0</td>" in page
     assert "No kernel is running." in page
     rows = re.findall(r'<tr class="state-(\w+)">\s*<td>(?:<a href="([^"]*)">)?([\w.]+)', page)
     assert ("loaded", "/a%40b/dashboard/", "dashboard") in rows
+    assert 'dashboard</a> <span class="bundled">(bundled)</span>' in page
+    assert '<td class="prefixes"><code>/dashboard</code><br><code>/extension/api/dashboard</code>' in page
     assert ("failed", "", "jsltest_dash_broken") in rows
     assert "ImportError: dashboard test: cannot import" in page
     assert "<summary>traceback</summary>" in page
@@ -71,10 +81,36 @@ async def test_dashboard_needs_login(jsl_fetch):
     assert "/a%40b/login?next=" in r.headers["Location"]
 
 
-def test_extension_list_shows_it_enabled_at_sys_prefix(jsl_dirs, capsys):
-    jsl_dirs.write_config("sys_prefix", f"jupyter_server_lite_config.d/{ENABLER.name}", ENABLER.read_text())
+def test_extension_list_shows_it_enabled_by_the_bundled_level(jsl_dirs, capsys):
     assert cli.main(["list", "--json"]) == 0
     rows = {row["module"]: row for row in json.loads(capsys.readouterr().out)["extensions"]}
     row = rows[MODULE]
-    assert (row["enabled"], row["level"], row["ok"], row["name"]) == (True, "sys-prefix", True, "dashboard")
+    assert (row["enabled"], row["level"], row["ok"], row["name"]) == (True, "bundled", True, "dashboard")
+    assert row["enabler"] == bundled.__file__ and row["bundled"] is True
     assert row["entry_point"]["name"] == "dashboard"
+    assert row["prefixes"] == ["/dashboard", "/extension/api/dashboard", "/static/dashboard"]
+    assert cli.main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert f"enabled  by bundled     {bundled.__file__}  <- in force" in text
+    assert "prefixes: /dashboard /extension/api/dashboard /static/dashboard" in text
+
+
+@pytest.mark.parametrize("level", ["user", "sys_prefix", "system"])
+async def test_an_enabler_false_at_any_level_switches_it_off(
+    jsl_server_factory, jsl_dirs, jsl_expect_log, level, capsys
+):
+    flag = "--" + level.replace("_", "-")
+    assert cli.main(["disable", MODULE, flag]) == 0
+    assert (jsl_dirs.level(level) / f"jupyter_server_lite_config.d/{MODULE}.json").is_file()
+    capsys.readouterr()
+    app = jsl_server_factory(start=False)
+    await app.start_server()
+    assert app.extension_manager.get("dashboard") is None
+    url = f"http://127.0.0.1:{app.actual_port}{app.base_url}dashboard/"
+    headers = {"Authorization": f"token {app.identity_provider.token}"}
+    with jsl_expect_log("404 GET"):
+        r = await AsyncHTTPClient().fetch(url, headers=headers, raise_error=False)
+    assert r.code == 404
+    assert cli.main(["list", "--json"]) == 0
+    row = {r["module"]: r for r in json.loads(capsys.readouterr().out)["extensions"]}[MODULE]
+    assert row["enabled"] is False and [e["level"] for e in row["enablers"]] == [level.replace("_", "-"), "bundled"]

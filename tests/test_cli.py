@@ -8,10 +8,12 @@ bounded; every server started here is killed at teardown if still running.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -312,6 +314,49 @@ def test_password_from_stdin(cli):
     assert code == 403
 
 
+@pytest.mark.parametrize("planted", ["a 0644 file", "a symlink"])
+def test_password_writes_a_private_file_and_follows_no_link(cli, tmp_path, planted):
+    """The config file ends up 0600 whatever was there; a link there is replaced, not written through."""
+    path = cli.config_dir / "jupyter_server_lite_config.json"
+    target = tmp_path / "elsewhere.json"
+    before = '{"ServerApp": {"port_retries": 3}}'
+    if planted == "a symlink":
+        target.write_text(before)
+        path.symlink_to(target)
+    else:
+        path.write_text(before)
+        path.chmod(0o644)
+    result = cli.run("server-lite", "password", stdin="pw\n")
+    assert result.returncode == 0, result.stderr
+    assert not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    config = json.loads(path.read_text())
+    assert config["ServerApp"] == {"port_retries": 3} and "hashed_password" in config["IdentityProvider"]
+    if planted == "a symlink":
+        assert target.read_text() == before
+    assert not [p for p in cli.config_dir.iterdir() if p.name.endswith(".tmp")]  # no temporary file left
+
+
+def test_token_from_the_environment_stays_off_the_command_line_and_out_of_the_log(cli):
+    cli.env["JUPYTER_TOKEN"] = "env-token-4f1d2c9b"
+    server = cli.start()
+    assert server.info["token"] == "env-token-4f1d2c9b"
+    assert "env-token" not in Path(f"/proc/{server.proc.pid}/cmdline").read_text()
+    assert server.get("api/status")[0] == 200
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
+    log = server.log.read_text()
+    assert f"{server.info['url']}?token=...\n" in log and "env-token" not in log
+
+
+def test_unreadable_token_file_fails_the_start_naming_it(cli, tmp_path):
+    missing = tmp_path / "no-such-token-file"
+    cli.env["JUPYTER_TOKEN_FILE"] = str(missing)
+    result = cli.run("server-lite", "--no-browser")
+    assert result.returncode == 1
+    expected = f"jupyter-server-lite: error: Cannot read the token file {missing} (JUPYTER_TOKEN_FILE): No such file or directory"
+    assert result.stderr.strip() == expected
+
+
 def test_password_keeps_other_settings_and_refuses_empty(cli):
     path = cli.config_dir / "jupyter_server_lite_config.json"
     path.write_text('{"ServerApp": {"port_retries": 3}}')
@@ -412,6 +457,9 @@ async def test_tls_serves_https(jsl_server_factory, self_signed):
     # The login cookie set over https is Secure.
     r = await AsyncHTTPClient().fetch(f"{url}?token={app.identity_provider.token}", ca_certs=str(cert))
     assert "Secure" in r.headers["Set-Cookie"]
+    form = await AsyncHTTPClient().fetch(f"https://127.0.0.1:{app.actual_port}{app.base_url}login", ca_certs=str(cert))
+    xsrf = next(c for c in form.headers.get_list("Set-Cookie") if c.startswith("_xsrf="))
+    assert "Secure" in xsrf and "SameSite=Lax" in xsrf
 
 
 def test_tls_key_without_certificate_is_refused(jsl_server_factory, io_loop, self_signed):
@@ -438,6 +486,108 @@ def test_runtime_files_of_two_servers_in_one_process(jsl_server_factory, jsl_dir
     io_loop.run_sync(second.stop_server)
     assert [p.name for p in jsl_dirs.runtime.glob("jsl-server-*.json")] == [f"jsl-server-{os.getpid()}.json"]
     assert json.loads((jsl_dirs.runtime / f"jsl-server-{os.getpid()}.json").read_text())["port"] == first.actual_port
+
+
+@pytest.mark.parametrize("planted", ["symlink", "0644 file"])
+def test_runtime_file_is_private_and_follows_no_planted_link(jsl_server_factory, jsl_dirs, tmp_path, planted):
+    """The old writer opened <name>.tmp with O_TRUNC: a symlink there got the token,
+    a 0644 file there kept its mode. The new one writes a fresh, exclusive name."""
+    name = f"jsl-server-{os.getpid()}.json"
+    trap = jsl_dirs.runtime / f"{name}.tmp"
+    target = tmp_path / "stolen.json"
+    target.write_text("untouched")
+    if planted == "symlink":
+        trap.symlink_to(target)
+    else:
+        trap.write_text("planted")
+        trap.chmod(0o644)
+    app = jsl_server_factory()
+    path = jsl_dirs.runtime / name
+    assert target.read_text() == "untouched" and app.identity_provider.token not in trap.read_text()
+    assert not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["token"] == app.identity_provider.token
+    assert sorted(p.name for p in jsl_dirs.runtime.iterdir()) == [name, trap.name]  # no temporary file left
+
+
+def test_runtime_file_replaces_a_link_at_its_own_name(jsl_server_factory, jsl_dirs, tmp_path):
+    target = tmp_path / "stolen.json"
+    target.write_text("untouched")
+    path = jsl_dirs.runtime / f"jsl-server-{os.getpid()}.json"
+    path.symlink_to(target)
+    jsl_server_factory()
+    assert target.read_text() == "untouched"
+    assert not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# -- idle, half-sent and slow requests ----------------------------------------------------------
+
+
+async def closed_within(port: int, data: bytes, seconds: float) -> bool:
+    """Whether the server closes a connection that sent ``data`` (and nothing more) within ``seconds``."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), seconds) == b""
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        writer.close()
+
+
+async def test_half_sent_request_is_closed_after_header_timeout(jsl_server_factory, jsl_fetch):
+    app = jsl_server_factory(config={"ServerApp": {"header_timeout": 0.5}}, start=False)
+    await app.start_server()
+    assert await closed_within(app.actual_port, b"GET /a%40b/api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n", 10)
+    assert await closed_within(app.actual_port, b"", 10)  # an idle connection too
+    assert (await jsl_fetch("api", "status", app=app)).code == 200
+
+
+async def test_slow_body_is_closed_after_body_timeout(jsl_server_factory):
+    """With credentials, body_timeout; without (a public form), header_timeout: a small form need not wait."""
+    app = jsl_server_factory(config={"ServerApp": {"body_timeout": 0.5, "header_timeout": 30}}, start=False)
+    await app.start_server()
+    token = app.identity_provider.token
+    authenticated = f"POST /a%40b/api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {token}\r\n"
+    assert await closed_within(app.actual_port, f"{authenticated}Content-Length: 100\r\n\r\n{{".encode(), 10)
+    slow_form = jsl_server_factory(config={"ServerApp": {"body_timeout": 60, "header_timeout": 0.5}}, start=False)
+    await slow_form.start_server()
+    anonymous = "POST /a%40b/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    assert await closed_within(slow_form.actual_port, f"{anonymous}Content-Length: 100\r\n\r\npass".encode(), 10)
+
+
+def test_running_out_of_file_descriptors_pauses_accepting_without_a_traceback_flood(cli):
+    """Idle half-sent requests take every descriptor the server may open: it logs one
+    warning (not a traceback per turn of its loop), closes them after header_timeout,
+    and serves again."""
+    server = cli.start("--ServerApp.header_timeout=2", "--ip=127.0.0.1")
+    pid = server.proc.pid
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)[1]
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 8, hard))
+    half = f"GET {server.info['base_url']}api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+    attackers = []
+    for _ in range(40):
+        sock = socket.create_connection(("127.0.0.1", server.info["port"]), timeout=WAIT)
+        sock.sendall(half)
+        attackers.append(sock)
+    time.sleep(4)  # past header_timeout: the server has been out of descriptors, and freed some
+    for sock in attackers:
+        sock.close()
+    deadline = time.monotonic() + WAIT
+    while True:  # the connections still in the backlog are accepted and time out in turn
+        try:
+            if server.get("api/status")[0] == 200:
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.5)
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
+    log = server.log.read_text()
+    assert "Traceback" not in log, log[:3000]
+    assert len(re.findall(r"Cannot accept connections on port \d+: Too many open files", log)) == 1, log
 
 
 def test_stop_server_is_idempotent(jsl_server_factory, io_loop, jsl_dirs):
@@ -472,3 +622,113 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_second():
     assert commands[1].startswith('pip install -e ".[test]"') and commands[1].endswith("&& python -m pytest")
     ci = (root / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert ci[-1] == commands[1]
+
+
+# -- mistakes a user makes in the first hour ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["server-lite", "lsit"], "Unknown command 'lsit'. Did you mean 'list'? (jupyter server-lite commands: "),
+        (["server-lite", "bogus", "--port=0"], "Unknown command 'bogus' (jupyter server-lite commands: list, stop"),
+        (
+            ["server-lite", "extension", "lsit"],
+            "Unknown command 'lsit'. Did you mean 'list'? (jupyter server-lite extension",
+        ),
+    ],
+)
+def test_unknown_words_are_refused_naming_them(cli, args, message):
+    result = cli.run(*args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(cli.runtime_dir.glob("jsl-server-*.json"))  # no server was started
+
+
+def test_authentication_off_is_a_loud_warning(jsl_server_factory, io_loop, jsl_expect_log):
+    app = jsl_server_factory(config={"IdentityProvider": {"token": ""}}, start=False)
+    with jsl_expect_log(r"AUTHENTICATION IS OFF: no token and no password", logging.WARNING) as hits:
+        io_loop.run_sync(app.start_server)
+    assert app.url in hits[0].getMessage()
+
+
+def test_help_shows_the_defaults_a_server_uses(cli):
+    help_text = cli.run("server-lite", "--help").stdout
+    token = help_text.split("--token=<Unicode>", 1)[1].split("Equivalent to", 1)[0]
+    assert "Default: <a random token per start (none if a password is set)>" in token
+    assert "Default: ''" not in token
+    log_level = help_text.split("--log-level=<Enum>", 1)[1].split("Equivalent to", 1)[0]
+    assert "Default: 20" in log_level and "INFO (20, the default)" in log_level
+    help_all = cli.run("server-lite", "--help-all").stdout
+    fmt = help_all.split("--ServerApp.log_format=<Unicode>", 1)[1].split("--ServerApp.", 1)[0]
+    assert "Default: '%(color)s[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s..." in fmt  # traitlets cuts at 64
+    assert "highlevel" not in fmt  # traitlets' own default, which the server does not use
+
+
+def test_generated_config_shows_real_defaults_and_its_token_line_is_no_trap(cli):
+    assert cli.run("server-lite", "--generate-config").returncode == 0
+    path = cli.config_dir / "jupyter_server_lite_config.py"
+    text = path.read_text()
+    assert "# c.ServerApp.log_level = 20\n" in text
+    assert "# c.ServerApp.log_datefmt = '%H:%M:%S'\n" in text
+    assert f"# c.ServerApp.log_format = {ServerApp.class_traits()['log_format'].default_value!r}\n" in text
+    line = next(x for x in text.splitlines() if x.startswith("# c.IdentityProvider.token ="))
+    assert line == "# c.IdentityProvider.token = <a random token per start (none if a password is set)>"
+    # Uncommenting the "default" must not silently turn authentication off: the start stops, naming the file.
+    path.write_text(text.replace(line, line[2:]))
+    result = cli.run("server-lite", "--no-browser")
+    assert result.returncode == 1
+    assert f"Cannot load config file {path}: SyntaxError" in result.stderr
+
+
+def test_json_logs_are_one_object_per_line_with_request_fields(cli):
+    server = cli.start("--log-json", "--debug")
+    info = server.info
+    with urllib.request.urlopen(f"{info['url']}api/status?token={info['token']}", timeout=WAIT) as response:
+        assert response.status == 200
+    assert server.get("api/status", token=False)[0] == 403
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
+    lines = server.log.read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]) for r in records)
+    access = [r for r in records if r["logger"] == "jupyter_server_lite.access"]
+    ok = next(r for r in access if r["status"] == 200)
+    assert ok["level"] == "DEBUG" and ok["method"] == "GET" and ok["path"] == "/api/status?token=[secret]"
+    assert ok["remote_ip"] == "127.0.0.1" and isinstance(ok["duration_ms"], float)
+    refused = next(r for r in access if r["status"] == 403)
+    assert refused["level"] == "WARNING" and refused["path"] == "/api/status"
+    with_token = [r for r in records if info["token"] in json.dumps(r)]
+    assert len(with_token) == 1 and with_token[0]["message"].startswith("Jupyter Server Lite ")  # the start-up URL only
+    assert any(r["message"].startswith("Received SIGTERM") for r in records)
+
+
+def test_an_extension_command_lists_its_own_options():
+    from traitlets import Unicode
+
+    from jupyter_server_lite.extension.application import ExtensionApp
+
+    class ShoutApp(ExtensionApp):
+        name = "shout"
+        volume = Unicode("loud", help="How loud every word is.").tag(config=True)
+        aliases = {"volume": "ShoutApp.volume"}
+        flags = {"whisper": ({"ShoutApp": {"volume": "quiet"}}, "Say it quietly.")}
+
+    app = ShoutApp.make_serverapp()
+    try:
+        short = "\n".join(app.emit_help())
+        assert "--volume=<Unicode>\n    How loud every word is.\n    Default: 'loud'" in short
+        assert "--whisper\n    Say it quietly." in short and "--port=<Int>" in short
+        full = "\n".join(app.emit_help(classes=True))
+        assert "ShoutApp(ExtensionApp) options" in full and "--ShoutApp.volume=<Unicode>" in full
+    finally:
+        ServerApp.clear_instance()
+
+
+def test_jupyter_ext_help_all_lists_the_extension_traits(cli):
+    result = cli.run("hello", "--help-all")
+    assert result.returncode == 0, result.stderr
+    assert "HelloApp(ExtensionApp) options" in result.stdout
+    assert "--HelloApp.greeting=<Unicode>\n    The word every greeting starts with." in result.stdout

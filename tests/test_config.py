@@ -13,13 +13,15 @@ from typing import Any
 
 import pytest
 
+from jupyter_server_lite.bundled import BUNDLED_EXTENSIONS
 from jupyter_server_lite.configfiles import ConfigFileError, load_config_files
-from jupyter_server_lite.serverapp import ServerApp
 
 MAIN = "jupyter_server_lite_config.json"
 MAIN_PY = "jupyter_server_lite_config.py"
 CONF_D = "jupyter_server_lite_config.d"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+#: The bundled extensions are on at the lowest level of every server's config.
+BUNDLED = dict.fromkeys(BUNDLED_EXTENSIONS, True)
 
 
 def enabler(name: str, enabled: bool) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def test_conf_d_disable_beats_enable_at_one_level(jsl_dirs, jsl_server_factory):
     off = jsl_dirs.write_config("sys_prefix", f"{CONF_D}/z_off.json", enabler("ext_x", False))
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_y.json", enabler("ext_y", True))
     app = build(jsl_server_factory)
-    assert app.jpserver_extensions == {"ext_x": False, "ext_y": True}
+    assert app.jpserver_extensions == {**BUNDLED, "ext_x": False, "ext_y": True}
     sources = app.loaded_config.provenance["ext_x"]
     assert [(s.enabled, s.path) for s in sources] == [(False, str(off)), (True, str(on))]
 
@@ -110,7 +112,7 @@ def test_disable_wins_whatever_the_file_order(jsl_dirs):
     jsl_dirs.write_config("user", f"{CONF_D}/a_off.json", enabler("ext_x", False))
     jsl_dirs.write_config("user", f"{CONF_D}/z_on.json", enabler("ext_x", True))
     loaded = load_config_files([str(jsl_dirs.user)])
-    assert loaded.extensions == {"ext_x": False}
+    assert loaded.extensions == {**BUNDLED, "ext_x": False}
 
 
 def test_higher_level_overrides_lower_either_way(jsl_dirs, jsl_server_factory):
@@ -119,8 +121,9 @@ def test_higher_level_overrides_lower_either_way(jsl_dirs, jsl_server_factory):
     jsl_dirs.write_config("system", f"{CONF_D}/ext_b.json", enabler("ext_b", True))
     jsl_dirs.write_config("sys_prefix", MAIN, enabler("ext_b", False))
     app = build(jsl_server_factory)
-    assert app.jpserver_extensions == {"ext_a": True, "ext_b": False}
-    assert app.loaded_config.provenance["ext_a"][0].level == str(jsl_dirs.user)
+    assert app.jpserver_extensions == {**BUNDLED, "ext_a": True, "ext_b": False}
+    source = app.loaded_config.provenance["ext_a"][0]
+    assert (source.level, source.directory) == ("user", str(jsl_dirs.user))
 
 
 def test_cli_extensions_merge_by_key(jsl_dirs, jsl_server_factory):
@@ -128,7 +131,7 @@ def test_cli_extensions_merge_by_key(jsl_dirs, jsl_server_factory):
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_b.json", enabler("ext_b", True))
     argv = ["--ServerApp.jpserver_extensions=ext_b=False", "--ServerApp.jpserver_extensions=ext_c=True"]
     app = build(jsl_server_factory, argv=argv)
-    assert app.jpserver_extensions == {"ext_a": True, "ext_b": False, "ext_c": True}
+    assert app.jpserver_extensions == {**BUNDLED, "ext_a": True, "ext_b": False, "ext_c": True}
 
 
 def test_config_option_file_decides_extensions_above_levels(jsl_dirs, jsl_server_factory, tmp_path):
@@ -136,8 +139,9 @@ def test_config_option_file_decides_extensions_above_levels(jsl_dirs, jsl_server
     extra = tmp_path / "extra.json"
     extra.write_text('{"ServerApp": {"jpserver_extensions": {"ext_a": false}}}', encoding="utf-8")
     app = build(jsl_server_factory, argv=[f"--config={extra}"])
-    assert app.jpserver_extensions == {"ext_a": False}
-    assert app.loaded_config.provenance["ext_a"][0].level == "--config"
+    assert app.jpserver_extensions == {**BUNDLED, "ext_a": False}
+    source = app.loaded_config.provenance["ext_a"][0]
+    assert (source.level, source.path, source.directory) == ("--config", str(extra), None)
 
 
 # -- broken files ----------------------------------------------------------------------
@@ -176,7 +180,7 @@ def test_malformed_conf_d_file_is_recorded_against_its_extension(jsl_dirs, jsl_s
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_ok.json", enabler("ext_ok", True))
     with jsl_expect_log(re.escape(str(bad)), logging.ERROR):
         app = build(jsl_server_factory)
-    assert app.jpserver_extensions == {"ext_ok": True}  # the rest of the config still applies
+    assert app.jpserver_extensions == {**BUNDLED, "ext_ok": True}  # the rest of the config still applies
     problem = app.loaded_config.broken_enablers["ext_bad"]
     assert str(bad) in problem and "invalid JSON" in problem
 
@@ -197,46 +201,9 @@ def test_bad_command_line_value_exits_naming_the_trait(jsl_server_factory, tmp_p
     assert exit_.value.code == 1
 
 
-# -- the configuration reference cannot drift --------------------------------------------
+# -- the docs pages ------------------------------------------------------------------
 
-
-def configurable_traits() -> list[tuple[str, str]]:
-    """(class, trait) of every configurable trait a user can set on the server.
-
-    ServerApp's own and inherited traits, and the traits that
-    jupyter_server_lite's classes in ``ServerApp.classes`` define themselves
-    (traits inherited from jupyter_client or traitlets are documented there).
-    """
-    pairs = [("ServerApp", name) for name in ServerApp.class_traits(config=True)]
-    for cls in ServerApp.classes:
-        if not cls.__module__.startswith("jupyter_server_lite"):
-            continue
-        for name in cls.class_traits(config=True):
-            owner = next(k for k in cls.__mro__ if name in vars(k))
-            if owner.__module__.startswith("jupyter_server_lite"):
-                pairs.append((cls.__name__, name))
-    return sorted(set(pairs))
-
-
-def test_every_configurable_trait_is_documented():
-    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    missing = [f"{cls}.{name}" for cls, name in configurable_traits() if f"`{cls}.{name}`" not in text]
-    assert not missing, f"docs/configuration.md does not document: {', '.join(missing)}"
-
-
-def test_documented_traits_exist():
-    """A trait documented in a reference table must exist (renames leave no stale docs)."""
-    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    known = {f"{cls}.{name}" for cls, name in configurable_traits()}
-    documented = set(re.findall(r"^\| `([A-Z]\w*\.\w+)`", text, flags=re.MULTILINE))
-    assert documented, "no reference table rows found"
-    assert documented <= known, f"documented but not configurable: {sorted(documented - known)}"
-
-
-def test_every_configurable_trait_has_help():
-    for cls in [ServerApp, *ServerApp.classes]:
-        for name, trait in cls.class_traits(config=True).items():
-            assert trait.help.strip(), f"{cls.__name__}.{name} has no help="
+# The configuration reference is generated from the traits: tests/test_reference_docs.py.
 
 
 def test_docs_index_links_every_page_and_links_resolve():
@@ -246,3 +213,74 @@ def test_docs_index_links_every_page_and_links_resolve():
     for page in DOCS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             assert (DOCS / target).is_file(), f"{page.name} links to missing {target}"
+
+
+# -- enabler typos: a conf.d file that enables nothing ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "found", "meant", "modules"),
+    [
+        ({"ServerAPP": {"jpserver_extensions": {"ext_x": True}}}, "ServerAPP.jpserver_extensions", None, ("ext_x",)),
+        ({"server_app": {"jpserver_extensions": {"ext_x": True}}}, "server_app.jpserver_extensions", None, ("ext_x",)),
+        (
+            {"NotebookApp": {"jpserver_extensions": {"ext_x": True}}},
+            "NotebookApp.jpserver_extensions",
+            None,
+            ("ext_x",),
+        ),
+        ({"jpserver_extensions": {"ext_x": True}}, "jpserver_extensions", None, ("ext_x",)),
+        ({"Serverapp": {"port_retries": 1}}, "Serverapp", "ServerApp", ()),
+    ],
+)
+def test_a_conf_d_file_that_enables_nothing_is_a_warning(
+    jsl_dirs, jsl_server_factory, jsl_expect_log, data, found, meant, modules
+):
+    meant = meant or "ServerApp.jpserver_extensions"
+    path = jsl_dirs.write_config("user", f"{CONF_D}/ext_x.json", data)
+    message = f"'{found}' is not read by the server; did you mean '{meant}'?"
+    with jsl_expect_log(rf"^Config file {re.escape(str(path))} enables no extension: {re.escape(message)}$"):
+        app = build(jsl_server_factory)
+    assert "ext_x" not in app.jpserver_extensions
+    [typo] = app.extension_plan.typos
+    assert (typo.path, typo.level, typo.found, typo.meant, typo.modules) == (str(path), "user", found, meant, modules)
+    if modules:
+        assert app.extension_plan.get("ext_x").typos == (typo,)
+
+
+def test_a_near_miss_key_warns_with_the_file_too(jsl_dirs, jsl_server_factory, jsl_expect_log):
+    """traitlets' own warning does not say which file; ours does."""
+    path = jsl_dirs.write_config(
+        "sys_prefix", f"{CONF_D}/ext_x.json", {"ServerApp": {"jpserver_extension": {"ext_x": True}}}
+    )
+    with (
+        jsl_expect_log(
+            rf"Config file {re.escape(str(path))} enables no extension: 'ServerApp.jpserver_extension' is not read "
+            r"by the server; did you mean 'ServerApp.jpserver_extensions'\?"
+        ),
+        jsl_expect_log(r"Config option `jpserver_extension` not recognized by `ServerApp`"),
+    ):
+        app = build(jsl_server_factory)
+    assert app.extension_plan.typos[0].level == "sys-prefix"
+
+
+def test_other_config_in_a_conf_d_file_is_no_typo(jsl_dirs, jsl_server_factory):
+    jsl_dirs.write_config("user", f"{CONF_D}/tuning.json", {"IdentityProvider": {"username": "ada"}})
+    jsl_dirs.write_config("user", f"{CONF_D}/ext_y.json", {"ServerApp": {"jpserver_extensions": {"ext_y": True}}})
+    app = build(jsl_server_factory)  # the log guard fails the test on any warning
+    assert app.extension_plan.typos == () and app.jpserver_extensions["ext_y"] is True
+
+
+@pytest.mark.parametrize(("prefer_env", "port_retries", "enabled"), [("0", 3, False), ("1", 2, True)])
+def test_a_server_reads_the_levels_in_jupyter_cores_order(
+    jsl_dirs, jsl_server_factory, monkeypatch, prefer_env, port_retries, enabled
+):
+    """JUPYTER_PREFER_ENV_PATH=1 (a virtualenv's default) puts sys-prefix above user, for traits and enablers alike."""
+    monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", prefer_env)
+    jsl_dirs.write_config("user", MAIN, {"ServerApp": {"port_retries": 3}})
+    jsl_dirs.write_config("sys_prefix", MAIN, {"ServerApp": {"port_retries": 2}})
+    jsl_dirs.write_config("user", f"{CONF_D}/ext_a.json", enabler("ext_a", False))
+    jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_a.json", enabler("ext_a", True))
+    app = build(jsl_server_factory)
+    assert app.port_retries == port_retries
+    assert app.jpserver_extensions["ext_a"] is enabled

@@ -58,10 +58,12 @@ def test_command_line_configures_the_extension(jsl_server_factory):
 
 
 def test_base_class_traits_are_configurable_per_extension(jsl_server_factory):
-    app = jsl_server_factory(config={"HelloApp": {"extension_url": "/core"}}, extensions=["ext_hello"], start=False)
+    app = jsl_server_factory(
+        config={"HelloApp": {"extension_url": "/hello/core"}}, extensions=["ext_hello"], start=False
+    )
     assert hello_app(app).landing_url == "/hello/core"
     assert app.default_url == "/"  # only a starter changes the server's start-up URL
-    assert app.extension_links() == [("hello", f"{app.base_url}hello/core")]
+    assert ("hello", f"{app.base_url}hello/core") in app.extension_links()
 
 
 def test_extension_logs_through_the_server_log(jsl_server_factory):
@@ -194,10 +196,57 @@ def test_starter_alone_loads_its_requirements(jsl_dirs):
     try:
         serverapp.initialize(["--port=0", "--no-browser", "--Starter.load_other_extensions=False"])
         records = serverapp.extension_manager.records
-        assert [(r.name, r.source, r.state) for r in records] == [
+        assert [(r.name, r.source, r.state) for r in records if not r.bundled] == [  # service providers load anyway
             ("ext_func", "config", "loaded"),
             ("starter", "starter", "loaded"),
         ]
         assert serverapp.default_url == "/configured/"  # from Starter.serverapp_config
+    finally:
+        ServerApp.clear_instance()
+
+
+class Defaults(ExtensionApp):
+    name = "defaults"
+    serverapp_config = {"port_retries": 7, "max_body_size": 1234}
+
+
+def test_serverapp_config_is_below_the_config_files(jsl_dirs):
+    """The starter's serverapp_config gives defaults: config files and the command line win over it."""
+    from jupyter_server_lite.serverapp import ServerApp
+
+    jsl_dirs.write_config("user", "jupyter_server_lite_config.json", {"ServerApp": {"port_retries": 3}})
+    serverapp = Defaults.make_serverapp()
+    try:
+        serverapp.initialize(["--port=0", "--no-browser", "--ServerApp.max_body_size=99"])
+        assert serverapp.port_retries == 3  # the file beats serverapp_config
+        assert serverapp.max_body_size == 99  # the command line too
+    finally:
+        ServerApp.clear_instance()
+    serverapp = Defaults.make_serverapp()
+    try:
+        serverapp.initialize(["--port=0", "--no-browser"])
+        assert (serverapp.port_retries, serverapp.max_body_size) == (3, 1234)  # where nothing else says
+    finally:
+        ServerApp.clear_instance()
+
+
+def test_the_starter_is_found_by_its_module_and_keeps_its_enabler(jsl_dirs):
+    from ext_hello import HelloApp
+
+    from jupyter_server_lite.serverapp import ServerApp
+
+    path = jsl_dirs.write_config(
+        "system",
+        "jupyter_server_lite_config.d/ext_hello.json",
+        {"ServerApp": {"jpserver_extensions": {"ext_hello": True}}},
+    )
+    serverapp = HelloApp.make_serverapp()
+    try:
+        serverapp.initialize(["--port=0", "--no-browser"])
+        record = serverapp.extension_manager.get("ext_hello")
+        assert record is serverapp.extension_manager.get("hello") and record.source == "starter"
+        assert record.enabled_by == {"path": str(path), "level": "system", "directory": str(jsl_dirs.system)}
+        assert [r.module for r in serverapp.extension_manager.records].count("ext_hello") == 1
+        assert serverapp.default_url == "/hello/"  # the landing page the manager suggested
     finally:
         ServerApp.clear_instance()

@@ -3,9 +3,12 @@
 * ``docs/extensions-tutorial.md``: a code block after ``<!-- file: PATH -->``
   is the whole of file PATH of the example package, and every source file of
   that package appears in the tutorial.
-* ``docs/extension-cli.md``: a block after ``<!-- help: extension CMD -->``
-  is the ``--help`` text of that command, and the ``list --json`` field table
-  names exactly the fields the command prints.
+* ``docs/extension-cli.md``: the ``list --json`` field table names exactly
+  the fields the command prints.  (The commands' ``--help`` texts are in the
+  generated CLI reference: tests/test_reference_docs.py.)
+* ``docs/services.md``: its table is ``SERVICES``, each service has its
+  section, and the complete example provider serves contents for real.
+* ``docs/extension-lifecycle.md``: the reserved names are ``RESERVED_NAMES``.
 
 After a deliberate change, ``JSL_UPDATE_DOCS=1 python -m pytest
 tests/test_extension_docs.py`` rewrites the blocks from the code; review the
@@ -17,18 +20,18 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 from jupyter_server_lite.cli import extension as cli
 
 ROOT = Path(__file__).parents[1]
 TUTORIAL = ROOT / "docs" / "extensions-tutorial.md"
 CLI_DOC = ROOT / "docs" / "extension-cli.md"
+SERVICES_DOC = ROOT / "docs" / "services.md"
+LIFECYCLE_DOC = ROOT / "docs" / "extension-lifecycle.md"
 EXAMPLE = ROOT / "examples" / "jsl_hello"
 UPDATE = os.environ.get("JSL_UPDATE_DOCS") == "1"
 
 # A marker comment, then a fenced block (any language); group 3 is the body.
-BLOCK = re.compile(r"<!-- (file|help): ([^>]+?) -->\n```[\w-]*\n(.*?)```", re.S)
+BLOCK = re.compile(r"<!-- (file): ([^>]+?) -->\n```[\w-]*\n(.*?)```", re.S)
 
 
 def blocks(path, kind):
@@ -75,28 +78,6 @@ def test_tutorial_shows_every_example_file():
     assert set(example_files()) <= shown, f"not in the tutorial: {sorted(set(example_files()) - shown)}"
 
 
-def help_texts(capsys):
-    """``help_text("extension list")``: that command's ``--help``, run in-process."""
-
-    def help_text(command):
-        capsys.readouterr()
-        assert cli.main([*command.split()[1:], "--help"]) == 0
-        return capsys.readouterr().out
-
-    return help_text
-
-
-@pytest.mark.parametrize(
-    "command", ["extension", "extension list", "extension enable", "extension disable", "extension install"]
-)
-def test_cli_reference_has_each_help(command):
-    assert command in {key for key, _, _ in blocks(CLI_DOC, "help")}
-
-
-def test_cli_reference_help_blocks_match_the_commands(capsys):
-    sync(CLI_DOC, "help", help_texts(capsys))
-
-
 def test_cli_reference_names_every_list_json_field(jsl_dirs, capsys):
     jsl_dirs.write_config(
         "user", "jupyter_server_lite_config.d/json.json", {"ServerApp": {"jpserver_extensions": {"json": True}}}
@@ -106,3 +87,45 @@ def test_cli_reference_names_every_list_json_field(jsl_dirs, capsys):
     table = CLI_DOC.read_text().split("<!-- list-json-fields -->", 1)[1].split("\n\n", 1)[0]
     documented = re.findall(r"^\| `(\w+)` \|", table, re.M)
     assert documented == list(row)
+
+
+# -- services.md and the reserved names --------------------------------------------------------
+
+
+def test_services_doc_table_is_the_service_table():
+    from jupyter_server_lite.extension.services import SERVICES
+
+    text = SERVICES_DOC.read_text()
+    table = text.split("The table is", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| (`.*`) \|$", table, re.M)
+    documented = {name: tuple(p.strip("`/") for p in re.findall(r"`[^`]+`", paths)) for name, paths in rows}
+    assert rows, "no service table in docs/services.md"
+    assert documented == {name: tuple(paths) for name, paths in SERVICES.items()}
+    headings = re.findall(r"^## (\w+)$", text, re.M)
+    assert [h for h in headings if h in SERVICES] == list(SERVICES)  # one section per service, in table order
+
+
+async def test_services_doc_example_serves_contents(jsl_server_factory, jsl_fetch, jsl_dirs, tmp_path, monkeypatch):
+    section = SERVICES_DOC.read_text().split("## A complete small provider", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "my_ro_contents.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (jsl_dirs.root / "a.txt").write_text("from the docs", encoding="utf-8")
+    app = jsl_server_factory(extensions=["my_ro_contents"], start=False)
+    await app.start_server()
+    record = app.extension_manager.get("my_ro_contents")
+    assert record.state == "loaded" and record.provides == ["contents"], record.error
+    listing = json.loads((await jsl_fetch("api", "contents", app=app)).body)
+    assert [c["name"] for c in listing["content"]] == ["a.txt"]
+    assert json.loads((await jsl_fetch("api", "contents", "a.txt", app=app)).body)["content"] == "from the docs"
+
+
+def test_lifecycle_doc_lists_the_reserved_names():
+    from jupyter_server_lite.extension.mount import RESERVED_NAMES
+    from jupyter_server_lite.extension.services import top_level_services
+
+    section = " ".join(LIFECYCLE_DOC.read_text().split("### Reserved names", 1)[1].split("\n#", 1)[0].split())
+    reserved = section.split("refused (compared without case):", 1)[1].split("These are the paths", 1)[0]
+    assert set(re.findall(r"`([^`]+)`", reserved)) == set(RESERVED_NAMES)
+    services = section.split("standard services and refused too:", 1)[1].split(";", 1)[0]
+    assert set(re.findall(r"`([^`]+)`", services)) == set(top_level_services())

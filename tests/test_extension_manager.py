@@ -11,8 +11,10 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_server_lite.extension.application import ExtensionApp
-from jupyter_server_lite.extension.manager import ExtensionError, ExtensionRecord, check_extension
+from jupyter_server_lite.extension.handler import ExtensionHandler
+from jupyter_server_lite.extension.manager import ExtensionError
 from jupyter_server_lite.extension.ordering import load_order
+from jupyter_server_lite.extension.record import ExtensionRecord, check_extension
 
 EXTENSIONS = Path(__file__).parent / "extensions"
 CONF_D = "jupyter_server_lite_config.d"
@@ -25,6 +27,11 @@ def _test_extensions_importable(monkeypatch):
 
 def enabler(name: str, enabled: bool = True) -> dict:
     return {"ServerApp": {"jpserver_extensions": {name: enabled}}}
+
+
+def own(records):
+    """The records of the extensions a test enabled: the bundled ones load in every server too."""
+    return [r for r in records if not (r["bundled"] if isinstance(r, dict) else r.bundled)]
 
 
 def named_app(name: str, requires: tuple[str, ...] = (), **attrs) -> type[ExtensionApp]:
@@ -142,10 +149,12 @@ async def test_each_failure_stays_with_its_extension(jsl_server_factory, jsl_dir
     assert by_name["ext_malformed"]["phase"] == "enable" and "invalid JSON" in by_name["ext_malformed"]["error"]
     assert by_name["hello"]["enabled_by"] == {
         "path": str(jsl_dirs.sys_prefix / CONF_D / "ext_hello.json"),
-        "level": str(jsl_dirs.sys_prefix),
+        "level": "sys-prefix",
+        "directory": str(jsl_dirs.sys_prefix),
     }
     # the loaded ones come first, in load order; the failed ones after, by name
-    assert [e["state"] for e in model["extensions"]] == ["loaded", "loaded", "failed", "failed", "failed"]
+    assert [e["state"] for e in own(model["extensions"])] == ["loaded", "loaded", "failed", "failed", "failed"]
+    assert [e["state"] for e in model["extensions"]][-3:] == ["failed", "failed", "failed"]
     assert (await jsl_fetch("hello", "", app=app)).code == 200
     assert (await jsl_fetch("api", "status", app=app)).code == 200
 
@@ -203,7 +212,7 @@ def test_a_failed_requirement_fails_its_dependents(jsl_server_factory, jsl_expec
             extensions=[needs_import, needs_load, needs_nothing_there, "ext_import_error", "ext_handlers_error"],
             start=False,
         )
-    assert {r.name: r.state for r in app.extension_manager.records} == dict.fromkeys(
+    assert {r.name: r.state for r in own(app.extension_manager.records)} == dict.fromkeys(
         ["broken_handlers", "ext_import_error", "needs_ghost", "needs_import", "needs_load"], "failed"
     )
 
@@ -260,7 +269,7 @@ def test_registered_and_enabled_twice_is_one_extension(jsl_server_factory):
     app = jsl_server_factory(
         config={"ServerApp": {"jpserver_extensions": {"ext_hello": True}}}, extensions=[ext_hello.HelloApp], start=False
     )
-    records = app.extension_manager.records
+    records = own(app.extension_manager.records)
     assert [(r.name, r.source, r.state) for r in records] == [("hello", "registered", "loaded")]
 
 
@@ -283,7 +292,7 @@ def test_disabled_extension_is_not_loaded(jsl_server_factory, jsl_dirs):
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_hello.json", enabler("ext_hello"))
     jsl_dirs.write_config("user", f"{CONF_D}/ext_hello.json", enabler("ext_hello", False))
     app = jsl_server_factory(start=False)
-    assert app.extension_manager.records == []
+    assert own(app.extension_manager.records) == []
 
 
 # -- GET /api/extensions ------------------------------------------------------------------
@@ -329,7 +338,7 @@ def test_a_point_may_name_a_function_module(jsl_server_factory, monkeypatch):
     package = types.ModuleType("ext_points_to_func")
     package._jupyter_server_extension_points = lambda: [{"module": "ext_func"}]
     app = jsl_server_factory(extensions=[package], start=False)
-    record = app.extension_manager.records[0]
+    record = own(app.extension_manager.records)[0]
     assert (record.module, record.name, record.state) == ("ext_points_to_func", "ext_func", "loaded")
     assert [app] == ext_func.LOADED
 
@@ -345,3 +354,121 @@ def test_the_start_never_scans_entry_points(jsl_server_factory, jsl_dirs, monkey
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_hello.json", enabler("ext_hello"))
     app = jsl_server_factory()
     assert app.extension_manager.get("hello").state == "loaded"
+
+
+# -- the manager on its own: a plan in, a result out ---------------------------------------
+
+
+class Untouchable:
+    """A server object the manager may hand to extensions but never read: any attribute access fails."""
+
+    def __getattribute__(self, name: str):
+        raise AssertionError(f"the manager read serverapp.{name}")
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def lines(self, level: int) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno == level]
+
+
+@pytest.fixture
+def manager_log():
+    log = logging.getLogger(f"test_manager.{id(object())}")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    collect = Collect()
+    log.addHandler(collect)
+    log.collected = collect
+    return log
+
+
+def make_manager(plan, log, serverapp=None, base_url="/b%20u/", strict=False):
+    from jupyter_server_lite.extension.manager import ExtensionManager
+    from jupyter_server_lite.extension.plugins import Hooks
+
+    return ExtensionManager(
+        plan, serverapp=serverapp or Untouchable(), hooks=Hooks(log), base_url=base_url, log=log, strict=strict
+    )
+
+
+def test_the_manager_reads_no_server_attribute(manager_log, monkeypatch):
+    """It gets the plan, hooks, base_url, strict and a log; the server object only goes to the extensions."""
+    import ext_func
+    import ext_hello
+
+    from jupyter_server_lite.extension.plan import ExtensionPlan, PlannedExtension
+
+    monkeypatch.setattr(ext_func, "LOADED", [])
+    server = Untouchable()
+    page = ext_hello.HelloApp()  # a registered instance is used as given: nothing reads the server to configure it
+    plan = ExtensionPlan(
+        (
+            PlannedExtension("ext_hello", source="starter", obj=page),
+            PlannedExtension("ext_func", source="registered", obj=ext_func),
+        )
+    )
+    manager = make_manager(plan, manager_log, serverapp=server)
+    result = manager.load_all()
+    assert [(r.name, r.source, r.state) for r in result.records] == [
+        ("ext_func", "registered", "loaded"),
+        ("hello", "starter", "loaded"),
+    ]
+    assert len(ext_func.LOADED) == 1 and ext_func.LOADED[0] is server and page.serverapp is server
+    assert result.records == manager.records and manager.get("ext_hello").apps == [page]
+    assert {rule.matcher.prefix for rule in result.rules} == {
+        "/b%20u/hello",
+        "/b%20u/extension/api/hello",
+        "/b%20u/static/hello",
+    }
+    assert result.tornado_settings == {"extension_settings": {"hello": {"greeting": "Hello", "loaded_by": "ext_hello"}}}
+    assert result.landing_page == "/hello/"  # the starter's: the server decides whether it becomes default_url
+
+
+def test_the_manager_suggests_the_best_frontend_and_sums_up(manager_log):
+    from jupyter_server_lite.extension.plan import ExtensionPlan, PlannedExtension
+
+    class Page(ExtensionHandler):
+        def get(self):
+            self.finish("page")
+
+    low = named_app("low", handlers=[("/?", Page)], frontend_priority=1)()  # instances: configured already
+    high = named_app("high", handlers=[("/?", Page)], frontend_priority=5)()
+    plan = ExtensionPlan(
+        tuple(
+            PlannedExtension(module, source="registered", obj=obj)
+            for module, obj in (("low", low), ("high", high), ("ext_import_error", None))
+        )
+    )
+    result = make_manager(plan, manager_log).load_all()
+    assert result.landing_page == "/high/"
+    collected = manager_log.collected
+    assert collected.lines(logging.ERROR) == [
+        "Extension ext_import_error failed (import): RuntimeError: ext_import_error is broken on purpose"
+    ]
+    assert collected.lines(logging.INFO)[-1] == "Extensions: 2 loaded (high, low), 1 failed (ext_import_error)"
+
+
+def test_the_summary_names_replaced_extensions(jsl_server_factory, monkeypatch, jsl_dirs):
+    from jupyter_server_lite import bundled
+
+    monkeypatch.setattr(bundled, "BUNDLED_EXTENSIONS", ("ext_bundled_contents",))
+    app = jsl_server_factory(extensions=["ext_contents_ro"], start=False)
+    assert app.extension_manager.summary() == (
+        "Extensions: 1 loaded (rocontents), 1 replaced (bundledcontents, for rocontents)"
+    )
+
+
+def test_strict_mode_is_the_managers_own_switch(manager_log):
+    from jupyter_server_lite.extension.plan import ExtensionPlan, PlannedExtension
+
+    plan = ExtensionPlan((PlannedExtension("ext_import_error", source="registered"),))
+    with pytest.raises(ExtensionError, match="ext_import_error"):
+        make_manager(plan, manager_log, strict=True).load_all()
+    assert manager_log.collected.lines(logging.INFO)[-1] == "Extensions: 0 loaded, 1 failed (ext_import_error)"

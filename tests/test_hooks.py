@@ -59,7 +59,7 @@ async def test_server_hooks_fire_in_load_order_with_their_arguments(jsl_server_f
     # load order: b (required by a), a, c -- not registration order
     apps = [recorder("c", calls), recorder("a", calls, requires=("b",)), recorder("b", calls)]
     app = jsl_server_factory(extensions=apps, start=False)
-    assert [r.name for r in app.extension_manager.records] == ["b", "a", "c"]
+    assert [r.name for r in app.extension_manager.records if not r.bundled] == ["b", "a", "c"]
     await app.start_server()
     await app.stop_server()
     assert calls == [
@@ -175,7 +175,7 @@ def test_a_function_extension_declares_hooks_too(jsl_server_factory):
             return [f"{lang}!"]
 
     app = jsl_server_factory(extensions=[Free, declaring], start=False)
-    assert [(r.name, r.state) for r in app.extension_manager.records] == [
+    assert [(r.name, r.state) for r in app.extension_manager.records if not r.bundled] == [
         ("ext_declaring_module", "loaded"),
         ("free", "loaded"),
     ]
@@ -240,11 +240,13 @@ def test_tracing_logs_every_call(jsl_server_factory, monkeypatch):
     app.log.addHandler(handler)
     try:
         app.call_hook("status_fields")
-        app.call_hook("server_stopping")
+        app.call_hook("kernel_stopped", kernel_id="k1", kernel_name="python3")
     finally:
         app.log.removeHandler(handler)
     assert any(line.startswith("hook status_fields -> ext_func returned {'ext_func': True") for line in lines), lines
-    assert "hook server_stopping called with ['serverapp']: no implementation answered" in lines
+    assert (
+        "hook kernel_stopped called with ['kernel_id', 'kernel_name', 'serverapp']: no implementation answered" in lines
+    ), lines
 
 
 # -- the reference cannot drift ---------------------------------------------------------

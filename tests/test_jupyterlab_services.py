@@ -112,3 +112,67 @@ async def test_jupyterlab_services_client(node_client, jsl_serverapp):
     assert out["sessions_after_shutdown"] == [] and out["kernels_after_shutdown"] == []
     assert jsl_serverapp.kernel_manager.list_kernels() == [], "every kernel the client started is gone"
     assert jsl_serverapp.session_manager.list_sessions() == []
+
+
+@pytest.mark.timeout(CLIENT_TIMEOUT + NPM_INSTALL_TIMEOUT)
+async def test_jupyterlab_contents_manager(node_client, jsl_serverapp, jsl_expect_log):
+    """JupyterLab's ContentsManager against the bundled contents and files services (tests/js/contents.mjs)."""
+    (Path(jsl_serverapp.root_dir) / "work").mkdir()
+    with jsl_expect_log(r"404 GET .*/api/contents/work/no-such-file.txt"):
+        out = await run_client([node_client[0], str(JS_DIR / "contents.mjs")], jsl_serverapp)
+
+    assert out["listing_before"] == ["directory:work"]
+    assert out["untitled"] == ["work/Untitled.ipynb", "work/untitled.txt", "work/Untitled Folder"]
+    assert out["saved"] == {"path": "work/Untitled.ipynb", "type": "notebook", "content": None, "writable": True}
+    assert out["notebook_source"] == 'print("v1")'
+    assert out["notebook_hash"] == {"algorithm": "sha256", "length": 64}
+    assert out["text"] == {"content": "hello from lab\n", "format": "text", "mimetype": "text/plain"}
+    assert (out["renamed"], out["copied"]) == ("work/renamed.ipynb", "work/renamed-Copy1.ipynb")
+    assert out["checkpoint_id"] == "checkpoint" and out["checkpoints_listed"] == ["checkpoint"]
+    assert (out["source_before_restore"], out["source_after_restore"]) == ('print("v2")', 'print("v1")')
+    assert out["checkpoints_after_delete"] == 0
+    assert out["download"] == {"status": 200, "type": "text/plain; charset=UTF-8", "body": "hello from lab\n"}
+    assert out["listing_work"] == [
+        "directory:Untitled Folder",
+        "file:untitled.txt",
+        "notebook:renamed-Copy1.ipynb",
+        "notebook:renamed.ipynb",
+    ]
+    assert out["listing_after_delete"] == ["file:untitled.txt", "notebook:renamed.ipynb"]
+    assert out["missing"] == 404
+    assert out["changes"] == ["new", "new", "new", "save", "save", "rename", "new", "save", "delete", "delete"]
+    root = Path(jsl_serverapp.root_dir) / "work"
+    assert json.loads((root / "renamed.ipynb").read_text())["cells"][0]["source"] == ['print("v1")']
+
+
+@pytest.mark.timeout(CLIENT_TIMEOUT + NPM_INSTALL_TIMEOUT)
+async def test_jupyterlab_terminal_manager(node_client, jsl_server_factory):
+    """TerminalManager: start a terminal, echo $((6*7)) over its websocket, list it, shut it down."""
+    # bash without the machine's profile: a login shell here runs pyenv's rehash, which may wait on a lock.
+    app = jsl_server_factory(
+        config={"TerminalManager": {"shell_command": ["/bin/bash", "--noprofile", "--norc"]}}, start=False
+    )
+    await app.start_server()
+    assert "%40" in app.base_url
+    terminals = app.extension_manager.get("terminado").apps[0].terminal_manager
+    out = await run_client([node_client[0], str(JS_DIR / "terminals.mjs")], app)
+    assert out["available"] is True
+    assert out["name"] == "1" and out["output_has_42"] is True and out["connection_status"] == "connected"
+    assert out["running"] == ["1"]
+    assert out["running_after_shutdown"] == [] and len(terminals) == 0, "the shell the client started is gone"
+
+
+@pytest.mark.timeout(CLIENT_TIMEOUT + NPM_INSTALL_TIMEOUT)
+async def test_jupyterlab_config_section(node_client, jsl_server_factory, jsl_dirs):
+    """ConfigSection and ConfigWithDefaults: create, update, read through defaults, reload."""
+    jsl_dirs.write_config("sys_prefix", "serverconfig/notebook.json", {"Lower": {"kept": True}})
+    app = jsl_server_factory(start=False)
+    await app.start_server()
+    out = await run_client([node_client[0], str(JS_DIR / "config.mjs")], app)
+    assert out["initial"] == {"Lower": {"kept": True}}
+    assert out["updated"] == {"Lower": {"kept": True}, "Notebook": {"theme": "dark", "fontSize": 12}, "toolbar": True}
+    assert (out["theme"], out["line_numbers"]) == ("dark", True), "a stored value, then a default"
+    kept = {"Lower": {"kept": True}, "Notebook": {"theme": "dark"}, "toolbar": True}
+    assert out["reloaded"] == kept and out["reloaded_again"] == kept, "null deleted fontSize on the server"
+    stored = json.loads((jsl_dirs.user / "serverconfig" / "notebook.json").read_text())
+    assert stored == {"Notebook": {"theme": "dark"}, "toolbar": True}, "only the change is in the user's file"

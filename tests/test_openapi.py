@@ -16,6 +16,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from tornado import web
 
+from jupyter_server_lite import bundled
+from jupyter_server_lite.extension.mount import Mount, normalize_pattern
+from jupyter_server_lite.extension.points import points_of
 from jupyter_server_lite.services.openapi import SPEC_PATH
 from jupyter_server_lite.web.application import core_routes
 
@@ -32,6 +35,11 @@ SAMPLES = {
     "kernel_name": "python3",
     "resource": "logo-64x64.png",
     "extension_name": "jsl_hello",
+    "path": "work/a.ipynb",
+    "checkpoint_id": "checkpoint",
+    "format": "html",
+    "terminal_name": "1",
+    "section_name": "notebook",
 }
 
 
@@ -69,11 +77,31 @@ def check_response(path: str, method: str, status: int, body: bytes, content_typ
 
 
 def api_routes() -> list[tuple[re.Pattern[str], type]]:
-    """The core routes the document must cover: the JSON API and kernelspec resources."""
+    """The routes the document must cover: the core's JSON API and kernelspec resources,
+    and the standard services' routes of the bundled providers (service_routes)."""
     out = []
     for pattern, handler, *_ in core_routes():
         if pattern.startswith(("/api", "/kernelspecs")):
             out.append((re.compile(pattern), handler))
+    return out + service_routes()
+
+
+def service_routes() -> list[tuple[re.Pattern[str], type]]:
+    """The routes each bundled service provider Mounts (terminals, config...), as full patterns."""
+    import importlib
+
+    out = []
+    for module in bundled.BUNDLED_EXTENSIONS:
+        for point in points_of(importlib.import_module(module)):
+            app_class = point.app_class
+            if app_class is None or not app_class.provides:
+                continue
+            app = app_class()
+            app.initialize_handlers()  # a provider's routes need no settings
+            for mount in app.handlers:
+                if isinstance(mount, Mount):
+                    for pattern, handler, *_ in mount.routes:
+                        out.append((re.compile("/" + mount.prefix + normalize_pattern(pattern)), handler))
     return out
 
 
@@ -91,7 +119,7 @@ def route_for(path: str) -> type:
     for regex, handler in api_routes():
         if regex.fullmatch(url):
             return handler
-    raise AssertionError(f"the document lists {path}, but no core route serves {url}")
+    raise AssertionError(f"the document lists {path}, but no core or service route serves {url}")
 
 
 # -- the document itself --------------------------------------------------------
@@ -108,10 +136,10 @@ def test_every_documented_operation_is_implemented():
         assert documented == handler_methods(route_for(path)), path
 
 
-def test_every_core_route_is_documented():
+def test_every_core_and_service_route_is_documented():
     documented = {route_for(path) for path in SPEC["paths"]}
     missing = [regex.pattern for regex, handler in api_routes() if handler not in documented]
-    assert not missing, f"core routes missing from openapi.json: {missing}"
+    assert not missing, f"routes missing from openapi.json: {missing}"
 
 
 def test_every_error_response_uses_the_error_model():
@@ -208,8 +236,13 @@ async def test_extension_responses_match_schemas(
         "jsl_openapi_probe": "loaded",
         "no_such_extension_module": "failed",
         "jsl_openapi_enabled": "loaded",
+        **dict.fromkeys(bundled.BUNDLED_EXTENSIONS, "loaded"),  # bundled: on in every server
     }
-    assert records["jsl_openapi_enabled"]["enabled_by"] == {"path": str(enabler), "level": str(jsl_dirs.user)}
+    assert records["jsl_openapi_enabled"]["enabled_by"] == {
+        "path": str(enabler),
+        "level": "user",
+        "directory": str(jsl_dirs.user),
+    }
     assert records["jsl_openapi_probe"]["enabled_by"] is None
     await _call(
         jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "jsl_openapi_enabled", app=app
@@ -219,6 +252,19 @@ async def test_extension_responses_match_schemas(
     )
     with jsl_expect_log(r"404 GET .*/api/extensions/nope"):
         await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "nope", app=app)
+
+
+async def test_a_replaced_and_a_providing_record_match_the_schema(jsl_server_factory, jsl_fetch, monkeypatch):
+    """A bundled provider that stepped aside, and the extension providing its service instead."""
+    from jupyter_server_lite import bundled
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "extensions"))
+    monkeypatch.setattr(bundled, "BUNDLED_EXTENSIONS", (*bundled.BUNDLED_EXTENSIONS, "ext_bundled_contents"))
+    app = jsl_server_factory(extensions=["ext_contents_ro"], start=False)
+    await app.start_server()
+    for name, state in (("bundledcontents", "replaced"), ("rocontents", "loaded")):
+        r = await _call(jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", name, app=app)
+        assert json.loads(r.body)["state"] == state
 
 
 async def test_kernelspec_responses_match_schemas(jsl_fetch, jsl_expect_log):
@@ -303,3 +349,105 @@ async def test_channels_refusals_match_schemas(jsl_fetch, jsl_expect_log):
     kid = json.loads((await jsl_fetch("api", "kernels", method="POST", body={})).body)["id"]
     with jsl_expect_log(r"400 GET .*/channels"):
         await _call(jsl_fetch, "/api/kernels/{kernel_id}/channels", "get", "api", "kernels", kid, "channels")
+
+
+async def test_contents_and_files_responses_match_schemas(jsl_fetch, jsl_expect_log, jsl_dirs):
+    (jsl_dirs.root / "work").mkdir()
+    path, item = "/api/contents/{path}", ("api", "contents")
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    await _call(jsl_fetch, path, "put", *item, "work/a.ipynb", body={"type": "notebook", "content": nb})
+    await _call(jsl_fetch, path, "put", *item, "work/a.ipynb", body={"type": "notebook", "content": nb})
+    await _call(jsl_fetch, path, "get", *item, "work", params={"hash": "1"})
+    await _call(jsl_fetch, path, "get", *item, "work/a.ipynb", params={"hash": "1"})
+    await _call(jsl_fetch, path, "post", *item, "work", body={"type": "file", "ext": ".txt"})
+    await _call(jsl_fetch, path, "post", *item, "work", body={"copy_from": "work/a.ipynb"})
+    await _call(jsl_fetch, path, "patch", *item, "work/a-Copy1.ipynb", body={"path": "work/b.ipynb"})
+    await _call(jsl_fetch, path, "delete", *item, "work/b.ipynb")
+    cp, one = "/api/contents/{path}/checkpoints", "/api/contents/{path}/checkpoints/{checkpoint_id}"
+    await _call(jsl_fetch, cp, "post", *item, "work/a.ipynb", "checkpoints")
+    await _call(jsl_fetch, cp, "get", *item, "work/a.ipynb", "checkpoints")
+    await _call(jsl_fetch, one, "post", *item, "work/a.ipynb", "checkpoints", "checkpoint")
+    await _call(jsl_fetch, one, "delete", *item, "work/a.ipynb", "checkpoints", "checkpoint")
+    for method, parts, kwargs, status in (
+        ("get", ("work/nope.txt",), {}, 404),
+        ("get", ("work",), {"params": {"content": "2"}}, 400),
+        ("put", ("nope/x.txt",), {"body": {"type": "file", "format": "text", "content": ""}}, 404),
+        ("patch", ("work/a.ipynb",), {"body": {"path": "work/untitled.txt"}}, 409),
+    ):
+        with jsl_expect_log(rf"{status} {method.upper()} "):
+            r = await _call(jsl_fetch, path, method, *item, *parts, **kwargs)
+        assert r.code == status
+    with jsl_expect_log(r"404 POST .*checkpoints/checkpoint"):
+        await _call(jsl_fetch, one, "post", *item, "work/a.ipynb", "checkpoints", "checkpoint")
+    files = "/files/{path}"
+    await _call(jsl_fetch, files, "get", "files", "work/untitled.txt")
+    await _call(jsl_fetch, files, "get", "files", "work/a.ipynb", headers={"Range": "bytes=0-1"})
+    with jsl_expect_log(r"404 GET .*files/work/none"):
+        await _call(jsl_fetch, files, "get", "files", "work/none")
+    with jsl_expect_log(r"416 GET .*files/"):
+        await _call(jsl_fetch, files, "get", "files", "work/a.ipynb", headers={"Range": "bytes=99999-"})
+
+
+async def test_events_and_nbconvert_responses_match_schemas(jsl_fetch, jsl_expect_log, jsl_dirs, monkeypatch):
+    import nbformat
+    from test_nbconvert import NBCONVERT_DATA
+
+    monkeypatch.setenv("JUPYTER_PATH", NBCONVERT_DATA)  # nbconvert's templates, outside the isolated data folders
+
+    event = {"schema_id": "https://events.jupyter.org/jupyter_server/contents_service/v1", "version": "1"}
+    await _call(
+        jsl_fetch, "/api/events", "post", "api", "events", body={**event, "data": {"action": "get", "path": ""}}
+    )
+    with jsl_expect_log(r"400 POST .*/api/events"):
+        await _call(jsl_fetch, "/api/events", "post", "api", "events", body={**event, "data": {"action": "nope"}})
+    with jsl_expect_log(r"400 GET .*/api/events/subscribe"):
+        await _call(jsl_fetch, "/api/events/subscribe", "get", "api", "events", "subscribe")
+    await _call(jsl_fetch, "/api/nbconvert", "get", "api", "nbconvert")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# hi")])
+    nbformat.write(nb, str(jsl_dirs.root / "a.ipynb"))
+    one, post = "/nbconvert/{format}/{path}", "/nbconvert/{format}"
+    await _call(jsl_fetch, one, "get", "nbconvert", "html", "a.ipynb")
+    await _call(jsl_fetch, post, "post", "nbconvert", "script", body={"content": json.loads(nbformat.writes(nb))})
+    for parts, status in ((("nope", "a.ipynb"), 400), (("html", "none.ipynb"), 404)):
+        with jsl_expect_log(rf"{status} GET .*/nbconvert/"):
+            await _call(jsl_fetch, one, "get", "nbconvert", *parts)
+    with jsl_expect_log(r"400 POST .*/nbconvert/html"):
+        await _call(jsl_fetch, post, "post", "nbconvert", "html", body={"content": []})
+
+
+async def test_terminal_and_config_responses_match_schemas(jsl_server_factory, jsl_fetch, jsl_expect_log, jsl_dirs):
+    app = jsl_server_factory(config={"TerminalManager": {"shell_command": ["/bin/sh"]}}, start=False)
+    await app.start_server()
+    terminals = "/api/terminals"
+    one = "/api/terminals/{terminal_name}"
+    await _call(jsl_fetch, terminals, "post", "api", "terminals", body={"name": "t1"}, app=app)
+    await _call(jsl_fetch, terminals, "get", "api", "terminals", app=app)
+    await _call(jsl_fetch, one, "get", "api", "terminals", "t1", app=app)
+    await _call(jsl_fetch, "/api/status", "get", "api", "status", app=app)
+    with jsl_expect_log(r"409 POST .*/api/terminals"):
+        await _call(jsl_fetch, terminals, "post", "api", "terminals", body={"name": "t1"}, app=app)
+    with jsl_expect_log(r"400 POST .*/api/terminals"):
+        await _call(jsl_fetch, terminals, "post", "api", "terminals", body={"cwd": "/"}, app=app)
+    with jsl_expect_log(r"400 GET .*/terminals/websocket/t1"):
+        await _call(jsl_fetch, "/terminals/websocket/{terminal_name}", "get", "terminals", "websocket", "t1", app=app)
+    await _call(jsl_fetch, one, "delete", "api", "terminals", "t1", app=app)
+    with jsl_expect_log(r"404 DELETE .*/api/terminals/t1"):
+        await _call(jsl_fetch, one, "delete", "api", "terminals", "t1", app=app)
+    with jsl_expect_log(r"404 GET .*/terminals/websocket/t1"):
+        await _call(jsl_fetch, "/terminals/websocket/{terminal_name}", "get", "terminals", "websocket", "t1", app=app)
+
+    section = "/api/config/{section_name}"
+    await _call(jsl_fetch, section, "put", "api", "config", "notebook", body={"a": {"b": 1}}, app=app)
+    await _call(jsl_fetch, section, "patch", "api", "config", "notebook", body={"a": {"c": 2}}, app=app)
+    await _call(jsl_fetch, section, "get", "api", "config", "notebook", app=app)
+    with jsl_expect_log(r"400 PUT .*/api/config/notebook"):
+        await _call(jsl_fetch, section, "put", "api", "config", "notebook", body="[1]", app=app)
+    with jsl_expect_log(r"400 GET .*/api/config/\.\."):
+        await _call(jsl_fetch, section, "get", "api", "config", "..", app=app)
+    jsl_dirs.write_config("user", "serverconfig/broken.json", "{")
+    with (
+        jsl_expect_log(r"409 PATCH .*/api/config/broken"),
+        jsl_expect_log(r"broken\.json: invalid JSON", logging.ERROR),
+    ):
+        await _call(jsl_fetch, section, "patch", "api", "config", "broken", body={}, app=app)
+        await _call(jsl_fetch, section, "get", "api", "config", "broken", app=app)

@@ -10,6 +10,7 @@ def test_every_public_name_resolves_to_its_home():
     from jupyter_server_lite.extension.application import ExtensionApp
     from jupyter_server_lite.extension.handler import ExtensionAPIHandler, ExtensionHandler
     from jupyter_server_lite.extension.hooks import hookimpl, hookspec
+    from jupyter_server_lite.extension.mount import Mount
     from jupyter_server_lite.serverapp import ServerApp
 
     homes = {
@@ -17,6 +18,7 @@ def test_every_public_name_resolves_to_its_home():
         "ExtensionApp": ExtensionApp,
         "ExtensionHandler": ExtensionHandler,
         "ExtensionAPIHandler": ExtensionAPIHandler,
+        "Mount": Mount,
         "hookimpl": hookimpl,
         "hookspec": hookspec,
     }

@@ -119,3 +119,11 @@ async def test_started_is_when_serving_began(jsl_fetch, jsl_server_factory):
     after_start = datetime.now(timezone.utc)
     model = json.loads((await jsl_fetch("api", "status", app=app)).body)
     assert datetime.fromisoformat(model["started"].replace("Z", "+00:00")) <= after_start
+
+
+async def test_me_refuses_deeply_nested_permissions(jsl_fetch, jsl_expect_log):
+    """json.loads raises RecursionError (not ValueError) on deep nesting: a 400, not a 500."""
+    with jsl_expect_log(r"^400 GET .*/api/me.*permissions is not valid JSON: it is nested too deeply"):
+        r = await jsl_fetch("api", "me", params={"permissions": "[" * 5000}, raise_error=False)
+    assert r.code == 400
+    assert json.loads(r.body)["message"] == "permissions is not valid JSON: it is nested too deeply"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import server_with_routes
+from support import LogCapture, capture_logs, server_with_routes
 from tornado import web
 
 from jupyter_server_lite.web.handlers import APIHandler, JupyterHandler, url_path_join
@@ -41,6 +41,14 @@ class CrashingPageHandler(JupyterHandler):
         raise RuntimeError("boom: an unexpected bug")
 
 
+class PublicCrashingAPIHandler(CrashingAPIHandler):
+    allow_unauthenticated = True
+
+
+class PublicCrashingPageHandler(CrashingPageHandler):
+    allow_unauthenticated = True
+
+
 TEST_ROUTES = [
     (r"/api/test-json", JSONBodyHandler),
     (r"/api/test-crash", CrashingAPIHandler),
@@ -55,35 +63,11 @@ def jsl_serverapp(jsl_server_factory: Any, io_loop: Any) -> Any:
     return app
 
 
-class Capture(logging.Handler):
-    """Every record the server logs, at any level, formatted as the console would."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def lines(self) -> list[str]:
-        formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-        return [formatter.format(r) for r in self.records]
-
-    def access(self) -> list[str]:
-        return [r.getMessage() for r in self.records if r.name == "jupyter_server_lite.access"]
-
-
 @pytest.fixture
-def captured(jsl_serverapp: Any) -> Iterator[Capture]:
+def captured(jsl_serverapp: Any) -> Iterator[LogCapture]:
     """Records logged by the server from now on, debug included."""
-    log = jsl_serverapp.log
-    capture = Capture()
-    previous = log.level
-    log.setLevel(logging.DEBUG)
-    log.addHandler(capture)
-    yield capture
-    log.removeHandler(capture)
-    log.setLevel(previous)
+    with capture_logs(jsl_serverapp.log) as capture:
+        yield capture
 
 
 def json_error(response: Any) -> dict[str, Any]:
@@ -184,6 +168,45 @@ async def test_allow_origin_sends_cors_headers(jsl_fetch, jsl_server_factory, js
     assert other.code == 403
 
 
+ANONYMOUS_OPTIONS_PATHS = ["api/kernels", "api/nope", "api/kernels/%FF", "no-such-page", "login", "static/x%00"]
+
+
+async def test_anonymous_options_is_the_same_on_every_path(jsl_fetch):
+    """A preflight carries no credentials: its answer must not tell a route from a missing one."""
+    answers = []
+    for path in ANONYMOUS_OPTIONS_PATHS:
+        r = await jsl_fetch(path, method="OPTIONS", authenticated=False, raise_error=False)
+        answers.append((r.code, r.body, sorted((k, v) for k, v in r.headers.get_all() if k != "Date")))
+    assert answers[0][0] == 204
+    for path, answer in zip(ANONYMOUS_OPTIONS_PATHS, answers):
+        assert answer == answers[0], path
+
+
+async def test_authenticated_options_names_the_routes_methods(jsl_fetch, jsl_expect_log):
+    r = await jsl_fetch("api", "kernels", method="OPTIONS")
+    assert r.code == 204 and r.headers["Allow"] == "GET, POST, OPTIONS"
+    with jsl_expect_log(r"^404 OPTIONS"):
+        missing = await jsl_fetch("api", "nope", method="OPTIONS", raise_error=False)
+    assert missing.code == 404
+
+
+async def test_405_names_the_allowed_methods(jsl_fetch, jsl_expect_log):
+    with jsl_expect_log(r"^405 DELETE"):
+        r = await jsl_fetch("api", "status", method="DELETE", raise_error=False)
+    assert r.code == 405 and r.headers["Allow"] == "GET, OPTIONS"
+    assert json_error(r)["reason"] == "Method Not Allowed"
+    with jsl_expect_log(r"^405 POST"):  # a body nothing would read is not read
+        r = await jsl_fetch("api", "status", method="POST", body=b"{}", raise_error=False)
+    assert r.code == 405 and r.headers["Allow"] == "GET, OPTIONS"
+    # A method tornado does not know is refused before the caller is known: the same Allow everywhere.
+    for path in ("api/status", "api/nope"):
+        with jsl_expect_log(r"^405 PROPFIND"):
+            r = await jsl_fetch(
+                path, method="PROPFIND", authenticated=False, allow_nonstandard_methods=True, raise_error=False
+            )
+        assert r.code == 405 and r.headers["Allow"] == "GET, HEAD, POST, DELETE, PATCH, PUT, OPTIONS"
+
+
 async def test_allow_origin_pat_and_star(jsl_fetch, jsl_server_factory, jsl_expect_log):
     pat = jsl_server_factory(config={"ServerApp": {"allow_origin_pat": r"https://[a-z]+\.example"}}, start=False)
     star = jsl_server_factory(config={"ServerApp": {"allow_origin": "*"}}, start=False)
@@ -214,6 +237,14 @@ async def test_malformed_json_body_is_a_json_400(jsl_fetch, jsl_expect_log):
     with jsl_expect_log(r"^400 PUT .*must be a JSON object, not list"):
         r = await jsl_fetch("api", "test-json", method="PUT", body=[1, 2], raise_error=False)
     assert r.code == 400 and "JSON object" in json_error(r)["message"]
+
+
+async def test_deeply_nested_json_is_a_400(jsl_fetch, jsl_expect_log):
+    """json.loads raises RecursionError, not ValueError, on deep nesting."""
+    for body in (b"[" * 100_000, b'{"a":' * 50_000):
+        with jsl_expect_log(r"^400 POST .*nested too deeply"):
+            r = await jsl_fetch("api", "test-json", method="POST", body=body, raise_error=False)
+        assert r.code == 400 and "nested too deeply" in json_error(r)["message"]
 
 
 async def test_json_bodies(jsl_fetch):
@@ -300,23 +331,68 @@ async def test_an_unexpected_bug_is_a_json_500_logged_with_traceback(jsl_fetch, 
     assert page.code == 500 and page.headers["Content-Type"].startswith("text/html")
 
 
-async def test_debug_mode_sends_the_traceback(jsl_fetch, jsl_server_factory, jsl_expect_log):
-    app = server_with_routes(jsl_server_factory, TEST_ROUTES, {"ServerApp": {"log_level": "DEBUG"}})
+@pytest.mark.parametrize("authenticated", [True, False])
+async def test_no_traceback_in_any_body_even_in_debug_mode(
+    jsl_fetch, jsl_server_factory, jsl_expect_log, authenticated
+):
+    """--debug (and tornado's own serve_traceback setting) still keep tracebacks in the log."""
+    config = {"ServerApp": {"log_level": "DEBUG", "tornado_settings": {"serve_traceback": True}}}
+    app = server_with_routes(
+        jsl_server_factory,
+        [
+            *TEST_ROUTES,
+            (r"/api/test-public-crash", PublicCrashingAPIHandler),
+            (r"/test-public-crash", PublicCrashingPageHandler),
+        ],
+        config,
+    )
     await app.start_server()
-    with jsl_expect_log(r"Uncaught exception", logging.ERROR), jsl_expect_log(r"^500 GET", logging.ERROR):
-        r = await jsl_fetch("api", "test-crash", app=app, raise_error=False)
-    assert "boom: an unexpected bug" in json_error(r)["traceback"]
+    paths = ["api/test-crash", "test-crash-page"] if authenticated else ["api/test-public-crash", "test-public-crash"]
+    for path in paths:
+        with jsl_expect_log(r"Uncaught exception", logging.ERROR), jsl_expect_log(r"^500 GET", logging.ERROR):
+            r = await jsl_fetch(path, app=app, authenticated=authenticated, raise_error=False)
+        assert r.code == 500
+        assert b"Traceback" not in r.body and b"boom" not in r.body and b"test_web.py" not in r.body
+        if path.startswith("api/"):
+            assert set(json_error(r)) == {"message", "reason"}
 
 
 # -- headers, static files, base_url ---------------------------------------------------
 
 
 async def test_security_headers(jsl_fetch):
-    for path in ("api/status", ""):
+    for path in ("api/status", "", "static/jupyter_server_lite/style.css"):
         r = await jsl_fetch(path)
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert "frame-ancestors 'self'" in r.headers["Content-Security-Policy"]
     assert (await jsl_fetch("api", "status")).headers["Cache-Control"] == "no-store"
+
+
+async def test_core_static_files_have_the_host_check(jsl_serverapp, jsl_expect_log):
+    """The core's static folder (and tornado's /favicon.ico, /robots.txt at the root)
+    answer a rebinding page's Host like every other route."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    root = f"http://127.0.0.1:{jsl_serverapp.actual_port}"
+    for path in (f"{jsl_serverapp.base_url}static/jupyter_server_lite/style.css", "/favicon.ico", "/robots.txt"):
+        with jsl_expect_log(r"^403 GET .*Host 'evil\.example' is not allowed"):
+            r = await AsyncHTTPClient().fetch(root + path, headers={"Host": "evil.example"}, raise_error=False)
+        assert r.code == 403 and b"font-family" not in r.body
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "path", ["static/jupyter_server_lite/x%00", "static/jupyter_server_lite/style.css%00", "static/dashboard/x%00"]
+)
+async def test_nul_byte_in_a_static_path_is_a_404(jsl_server_factory, jsl_fetch, jsl_expect_log, path):
+    """os.stat refuses a NUL byte with ValueError: a 500 with a traceback, where nothing is found."""
+    dashboard = {"ServerApp": {"jpserver_extensions": {"jupyter_server_lite.bundled.dashboard": True}}}
+    app = jsl_server_factory(config=dashboard, start=False)
+    await app.start_server()
+    with jsl_expect_log(r"^404 GET .*the path holds a NUL byte"):
+        r = await jsl_fetch(path, app=app, authenticated=False, raise_error=False)
+    assert r.code == 404
+    assert (await jsl_fetch("static", "dashboard", "dashboard.css", app=app, authenticated=False)).code == 200
 
 
 async def test_static_files_are_public_and_confined(jsl_fetch, jsl_expect_log):
@@ -344,6 +420,42 @@ async def test_base_url_is_literal_not_a_pattern(jsl_fetch, jsl_serverapp, jsl_e
     with jsl_expect_log(r"^404 GET /aab\.c/"):
         r = await AsyncHTTPClient().fetch(url, raise_error=False)
     assert r.code == 404
+
+
+@pytest.mark.parametrize("jsl_base_url", ["/my lab/"])
+async def test_base_url_with_a_space_is_served_percent_encoded(jsl_serverapp, jsl_expect_log):
+    """Browsers send /my%20lab/: the routes, cookies and links must use that spelling."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    assert jsl_serverapp.base_url == "/my%20lab/"
+    assert jsl_serverapp.url.endswith(f":{jsl_serverapp.actual_port}/my%20lab/")
+    root = f"http://127.0.0.1:{jsl_serverapp.actual_port}/my%20lab/"
+    token = jsl_serverapp.identity_provider.token
+    r = await AsyncHTTPClient().fetch(f"{root}api/status?token={token}")
+    assert r.code == 200 and "Path=/my%20lab/" in r.headers["Set-Cookie"]
+    page = await AsyncHTTPClient().fetch(root, follow_redirects=False, raise_error=False)
+    assert page.code == 302 and page.headers["Location"] == "/my%20lab/login?next=%2Fmy%2520lab%2F"
+    form = await AsyncHTTPClient().fetch(root + "login")
+    assert 'href="/my%20lab/static/jupyter_server_lite/style.css' in form.body.decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("/my lab/", "/my%20lab/"),
+        ("café", "/caf%C3%A9/"),
+        ("/a%40b/", "/a%40b/"),
+        ("/100%/", "/100%25/"),
+        ("/a|b^[c]/", "/a|b^[c]/"),
+    ],
+)
+def test_base_url_is_stored_as_browsers_send_it(jsl_server_factory, value, stored):
+    assert jsl_server_factory(config={"ServerApp": {"base_url": value}}, start=False).base_url == stored
+
+
+def test_base_url_with_a_backslash_is_refused(jsl_server_factory, jsl_expect_log):
+    with jsl_expect_log(r"Bad config encountered", logging.CRITICAL), pytest.raises(SystemExit):
+        jsl_server_factory(argv=["--ServerApp.base_url=/a\\b/"], start=False)
 
 
 @pytest.mark.parametrize(
@@ -417,7 +529,7 @@ async def test_no_secret_in_any_log_line(jsl_fetch, jsl_serverapp, captured, jsl
 
 async def test_startup_line_is_the_only_one_with_the_token(jsl_server_factory):
     app = jsl_server_factory(start=False)
-    capture = Capture()
+    capture = LogCapture()
     app.log.addHandler(capture)
     try:
         await app.start_server()
@@ -484,8 +596,11 @@ def test_public_routes_are_exactly_the_documented_ones(jsl_serverapp):
     documented = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE))
     public = public_routes(jsl_serverapp)
     assert set(public) == documented, {"undocumented": set(public) - documented, "stale": documented - set(public)}
-    # Only tornado's static file handler is not one of ours; everything else opts out explicitly.
-    assert {h for h in public.values() if not issubclass(h, JupyterHandler)} == {web.StaticFileHandler}
+    from jupyter_server_lite.web.handlers import StaticHandler
+
+    # Every public route opts out explicitly, tornado's static folder included (our StaticHandler).
+    assert all(issubclass(h, JupyterHandler) and h.allow_unauthenticated for h in public.values())
+    assert public["/static/jupyter_server_lite/…"] is StaticHandler
 
 
 def concrete_path(pattern: str) -> str:

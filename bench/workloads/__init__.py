@@ -16,5 +16,7 @@ ORDER = [
     "kernel_pool",
     "kernel_ws",
     "kernel_parallel",
+    "terminal_ws",
+    "contents",
     "memory",
 ]

@@ -1,5 +1,12 @@
 """The identity provider: maps a request to a user, or to nobody.
 
+The token is, first found: ``IdentityProvider.token`` (config or
+``--token``), the ``JUPYTER_TOKEN`` environment variable, the first line of
+the file named by ``JUPYTER_TOKEN_FILE``, or a random one -- unless a
+password is set, which then replaces the random token.  (The same order as
+jupyter_server, so a fixed token need not be on the command line, where
+``ps`` shows it.)
+
 Three ways in, checked in this order:
 
 1. ``Authorization: token <token>`` (or ``Bearer``) header (API clients);
@@ -11,20 +18,30 @@ The method used is remembered on the handler (``"header"``, ``"query"``,
 ``"cookie"``, or ``"none"`` when authentication is off): the XSRF check
 exempts only the token methods, because a forged cross-site request carries
 cookies but can never carry the token.
+
+The login cookie carries the user's name and a digest of the credentials
+that issued it (an HMAC keyed by ``cookie_secret``): change the token or the
+password and every cookie issued before is refused, even when
+``cookie_secret`` is fixed to keep logins across restarts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import getpass
+import hashlib
 import hmac
+import os
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Unicode, default
+from traitlets import Instance, Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from ..listen import StartupError
+from ..traitdoc import computed_default
 from .security import passwd_check
+from .throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from tornado.web import RequestHandler
@@ -51,14 +68,25 @@ class User:
 class IdentityProvider(LoggingConfigurable):
     """Token and password authentication for a single-user server."""
 
-    token = Unicode(
-        help="""Token that grants access. By default a random token is made at every
-        start, unless a password is set. An empty string disables authentication
-        entirely (not recommended: anyone who can reach the port can run code).""",
+    token = computed_default(
+        Unicode(
+            help="""Token that grants access. When not set: the JUPYTER_TOKEN environment
+            variable, else the first line of the file JUPYTER_TOKEN_FILE names, else a random
+            token made at every start (none when a password is set); only a random token is
+            printed in the start-up URL. Setting it to an empty string turns authentication
+            OFF: anyone who can reach the port can run code (the server then warns at every start).""",
+        ),
+        "a random token per start (none if a password is set)",
     ).tag(config=True)
 
     @default("token")
     def _default_token(self) -> str:
+        from_env = os.environ.get("JUPYTER_TOKEN")
+        if from_env:
+            return from_env
+        token_file = os.environ.get("JUPYTER_TOKEN_FILE")
+        if token_file:
+            return read_token_file(token_file)
         if self.hashed_password:
             return ""
         self._generated_token = secrets.token_hex(24)
@@ -78,6 +106,8 @@ class IdentityProvider(LoggingConfigurable):
     ).tag(config=True)
 
     username = Unicode(help="The name of the single user of this server.").tag(config=True)
+
+    login_throttle = Instance(LoginThrottle, (), help="Backoff for failed /login attempts; runs password checks.")
 
     @default("username")
     def _default_username(self) -> str:
@@ -129,28 +159,38 @@ class IdentityProvider(LoggingConfigurable):
             self.set_login_cookie(handler)
             return self.user, "query"
         cookie = handler.get_signed_cookie(self.cookie_name_for(handler))
-        if cookie is not None and hmac.compare_digest(cookie, self._cookie_value().encode()):
+        if cookie is not None and hmac.compare_digest(cookie, self._cookie_value(handler).encode()):
             return self.user, "cookie"
         return None, None
 
     def _token_matches(self, candidate: str) -> bool:
         return bool(self.token) and hmac.compare_digest(candidate.encode(), self.token.encode())
 
-    def _cookie_value(self) -> str:
-        # Binding the cookie to the user keeps it meaningful; the signature
-        # (cookie_secret, random per start unless configured) makes it unforgeable.
-        return self.username
+    def _cookie_value(self, handler: RequestHandler) -> str:
+        """The user, and a digest of the credentials now in force (see the module docstring).
+
+        The signature (cookie_secret) makes the cookie unforgeable; the digest,
+        keyed by the same secret so that it reveals nothing about a short token,
+        makes it worthless once the token or the password changes.
+        """
+        key = str(handler.settings.get("cookie_secret", "")).encode()
+        credentials = f"{self.token}\0{self.hashed_password}".encode()
+        return f"{self.username}:{hmac.new(key, credentials, hashlib.sha256).hexdigest()[:32]}"
 
     def check_login(self, password: str) -> bool:
-        """Whether a /login form submission is valid: the password, or the token."""
-        if self.hashed_password and passwd_check(self.hashed_password, password):
+        """Whether a /login form submission is valid: the token, or the password.
+
+        Slow (PBKDF2) when a password is set: call it through
+        :attr:`login_throttle`, off the event loop.
+        """
+        if self._token_matches(password):
             return True
-        return self._token_matches(password)
+        return bool(self.hashed_password) and passwd_check(self.hashed_password, password)
 
     def set_login_cookie(self, handler: RequestHandler) -> None:
         handler.set_signed_cookie(
             self.cookie_name_for(handler),
-            self._cookie_value(),
+            self._cookie_value(handler),
             expires_days=None,
             httponly=True,
             samesite="Lax",
@@ -160,3 +200,20 @@ class IdentityProvider(LoggingConfigurable):
 
     def clear_login_cookie(self, handler: RequestHandler) -> None:
         handler.clear_cookie(self.cookie_name_for(handler), path=handler.settings.get("base_url", "/"))
+
+
+def read_token_file(path: str) -> str:
+    """The token in ``path`` (its first line, without surrounding whitespace).
+
+    A file that cannot be read, or holds no token, stops the start naming it:
+    running without the token the user meant -- or without any -- is worse.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.readline(4096).strip()
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise StartupError(f"Cannot read the token file {path} (JUPYTER_TOKEN_FILE): {reason}") from err
+    if not token:
+        raise StartupError(f"The token file {path} (JUPYTER_TOKEN_FILE) holds no token")
+    return token

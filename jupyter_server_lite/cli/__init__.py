@@ -23,6 +23,17 @@ def fail(message: str, status: int = 1) -> NoReturn:
     sys.exit(status)
 
 
+def unknown_word(word: str, commands: list[str], program: str) -> str:
+    """The message for ``word`` where ``program`` expects one of ``commands``, with a "did you mean"."""
+    import difflib
+
+    message = f"Unknown command {word!r}"
+    close = difflib.get_close_matches(word, commands, n=1)
+    if close:
+        message += f". Did you mean {close[0]!r}?"
+    return f"{message} ({program} commands: {', '.join(commands)}; see {program} --help)"
+
+
 def main(argv: list[str] | None = None, serverapp: ServerApp | None = None) -> None:
     """Console entry point of ``jupyter-server-lite`` (and, with ``serverapp``, of
     ``jupyter <ext>``): a start-up problem is one clear line on stderr and exit
@@ -33,12 +44,13 @@ def main(argv: list[str] | None = None, serverapp: ServerApp | None = None) -> N
     from ..extension.manager import ExtensionError
     from ..listen import StartupError
     from ..serverapp import ServerApp
+    from .options import UsageError
 
     try:
         app = serverapp or ServerApp.instance()
         app.initialize(argv)
         app.start()
-    except (ConfigFileError, StartupError, TraitError, ExtensionError) as err:
+    except (ConfigFileError, StartupError, TraitError, ExtensionError, UsageError) as err:
         fail(f"jupyter-server-lite: error: {err}")
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         sys.exit(130)

@@ -19,6 +19,7 @@ from traitlets import Bool, Integer
 from .._version import __version__
 from ..auth.security import passwd
 from ..configfiles import SERVER_CONFIG_NAME, ConfigFileError, read_json_file
+from ..privatefile import write_private_file
 from ..runtime import list_running_servers, signal_server
 from . import fail
 
@@ -105,8 +106,9 @@ class PasswordApp(JupyterApp):
         except ConfigFileError as err:
             fail(str(err))
         config.setdefault("IdentityProvider", {})["hashed_password"] = hashed
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(config, f, indent=2)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            write_private_file(path, json.dumps(config, indent=2))  # 0600, atomic, a planted link replaced
+        except OSError as err:
+            fail(f"Cannot write {path}: {err.strerror or err}")
         print(f"Wrote the hashed password to {path}")

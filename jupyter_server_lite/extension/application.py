@@ -4,10 +4,16 @@ An extension is a configurable application with a *name*, which is also its
 namespace on the server.  It declares what it serves and the server mounts
 it (see :mod:`.mount`), all below ``base_url``:
 
-* ``handlers``: routes relative to the namespace; a handler subclassing
+* ``handlers``: routes ``(pattern, Handler[, kwargs[, name]])`` relative to
+  the namespace, a name letting it build the route's URL
+  (:meth:`ExtensionApp.url_for`); a handler subclassing
   :class:`~.handler.ExtensionHandler` is a page at ``/<name>/...``, one
   subclassing :class:`~.handler.ExtensionAPIHandler` is an API at
-  ``/extension/api/<name>/...``;
+  ``/extension/api/<name>/...``; a :class:`~.mount.Mount` puts routes in
+  another prefix the extension owns;
+* ``page_prefixes``: more top-level page prefixes it owns (``/tree/``...);
+* ``provides``: standard services it serves at their standard paths
+  (``/api/contents``..., see :mod:`.services`);
 * ``static_paths``: files at ``/static/<name>/...``;
 * ``template_paths``: jinja2 templates, with the core's as fallback.
 
@@ -31,16 +37,19 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jupyter_core.application import JupyterApp
-from traitlets import Bool, Dict, List, Unicode
+from traitlets import Bool, Dict, List, Unicode, default
 from traitlets.config import Config
 
 if TYPE_CHECKING:
     import jinja2
 
     from ..serverapp import ServerApp
+    from .urls import RouteURL
 
 
 class ExtensionApp(JupyterApp):
@@ -60,13 +69,34 @@ class ExtensionApp(JupyterApp):
     hookspecs: ClassVar[Any] = None
 
     #: ``ServerApp`` traits applied when this extension launches the server
-    #: (``jupyter <name>``); the user's config files and command line win.
+    #: (``jupyter <name>``), as defaults: the user's config files and command line win.
     serverapp_config: ClassVar[dict[str, Any]] = {}
 
+    #: Standard services this extension serves (``("contents",)``; the names
+    #: are the keys of :data:`.services.SERVICES`).  It may Mount routes at
+    #: their paths and nobody else may; one provider per service, and a
+    #: bundled provider steps aside for any other.
+    provides: ClassVar[tuple[str, ...]] = ()
+
+    #: Top-level page prefixes this extension owns besides its name
+    #: (``("tree", "notebooks")``), checked like the name; Mount routes there.
+    page_prefixes: ClassVar[tuple[str, ...]] = ()
+
+    #: How much this extension wants to be the server's front page: ``/`` and
+    #: the start-up URL go to the landing page of the loaded extension with
+    #: the highest value above 0 (a starter, or ``ServerApp.default_url``
+    #: set by the user, wins over any).  0: not a frontend.
+    frontend_priority: ClassVar[int] = 0
+
     extension_url = Unicode(
-        "/",
-        help="The landing page, relative to the extension's page namespace /<name>/; empty for none.",
+        help="""The landing page: a path below base_url in the extension's name or one of
+        its page prefixes (default /<name>/); empty for none.""",
     ).tag(config=True)
+
+    @default("extension_url")
+    def _default_extension_url(self) -> str:
+        return f"/{self.name}/"
+
     load_other_extensions = Bool(
         True, help="When this extension launches the server, also load the other enabled extensions."
     ).tag(config=True)
@@ -79,13 +109,17 @@ class ExtensionApp(JupyterApp):
         help="Folders of jinja2 templates, searched before the core's; relative paths are relative to the extension's module.",
     ).tag(config=True)
 
-    handlers: List[Any] = List(help="Routes (pattern, handler class[, kwargs]) relative to the extension's namespace.")
+    handlers: List[Any] = List(
+        help="Routes (pattern, handler class[, kwargs[, name]]) relative to the extension's namespace, and Mounts."
+    )
     settings = Dict(
         help="The extension's settings: stored in the tornado settings under its name, read by its handlers."
     )
     jinja2_env: jinja2.Environment | None = None
     serverapp: ServerApp | None = None
     _static_versions: dict[str, str]
+    #: The named routes once mounted (set by the manager): what :meth:`url_for` builds.
+    _route_urls: Mapping[str, RouteURL] = MappingProxyType({})
 
     # -- the override points --------------------------------------------------
 
@@ -122,10 +156,29 @@ class ExtensionApp(JupyterApp):
 
     @property
     def landing_url(self) -> str:
-        """The landing page below ``base_url`` (``""`` when it has none)."""
+        """The landing page below ``base_url``, from ``extension_url`` (``""`` when it has none)."""
         if not self.extension_url:
             return ""
-        return self.page_url + self.extension_url.lstrip("/")
+        return "/" + self.extension_url.lstrip("/")
+
+    def url_for(self, name: str, *args: Any) -> str:
+        """The URL path of this extension's route called ``name``, ``base_url`` included, percent-encoded.
+
+        Routes get a name as their fourth element,
+        ``("/items/([^/]+)", ItemHandler, {}, "item")``, in a Mount too;
+        ``args`` fill the pattern's groups in order (a trailing optional
+        group may be left out): ``url_for("item", "a b")`` ->
+        ``"<base_url>extension/api/<name>/items/a%20b"``.  Raises
+        :class:`~.urls.RouteNameError` for a name no route has (or before
+        the extension is mounted), ``TypeError`` for a wrong number of
+        arguments, ``ValueError`` for a value its group cannot match.
+        """
+        route = self._route_urls.get(name)
+        if route is None:
+            from .urls import unknown_name
+
+            raise unknown_name(self.name, name, dict(self._route_urls))
+        return route.build(*args)
 
     def static_version(self, path: str) -> str:
         """A short content hash of static file ``path`` (cached), ``""`` when absent."""
@@ -156,13 +209,18 @@ class ExtensionApp(JupyterApp):
 
     @classmethod
     def make_serverapp(cls, **kwargs: Any) -> ServerApp:
-        """A ServerApp with this extension registered as its starter (not yet initialized)."""
+        """A ServerApp with this extension registered as its starter (not yet initialized).
+
+        ``serverapp_config`` becomes the server's ``starter_defaults``: below
+        the config files, so that they and the command line win.
+        """
         from ..serverapp import ServerApp
 
-        config = Config({"ServerApp": dict(cls.serverapp_config)})
-        serverapp = ServerApp.instance(config=config, **kwargs)
+        serverapp = ServerApp.instance(**kwargs)
+        serverapp.starter_defaults = Config({"ServerApp": dict(cls.serverapp_config)})
         serverapp.aliases = {**serverapp.aliases, **cls.aliases}
         serverapp.flags = {**serverapp.flags, **cls.flags}
+        serverapp.classes = [*serverapp.classes, cls]  # --help-all lists its traits; its aliases' help finds them
         serverapp.register_extension(cls, as_starter=True)
         return serverapp
 

@@ -1,4 +1,4 @@
-"""Mounting an extension's routes inside its namespace, and nowhere else.
+"""Mounting an extension's routes inside the prefixes it owns, and nowhere else.
 
 Every extension owns three URL namespaces below ``base_url``:
 
@@ -8,23 +8,41 @@ Every extension owns three URL namespaces below ``base_url``:
 ``/static/<name>/...``     files from its ``static_paths``
 =========================  =============================================
 
-The base class of a handler is the one way to say which namespace a route
-belongs to.  Patterns are relative to the namespace (``r"/items/(\\w+)"``).
+A bare route ``(pattern, Handler[, kwargs[, name]])`` goes to the first or
+the second by its handler's base class; a ``name`` lets the extension build
+the route's URL (``url_for``, see :mod:`.urls`).  An extension may own more: the
+top-level *page prefixes* it declares (``page_prefixes = ("tree",)``) and
+the paths of the standard services it *provides* (``provides =
+("contents",)``, see :mod:`.services`).  :class:`Mount` is the one way to put
+routes there -- or below its own name, for JSON APIs such as
+``/lab/api/settings``: ``Mount("api/contents", [(pattern, Handler)])``.
+Inside a Mount the handler's base class still decides how it behaves (HTML
+or JSON errors, login redirect or 403), not where it is.  Patterns are
+relative to the namespace or the Mount's prefix (``r"/items/(\\w+)"``).
 
-Staying inside the namespace is a property of the matcher, not a check
-that a clever pattern could get past: :class:`NamespaceMatcher` first
-compares the request path with the namespace prefix as a plain string and
-only then matches the *rest* of the path against the extension's regular
-expression.  A pattern such as ``"|/api/kernels"`` or ``")|(/api"`` can
-therefore only ever match paths below the prefix.  Patterns that look like
-an attempt to leave it anyway (``/..``, ``//host``, ``scheme://``) are
-refused with an error, so the author learns early.
+Staying inside the prefix is a property of the matcher, not a check that a
+clever pattern could get past: :class:`NamespaceMatcher` first compares the
+request path with the prefix as a plain string and only then matches the
+*rest* of the path against the extension's regular expression.  A pattern
+such as ``"|/api/kernels"`` or ``")|(/api"`` can therefore only ever match
+paths below the prefix.  Patterns that look like an attempt to leave it
+anyway (``/..``, ``//host``, ``scheme://``) are refused with an error, so
+the author learns early.
 
-Names are checked too: a name must be a plain URL segment, must not be one
-of :data:`RESERVED_NAMES` (the core's own top-level paths, present and
-planned) nor the first segment of any core route, and must not already be
-taken by another extension.  Core routes are registered before extension
-routes, so even a mistake here could not shadow the core.
+**Nested prefixes.** ``/terminals/websocket/`` (the terminals service) lies
+inside ``/terminals/`` (Notebook's page prefix).  The rule: a path belongs
+to the longest prefix that contains it, among every prefix something is
+mounted at and every service path (provided or not).  Once every extension
+is loaded, each matcher is told the prefixes strictly below its own
+(:func:`exclude_nested`) and never answers there, whatever the load order.
+
+Names are checked too: a name or page prefix must be a plain URL segment,
+must not be one of :data:`RESERVED_NAMES` (the core's own top-level paths,
+present and planned) nor the first segment of any core route, nor a
+single-segment service path (``files``, ``nbconvert``: provide the service
+instead).  Which extension gets a name, prefix or service when two want it
+is :mod:`.claims`.  Core routes are registered before extension routes, so
+even a mistake here could not shadow the core.
 """
 
 from __future__ import annotations
@@ -32,19 +50,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tornado import web
 from tornado.httputil import HTTPServerRequest
 from tornado.routing import Matcher, Rule
 
 from ..web.handlers import JupyterHandler, url_path_join
+from .services import SERVICES, service_at, service_paths, top_level_services
+from .urls import RouteURL, route_urls
 
 if TYPE_CHECKING:
     from .application import ExtensionApp
 
-#: Names no extension may take: the core's top-level paths, and a few the
-#: Jupyter ecosystem uses for core services a client could expect here.
+#: Top-level names no extension may take as its name or a page prefix: the
+#: core's paths (present and planned), and the two tornado serves at the root.
 RESERVED_NAMES = frozenset(
     {
         "api",
@@ -56,12 +76,10 @@ RESERVED_NAMES = frozenset(
         "kernelspecs",
         "kernels",
         "sessions",
-        "files",
-        "nbconvert",
-        "terminals",
-        "custom",
         "metrics",
         "jupyter_server_lite",  # the core's static files: /static/jupyter_server_lite/
+        "favicon.ico",
+        "robots.txt",
     }
 )
 
@@ -73,7 +91,7 @@ STATIC_PREFIX = "static"
 
 
 class MountError(ValueError):
-    """A route, name or static path an extension may not have; the message says why."""
+    """A route, name, prefix or static path an extension may not have; the message says why."""
 
 
 def core_names() -> frozenset[str]:
@@ -89,14 +107,23 @@ def core_names() -> frozenset[str]:
     return frozenset(name.lower() for name in names)
 
 
-def check_name(name: Any, reserved: Iterable[str] = RESERVED_NAMES) -> str:
-    """Return ``name`` if it can be a namespace; :class:`MountError` saying why not."""
+def check_name(name: Any, what: str = "extension name") -> str:
+    """Return ``name`` if it can be a top-level prefix; :class:`MountError` saying why not.
+
+    ``what`` (``"extension name"``, ``"page prefix"``) starts the message.
+    Reserved names are compared without case.
+    """
     if not isinstance(name, str) or not name:
-        raise MountError("an extension needs a non-empty string 'name' (its URL namespace)")
+        raise MountError(f"an extension needs a non-empty string as its {what} (a URL segment), not {name!r}")
     if not NAME_PATTERN.fullmatch(name):
-        raise MountError(f"extension name {name!r} is not a plain URL segment (letters, digits, '_', '-', '.')")
-    if name.lower() in {r.lower() for r in reserved}:
-        raise MountError(f"extension name {name!r} is reserved for the core server")
+        raise MountError(f"{what} {name!r} is not a plain URL segment (letters, digits, '_', '-', '.')")
+    if name.lower() in RESERVED_NAMES:
+        raise MountError(f"{what} {name!r} is reserved for the core server")
+    service = top_level_services().get(name.lower())
+    if service is not None:
+        raise MountError(
+            f"{what} {name!r} is the path of the {service} service: provide the service instead (provides = ({service!r},))"
+        )
     return name
 
 
@@ -140,17 +167,156 @@ def normalize_pattern(pattern: str) -> str:
     return pattern
 
 
+def split_route(route: Any) -> tuple[str, type, dict[str, Any], str | None]:
+    """``(pattern, handler, kwargs, name)`` of a route tuple, checked; :class:`MountError` otherwise."""
+    if not isinstance(route, (tuple, list)) or len(route) not in (2, 3, 4):
+        raise MountError(
+            f"route {route!r} must be (pattern, handler class), (pattern, handler class, kwargs) "
+            "or (pattern, handler class, kwargs, name)"
+        )
+    pattern, handler, *rest = route
+    kwargs = rest[0] if rest else {}
+    name = rest[1] if len(rest) > 1 else None
+    if not isinstance(kwargs, dict):
+        raise MountError(f"route {pattern!r}: handler kwargs must be a dict, not {type(kwargs).__name__}")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise MountError(f"route {pattern!r}: its name must be a non-empty string, not {name!r}")
+    if "extension_app" in kwargs:
+        raise MountError(f"route {pattern!r}: 'extension_app' is set by the server, not by the route")
+    check_pattern(pattern)
+    route_kind(handler)
+    return pattern, handler, kwargs, name
+
+
+def named_routes(owner: str, routes: Sequence[Any], base_url: str = "/") -> dict[str, RouteURL]:
+    """The named routes among ``routes`` (bare ones and Mounts' alike), checked as mounting checks them.
+
+    Raises :class:`MountError` for a name given twice or a named pattern that
+    no single URL stands for (see :mod:`.urls`).  A bare route's prefix needs
+    its handler's namespace; ``owner`` is the extension's name.
+    """
+    named: list[tuple[str, str, str]] = []
+    for prefix, route in _flatten(routes):
+        pattern, handler, _kwargs, name = split_route(route)
+        if name is not None:
+            where = prefix if prefix is not None else namespace_prefix("/", route_kind(handler), owner)
+            named.append((name, url_path_join(base_url, where), normalize_pattern(pattern)))
+    try:
+        return route_urls(named, owner)
+    except ValueError as err:
+        raise MountError(str(err)) from None
+
+
+def _flatten(routes: Sequence[Any]) -> list[tuple[str | None, Any]]:
+    """``(Mount prefix or None, route)`` for every route, Mounts opened."""
+    out: list[tuple[str | None, Any]] = []
+    for item in routes:
+        if isinstance(item, Mount):
+            out += [(item.prefix, route) for route in item.routes]
+        else:
+            out.append((None, item))
+    return out
+
+
+# -- Mount: routes in another prefix the extension owns ----------------------------
+
+
+class Mount:
+    """Routes placed below ``prefix`` (a path below ``base_url``) instead of the namespace.
+
+    ``Mount("api/contents", [(r"(?P<path>/.*)?", ContentsHandler)])`` serves
+    ``/api/contents`` and everything below it.  ``prefix`` must lie in a
+    prefix the extension owns: its name (``"lab/api/settings"``), one of its
+    ``page_prefixes`` (``"tree"``), or a path of a service it ``provides``;
+    the manager refuses any other with a :class:`MountError` saying what it
+    owns.  The routes are ``(pattern, handler[, kwargs[, name]])`` as usual, their
+    patterns relative to ``prefix``; their handlers still subclass
+    ExtensionHandler or ExtensionAPIHandler, which sets their behaviour only.
+    """
+
+    __slots__ = ("prefix", "routes")
+
+    def __init__(self, prefix: str, routes: Sequence[Any]) -> None:
+        if not isinstance(prefix, str):
+            raise MountError(f"Mount prefix must be a string, not {prefix!r}")
+        segments = prefix.strip("/").split("/")
+        if not all(NAME_PATTERN.fullmatch(segment) for segment in segments):
+            raise MountError(
+                f"Mount prefix {prefix!r} must be a literal path of plain segments (letters, digits, '_', '-', '.')"
+            )
+        if isinstance(routes, (str, bytes)) or not isinstance(routes, Sequence):
+            raise MountError(f"Mount({prefix!r}, routes): routes must be a list of (pattern, handler[, kwargs])")
+        self.prefix = "/".join(segments)
+        self.routes = tuple(routes)
+
+    def __repr__(self) -> str:
+        return f"Mount({self.prefix!r}, {list(self.routes)!r})"
+
+
+def mount_prefixes(cls: type[ExtensionApp]) -> list[str]:
+    """Where ``cls`` may Mount routes (or below): its name, its page prefixes, its services' paths."""
+    return [cls.name, *cls.page_prefixes, *service_paths(cls.provides)]
+
+
+def url_prefixes(cls: type[ExtensionApp]) -> list[str]:
+    """Every URL prefix ``cls`` owns, below base_url, for people (records, ``extension list``)."""
+    return [
+        "/" + cls.name,
+        "/" + API_PREFIX + "/" + cls.name,
+        "/" + STATIC_PREFIX + "/" + cls.name,
+        *("/" + p for p in cls.page_prefixes),
+        *("/" + p for p in service_paths(cls.provides)),
+    ]
+
+
+def owned_summary(cls: type[ExtensionApp]) -> str:
+    """What ``cls`` owns, in words: ``/lab (its name), /doc (a page prefix), /api/contents (the contents service)``."""
+    parts = [f"/{cls.name} (its name)"]
+    parts += [f"/{p} (a page prefix)" for p in cls.page_prefixes]
+    parts += [f"/{path} (the {s} service)" for s in cls.provides for path in service_paths([s])]
+    return ", ".join(parts)
+
+
+def check_mount(cls: type[ExtensionApp], mount: Mount) -> None:
+    """Refuse a Mount outside what ``cls`` owns, or inside a service's path it does not provide."""
+    prefix = mount.prefix
+    service = service_at(prefix)
+    if service is not None and service not in cls.provides:
+        raise MountError(
+            f"Mount({prefix!r}): /{prefix} belongs to the {service} service, which {cls.name} does not provide"
+        )
+    if not any(prefix == owned or prefix.startswith(owned + "/") for owned in mount_prefixes(cls)):
+        raise MountError(f"Mount({prefix!r}) is outside what {cls.name} owns: {owned_summary(cls)}")
+
+
+def check_landing(app: ExtensionApp) -> None:
+    """Refuse a landing page (``extension_url``) outside the app's name and page prefixes."""
+    url = app.landing_url
+    if not url:
+        return
+    top = url.strip("/").split("/", 1)[0].split("?", 1)[0]
+    if top not in (app.name, *app.page_prefixes):
+        pages = ", ".join("/" + p for p in (app.name, *app.page_prefixes))
+        raise MountError(f"extension_url {app.extension_url!r} is not below a page prefix {app.name} owns ({pages})")
+
+
+# -- matching ---------------------------------------------------------------------
+
+
 class NamespaceMatcher(Matcher):
     """Matches a path equal to ``prefix`` or below it whose rest fully matches ``regex``.
 
     The prefix is compared as a string, so no regular expression can reach a
-    path outside it.  Groups are URL-unquoted and passed to the handler as
-    positional (or, when named, keyword) arguments, as tornado does.
+    path outside it; a path equal to or below one of ``excluded`` (longer
+    prefixes that belong to other routes, see :func:`exclude_nested`) is
+    not matched either.  Groups are URL-unquoted and passed to the handler
+    as positional (or, when named, keyword) arguments, as tornado does.
     """
 
     def __init__(self, prefix: str, regex: re.Pattern[str]) -> None:
         self.prefix = prefix.rstrip("/")
         self.regex = regex
+        self.excluded: tuple[str, ...] = ()
 
     def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
         path = request.path or ""
@@ -159,6 +325,9 @@ class NamespaceMatcher(Matcher):
         rest = path[len(self.prefix) :]
         if rest and not rest.startswith("/"):
             return None  # /myextfoo is not below /myext
+        for nested in self.excluded:
+            if path == nested or path.startswith(nested + "/"):
+                return None
         found = self.regex.fullmatch(rest)
         if found is None:
             return None
@@ -177,6 +346,26 @@ def _unquote(value: str | None) -> str | None:
     return None if value is None else url_unescape(value, encoding=None, plus=False).decode()
 
 
+def exclude_nested(rules: Iterable[Rule], base_url: str) -> None:
+    """Apply the longest-prefix rule to the mounted ``rules`` of every loaded extension.
+
+    The claimed prefixes are those of the rules themselves (namespaces,
+    Mounts) and every service path below ``base_url``, provided or not.  Each
+    matcher is told the claims strictly below its own prefix, whoever's, so
+    that a path is answered only under the longest prefix containing it and
+    the outcome does not depend on which extension loaded first.
+    """
+    matchers = [rule.matcher for rule in rules if isinstance(rule.matcher, NamespaceMatcher)]
+    claims = {m.prefix for m in matchers}
+    claims |= {url_path_join(base_url, path) for paths in SERVICES.values() for path in paths}
+    for matcher in matchers:
+        below = matcher.prefix + "/"
+        matcher.excluded = tuple(sorted(c for c in claims if c.startswith(below)))
+
+
+# -- mounting ---------------------------------------------------------------------
+
+
 def namespace_prefix(base_url: str, kind: str, name: str) -> str:
     """The URL prefix of ``name``'s ``kind`` (``"api"``, ``"page"`` or ``"static"``) namespace."""
     if kind == "api":
@@ -186,29 +375,44 @@ def namespace_prefix(base_url: str, kind: str, name: str) -> str:
     return url_path_join(base_url, name)
 
 
-def mount_handlers(app: ExtensionApp, routes: Sequence[Any], base_url: str) -> tuple[list[Rule], list[str]]:
-    """Tornado rules for ``app``'s routes and static files, and how each reads for people.
+class Mounted(NamedTuple):
+    """What :func:`mount_handlers` made of one app's routes."""
+
+    rules: list[Rule]
+    #: How each rule reads for people (the record's ``routes``).
+    routes: list[str]
+    #: The named routes, for ``url_for``.
+    urls: dict[str, RouteURL]
+
+
+def mount_handlers(app: ExtensionApp, routes: Sequence[Any], base_url: str) -> Mounted:
+    """Tornado rules for ``app``'s routes, Mounts and static files, how each reads, and the named ones.
 
     Every handler receives the extension app (``extension_app``) on top of
     the route's own keyword arguments.  Raises :class:`MountError` for the
-    first route that cannot be mounted; nothing is mounted then.
+    first route or Mount that cannot be mounted, a route name given twice, a
+    named route no URL stands for, or a landing page outside the app's
+    pages; nothing is mounted then.
     """
+    check_landing(app)
     rules: list[Rule] = []
     shown: list[str] = []
-    for route in routes:
-        if not isinstance(route, (tuple, list)) or len(route) not in (2, 3):
-            raise MountError(f"route {route!r} must be (pattern, handler class) or (pattern, handler class, kwargs)")
-        pattern, handler, *rest = route
-        kwargs = rest[0] if rest else {}
-        if not isinstance(kwargs, dict):
-            raise MountError(f"route {pattern!r}: handler kwargs must be a dict, not {type(kwargs).__name__}")
-        if "extension_app" in kwargs:
-            raise MountError(f"route {pattern!r}: 'extension_app' is set by the server, not by the route")
+
+    def add(prefix: str | None, route: Any) -> None:
+        pattern, handler, kwargs, _name = split_route(route)
+        if prefix is None:  # a bare route: the handler's base class picks the namespace
+            prefix = namespace_prefix("/", route_kind(handler), app.name)
         regex = check_pattern(pattern)
-        kind = route_kind(handler)
-        prefix = namespace_prefix(base_url, kind, app.name)
-        rules.append(Rule(NamespaceMatcher(prefix, regex), handler, {**kwargs, "extension_app": app}))
-        shown.append(namespace_prefix("/", kind, app.name) + normalize_pattern(pattern))
+        matcher = NamespaceMatcher(url_path_join(base_url, prefix), regex)
+        rules.append(Rule(matcher, handler, {**kwargs, "extension_app": app}))
+        shown.append(url_path_join("/", prefix).rstrip("/") + normalize_pattern(pattern))
+
+    for item in routes:
+        if isinstance(item, Mount):
+            check_mount(type(app), item)
+    for prefix, route in _flatten(routes):
+        add(prefix, route)
+    urls = named_routes(app.name, routes, base_url)
     static_paths = app.resolved_paths(app.static_paths)
     if static_paths:
         for path in static_paths:
@@ -219,7 +423,7 @@ def mount_handlers(app: ExtensionApp, routes: Sequence[Any], base_url: str) -> t
             Rule(NamespaceMatcher(prefix, re.compile(r"/(.*)")), ExtensionStaticHandler, {"roots": static_paths})
         )
         shown.append(namespace_prefix("/", "static", app.name) + "/(.*)")
-    return rules, shown
+    return Mounted(rules, shown, urls)
 
 
 def locate_static(roots: Sequence[str], path: str) -> tuple[str, str] | None:

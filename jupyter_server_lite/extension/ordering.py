@@ -14,7 +14,7 @@ import heapq
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .manager import ExtensionRecord
+    from .record import ExtensionRecord
 
 
 def load_order(records: list[ExtensionRecord]) -> list[ExtensionRecord]:

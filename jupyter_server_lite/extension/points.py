@@ -10,8 +10,9 @@ A module enabled as an extension offers one or more *points*:
 
 A program may also hand over an ExtensionApp class or instance directly.
 Validation here is what can be checked without a server -- the app's name,
-its ``requires``, the routes its class declares -- so that ``extension list``
-and ``enable`` catch the same mistakes the server would.
+its ``requires``, ``provides`` and ``page_prefixes``, the routes and Mounts
+its class declares -- so that ``extension list`` and ``enable`` catch the
+same mistakes the server would.
 """
 
 from __future__ import annotations
@@ -85,20 +86,64 @@ def point_from_dict(module: types.ModuleType, item: Any) -> ExtensionPoint:
 
 
 def validate_point(point: ExtensionPoint) -> None:
-    from .mount import check_name, check_pattern, route_kind
+    """Check what the app class declares: name, requires, provides, page prefixes, routes and their names."""
+    from .mount import Mount, check_mount, check_name, named_routes, split_route
+    from .services import check_provides
 
     cls = point.app_class
     if cls is None:
         return
     check_name(cls.name)
+    owner = cls.__qualname__
     if not isinstance(cls.requires, (list, tuple)) or not all(isinstance(r, str) for r in cls.requires):
-        raise TypeError(f"{cls.__qualname__}.requires must be a list of extension names")
+        raise TypeError(f"{owner}.requires must be a list of extension names")
+    check_provides(cls.provides, owner)
+    prefixes = cls.page_prefixes
+    if isinstance(prefixes, str) or not isinstance(prefixes, (list, tuple)):
+        raise TypeError(f"{owner}.page_prefixes must be a tuple of URL segments, not {prefixes!r}")
+    seen = {cls.name.lower()}
+    for prefix in prefixes:
+        check_name(prefix, "page prefix")
+        if prefix.lower() in seen:
+            raise TypeError(f"{owner}.page_prefixes: {prefix!r} is named twice (or is the extension's name)")
+        seen.add(prefix.lower())
+    if not isinstance(cls.frontend_priority, int) or isinstance(cls.frontend_priority, bool):
+        raise TypeError(f"{owner}.frontend_priority must be an integer, not {cls.frontend_priority!r}")
     declared = cls.__dict__.get("handlers")
     if isinstance(declared, (list, tuple)):
         for route in declared:
-            if isinstance(route, (list, tuple)) and len(route) >= 2:
-                check_pattern(route[0])
-                route_kind(route[1])
+            if isinstance(route, Mount):
+                check_mount(cls, route)
+                for inner in route.routes:
+                    split_route(inner)
+            else:
+                split_route(route)
+        named_routes(cls.name, declared)
+
+
+def declaring_module(cls: type) -> str | None:
+    """The extension module whose only point is ``cls``, looked up from ``cls.__module__`` upwards.
+
+    ``jsl_hello.app.HelloApp`` -> ``"jsl_hello"`` when ``jsl_hello``'s
+    ``_jupyter_server_extension_points()`` is ``[{"app": HelloApp, ...}]``.
+    Only modules already imported are asked (the class's own are).  None when
+    no module lists it, when the one that does lists other points too (the
+    class then stands for itself, not for the whole module), or when asking
+    fails.
+    """
+    parts = cls.__module__.split(".")
+    for end in range(len(parts), 0, -1):
+        module = sys.modules.get(".".join(parts[:end]))
+        declare = getattr(module, POINTS_FUNCTION, None) if module is not None else None
+        if module is None or not callable(declare):
+            continue
+        try:
+            declared = declare()
+        except Exception:  # an extension's own bug shows when it loads, with its traceback
+            return None
+        if isinstance(declared, (list, tuple)) and any(isinstance(p, dict) and p.get("app") is cls for p in declared):
+            return module.__name__ if len(declared) == 1 else None
+    return None
 
 
 def version_of(module: types.ModuleType | None) -> str:

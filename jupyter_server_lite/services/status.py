@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from tornado.web import HTTPError
 
 from .._version import __version__
+from ..web.errors import loads_json
 from ..web.handlers import APIHandler
 
 
@@ -53,10 +52,7 @@ class IdentityHandler(APIHandler):
 
     def get(self) -> None:
         raw = self.get_query_argument("permissions", "{}")
-        try:
-            requested = json.loads(raw)
-        except ValueError as err:
-            raise HTTPError(400, f"permissions must be a JSON object: {err}") from err
+        requested = loads_json(raw, "permissions")
         if not isinstance(requested, dict) or not all(
             isinstance(v, list) and all(isinstance(a, str) for a in v) for v in requested.values()
         ):

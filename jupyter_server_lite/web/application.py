@@ -3,9 +3,14 @@
 Route order is the contract:
 
 1. core routes (auth pages, status, kernelspecs, kernels, sessions, pages);
-2. routes mounted by extensions, each confined to its own namespace;
+2. routes mounted by extensions, each confined to a prefix its extension
+   owns (its namespaces, page prefixes, the paths of the services it
+   provides) and kept out of every longer prefix mounted or reserved for a
+   service, so their order among themselves does not matter
+   (``extension/mount.py``);
 3. catch-alls: any other ``/api/...`` or ``/extension/api/...`` path is a
-   JSON 404, any other page an HTML 404.
+   JSON 404 (``/api/contents`` too when nobody provides contents), any other
+   page an HTML 404.
 
 Every pattern is written relative to ``/`` and joined to ``base_url`` here,
 once, so no module has to think about the prefix.
@@ -13,12 +18,10 @@ once, so no module has to think about the prefix.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl, urlencode
+from typing import TYPE_CHECKING, Any
 
 from tornado import web
 from tornado.routing import Rule
@@ -30,7 +33,8 @@ from ..services.kernels import websocket as kernel_websocket
 from ..services.kernelspecs import handlers as kernelspecs
 from ..services.sessions import handlers as sessions
 from . import pages
-from .handlers import APINotFoundHandler, PageNotFoundHandler, url_path_join
+from .handlers import APINotFoundHandler, PageNotFoundHandler, StaticHandler, url_path_join
+from .logs import log_request
 
 if TYPE_CHECKING:
     import jinja2
@@ -43,8 +47,6 @@ CORE_TEMPLATE_PATH = os.path.join(PACKAGE_ROOT, "templates")
 CORE_STATIC_PATH = os.path.join(PACKAGE_ROOT, "static")
 
 Route = tuple[str, type, dict[str, Any]] | tuple[str, type]
-
-access_log = logging.getLogger("jupyter_server_lite.access")
 
 
 def core_routes() -> list[Route]:
@@ -74,41 +76,6 @@ def prefix_routes(base_url: str, routes: Iterable[Route]) -> list[Route]:
         pattern, *rest = route
         out.append((url_path_join(prefix, pattern.lstrip("/")), *rest))  # a tuple of 2 or 3
     return out
-
-
-def redacted_uri(request: Any) -> str:
-    """The request URI with secrets (``token``) masked, for logs."""
-    if not request.query:
-        return request.path
-    pairs = [(k, "[secret]" if k == "token" else v) for k, v in parse_qsl(request.query, keep_blank_values=True)]
-    return f"{request.path}?{urlencode(pairs, safe='[]')}"
-
-
-def log_request(handler: web.RequestHandler) -> None:
-    """Exactly one access-log line per request; never logs a token."""
-    status = handler.get_status()
-    request = handler.request
-    if status < 400:
-        level = logging.DEBUG
-    elif status < 500 or status == 503:
-        # 503 is a deliberate "not now" (a stopping server's health probe),
-        # not a fault: a load balancer polling it must not fill the log with errors.
-        level = logging.WARNING
-    else:
-        level = logging.ERROR
-    millis = 1000.0 * request.request_time()
-    message = getattr(handler, "error_message", None)
-    suffix = f": {message}" if message else ""
-    access_log.log(
-        level,
-        "%d %s %s (%s) %.2fms%s",
-        status,
-        request.method,
-        redacted_uri(request),
-        request.remote_ip,
-        millis,
-        suffix,
-    )
 
 
 class _LazyJinjaEnv:
@@ -166,16 +133,19 @@ def make_application(
         "base_url": base_url,
         "cookie_secret": serverapp.cookie_secret,
         "xsrf_cookies": True,
-        "xsrf_cookie_kwargs": {"path": base_url},
+        "xsrf_cookie_kwargs": {"path": base_url, "samesite": "Lax", "secure": bool(serverapp.certfile)},
         "disable_check_xsrf": serverapp.disable_check_xsrf,
         "jinja2_env": make_jinja_env(),
         "static_path": CORE_STATIC_PATH,
+        "static_handler_class": StaticHandler,
         "static_url_prefix": url_path_join(base_url, "static", "jupyter_server_lite") + "/",
         "default_handler_class": PageNotFoundHandler,
         "log_function": log_request,
         "websocket_max_message_size": serverapp.websocket_max_message_size,
-        "serve_traceback": cast(int, serverapp.log_level) <= logging.DEBUG,
     }
     app_settings.update(serverapp.tornado_settings)
     app_settings.update(settings or {})
+    # No traceback in any HTTP body, whatever the settings say (tornado_settings'
+    # "debug" would turn it on): the log has it, an anonymous caller must not.
+    app_settings["serve_traceback"] = False
     return web.Application(routes, **app_settings)

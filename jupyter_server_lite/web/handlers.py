@@ -20,6 +20,16 @@ method that could have been forged (cookie-authenticated, or authentication
 off) echoes the ``_xsrf`` cookie.  Tornado's own early XSRF check is
 deferred to that last step, so an anonymous POST hears "authentication
 required", not "XSRF".
+
+Bodies are streamed (see :mod:`.bodies`): all of that runs when the
+headers are in, before a byte of the body is read, so a body the caller may
+not send is never buffered.  By the time the HTTP method runs, an admitted
+body is ``self.request.body`` with its form arguments parsed, as usual.
+
+An anonymous ``OPTIONS`` gets the same answer on every path (a CORS
+preflight carries no credentials), so it cannot tell a route from a
+missing one; a ``405`` names the allowed methods in ``Allow``.  No error
+body ever carries a traceback: the log has it.
 """
 
 from __future__ import annotations
@@ -29,21 +39,25 @@ import ipaddress
 import json
 import logging
 import re
-import traceback
+import sys
 from datetime import datetime
-from http.client import responses
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
-from tornado import web
+from tornado import httputil, web
 
 from ..activity import isoformat
+from .bodies import RequestBody, has_body, is_form, too_large
+from .errors import error_reason_and_message, http_error_message, loads_json
 
 if TYPE_CHECKING:
     from ..auth.identity import IdentityProvider, User
     from ..serverapp import ServerApp
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: The methods a CORS preflight is told about (the same on every path).
+CORS_METHODS = "GET, PUT, POST, PATCH, DELETE, OPTIONS"
 
 
 def url_path_join(*pieces: str) -> str:
@@ -62,13 +76,35 @@ def url_path_join(*pieces: str) -> str:
     return result or "/"
 
 
+@web.stream_request_body
 class JupyterHandler(web.RequestHandler):
     """Base for pages: auth with a login redirect, security checks, HTML errors."""
 
     #: Set to True on a handler that must answer without credentials.
     allow_unauthenticated: ClassVar[bool] = False
 
+    #: Largest body accepted from a caller without credentials, on a public
+    #: route (the /login form). A public route that needs more says so here.
+    max_anonymous_body_size: ClassVar[int] = 64 * 1024
+
     auth_method: str | None = None
+
+    #: Why the path names nothing (not UTF-8, a NUL byte): a 404 once the request is admitted.
+    path_error: str | None = None
+
+    _admitted = False
+    _body: RequestBody | None = None  # while it is being received
+    _body_done = False
+    _xsrf_after_body = False
+
+    def __init__(self, application: web.Application, request: httputil.HTTPServerRequest, **kwargs: Any) -> None:
+        super().__init__(application, request, **kwargs)
+        # The body limits are enforced here (prepare, data_received), answering a
+        # JSON 413. Tornado's check at the connection would answer a bare 400 and
+        # close -- and, as it runs after an early refusal, write it after ours.
+        set_limit = getattr(request.connection, "set_max_body_size", None)
+        if set_limit is not None and getattr(type(self), "_stream_request_body", False):
+            set_limit(sys.maxsize)
 
     @property
     def serverapp(self) -> ServerApp:
@@ -94,31 +130,109 @@ class JupyterHandler(web.RequestHandler):
         return user
 
     def prepare(self) -> None:
-        """Admit the request (:meth:`admit`), then check XSRF on unsafe methods."""
+        """Admit the request (:meth:`admit`), then make room for its body (:meth:`expect_body`).
+
+        Runs when the headers are in, before the body is read.
+        """
         self.admit()
-        if self.request.method not in SAFE_METHODS:
-            self.check_xsrf()
-            self.serverapp.activity.touch()
+        self.expect_body()
 
     def admit(self) -> None:
-        """Host, then Origin, then credentials; the first failure answers.
+        """Host, then Origin, then credentials, then the path itself; the first failure answers.
 
-        A CORS preflight (OPTIONS) carries no credentials, so it passes on an
-        allowed Origin alone.
+        An anonymous ``OPTIONS`` (a CORS preflight carries no credentials)
+        passes on an allowed Origin alone and gets :meth:`answer_preflight`,
+        the same on every path.
         """
         self.check_host()
         self.check_cross_origin()
-        if self.request.method == "OPTIONS":
-            return
+        if self.request.method == "OPTIONS" and self.current_user is None:
+            self.answer_preflight()
+            raise web.Finish()
         if not self.allow_unauthenticated and self.current_user is None:
             self.refuse_anonymous()
+        if self.path_error is not None:
+            raise web.HTTPError(404, f"Nothing at {self.request.path}: {self.path_error}")
+        self._admitted = True
 
     def refuse_anonymous(self) -> None:
+        """A page's GET goes to ``/login?next=<this page>`` (without a wrong ``token``,
+        which would otherwise travel on into the login page's URL); else a 403."""
         if self.request.method in ("GET", "HEAD"):
             login = url_path_join(self.base_url, "login")
-            self.redirect(f"{login}?{web.urlencode({'next': self.request.uri})}")
+            kept = [(k, v) for k, v in parse_qsl(self.request.query, keep_blank_values=True) if k.lower() != "token"]
+            target = f"{self.request.path}?{urlencode(kept)}" if kept else self.request.path
+            self.redirect(f"{login}?{urlencode({'next': target})}")
             raise web.Finish()
         raise web.HTTPError(403, "Authentication required")
+
+    # -- the body ---------------------------------------------------------------
+
+    def expect_body(self) -> None:
+        """Decide, before reading it, whether the declared body may come, and how much.
+
+        An unsafe method without a body is checked for XSRF at once. A body
+        on GET/HEAD/OPTIONS is a 400; one declared larger than the limit
+        (``ServerApp.max_body_size``, or :attr:`max_anonymous_body_size`
+        without credentials) a 413, before a byte is read. An admitted body
+        is collected by :meth:`data_received`, and the HTTP method runs once
+        it is complete, :meth:`body_received` first. The XSRF check waits for
+        the body only when the ``_xsrf`` value may be in it (a form without
+        an ``X-XSRFToken`` header).
+        """
+        headers = self.request.headers
+        unsafe = self.request.method not in SAFE_METHODS
+        if not has_body(headers):
+            if unsafe:
+                self.check_xsrf()
+                self.serverapp.activity.touch()
+            return
+        name = self.request.method.lower()
+        if not unsafe:
+            raise web.HTTPError(400, f"A {self.request.method} request carries no body")
+        if self.request.method not in self.allowed_methods():
+            raise web.HTTPError(405)  # before reading a body nothing would read
+        anonymous = self.current_user is None
+        limit = self.max_anonymous_body_size if anonymous else self.serverapp.max_body_size
+        length = headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise too_large(limit, anonymous)
+        self._xsrf_after_body = is_form(headers) and not headers.get("X-XSRFToken")
+        if not self._xsrf_after_body:
+            self.check_xsrf()
+        if anonymous:  # a public form is small: it need not take the whole body_timeout to arrive
+            set_timeout = getattr(self.request.connection, "set_body_timeout", None)
+            if set_timeout is not None:
+                set_timeout(self.serverapp.header_timeout)
+        self._body = RequestBody(limit, anonymous)
+        method = getattr(self, name)
+
+        @functools.wraps(method)
+        def after_body(*args: Any, **kwargs: Any) -> Any:
+            self.body_received()
+            return method(*args, **kwargs)
+
+        setattr(self, name, after_body)  # tornado looks the method up once the body is in
+
+    def data_received(self, chunk: bytes) -> None:
+        """Collect an admitted body; past its limit, answer 413 (tornado drops the rest)."""
+        if self._body is None:  # refused already
+            return
+        if not self._body.add(chunk):
+            error = too_large(self._body.limit, self._body.anonymous)
+            self._body = None
+            self.error_message = http_error_message(error)
+            self.send_error(413, exc_info=(web.HTTPError, error, None))
+
+    def body_received(self) -> None:
+        """The body is in: it becomes ``request.body``; then a deferred XSRF check."""
+        if self._body is not None:
+            self._body.deliver(self.request)
+            self._body = None
+        self._body_done = True
+        if self._xsrf_after_body:
+            self.check_xsrf()
+        self.serverapp.activity.touch()
 
     def check_xsrf_cookie(self) -> None:
         """Tornado calls this before :meth:`prepare`, when the caller is not known
@@ -189,22 +303,47 @@ class JupyterHandler(web.RequestHandler):
             if self.serverapp.allow_credentials:
                 self.set_header("Access-Control-Allow-Credentials", "true")
 
-    def options(self, *args: Any, **kwargs: Any) -> None:
-        """Answer a CORS preflight for any route."""
+    def answer_preflight(self) -> None:
+        """204 with the CORS methods and headers: the same for every path (pages and APIs alike)."""
+        self.clear_header("Content-Type")  # no body, and an API's type would tell it from a page
+        self.clear_header("Cache-Control")
         self.set_header("Access-Control-Allow-Headers", "accept, content-type, authorization, x-xsrftoken")
-        self.set_header("Access-Control-Allow-Methods", "GET, PUT, POST, PATCH, DELETE, OPTIONS")
+        self.set_header("Access-Control-Allow-Methods", CORS_METHODS)
         self.set_status(204)
         self.finish()
 
+    def options(self, *args: Any, **kwargs: Any) -> None:
+        """An authenticated ``OPTIONS``: the preflight answer, and ``Allow`` for this route."""
+        self.set_header("Allow", ", ".join(self.allowed_methods()))
+        self.answer_preflight()
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The methods this handler implements (tornado answers the others with 405)."""
+        return [
+            m
+            for m in cls.SUPPORTED_METHODS
+            if getattr(cls, m.lower(), None) is not getattr(web.RequestHandler, m.lower())
+        ]
+
     def decode_argument(self, value: bytes, name: str | None = None) -> str:
-        """A path segment that is not UTF-8 names no resource: a 404, where
-        tornado would answer 400 for it.  Query and body arguments keep the 400."""
-        try:
+        """A path segment that is not UTF-8, or holds a NUL byte, names no resource.
+
+        It becomes a 404 once the request is admitted (:attr:`path_error`),
+        so a foreign Host or an anonymous caller is still told that first.
+        Query and body arguments keep tornado's 400.
+        """
+        if getattr(self, "path_kwargs", None) is not None:  # tornado decodes the path before setting it
             return super().decode_argument(value, name)
+        try:
+            decoded = super().decode_argument(value, name)
         except web.HTTPError:
-            if getattr(self, "path_kwargs", None) is None:  # tornado decodes the path before setting it
-                raise web.HTTPError(404, f"Nothing at {self.request.path}: the path is not valid UTF-8") from None
-            raise
+            self.path_error = "the path is not valid UTF-8"
+            return ""
+        if decoded is not None and "\x00" in decoded:  # None: an optional group that matched nothing
+            self.path_error = "the path holds a NUL byte"
+            return ""
+        return decoded
 
     # -- responses --------------------------------------------------------
 
@@ -213,7 +352,9 @@ class JupyterHandler(web.RequestHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """An HTTPError is the request's answer, not a fault: the access log line
-        carries its message, so it is not logged twice."""
+        carries its message, so it is not logged twice.  Anything else is
+        tornado's "Uncaught exception" with the traceback (the URI's secrets
+        masked by the log filter, :mod:`.logs`)."""
         if isinstance(value, web.HTTPError):
             self.error_message = http_error_message(value)
             return
@@ -235,9 +376,24 @@ class JupyterHandler(web.RequestHandler):
         return env.get_template(name).render(**namespace)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        reason, message = error_reason_and_message(self, status_code, kwargs.get("exc_info"))
+        reason, message = self.prepare_error(status_code, kwargs.get("exc_info"))
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(self.render_template("error.html", status_code=status_code, reason=reason, message=message))
+
+    def prepare_error(self, status_code: int, exc_info: Any) -> tuple[str, str]:
+        """The headers every error answer needs, then its reason and message.
+
+        A 405 names the allowed methods (``Allow``): the route's own once the
+        caller is admitted, else the methods tornado knows, as on every path.
+        An answer sent before a declared body was read closes the connection
+        (tornado drops the rest of the body, unread), and says so.
+        """
+        if status_code == 405:
+            methods = self.allowed_methods() if self._admitted else list(self.SUPPORTED_METHODS)
+            self.set_header("Allow", ", ".join(methods))
+        if has_body(self.request.headers) and not self._body_done:
+            self.set_header("Connection", "close")
+        return error_reason_and_message(status_code, exc_info)
 
 
 class APIHandler(JupyterHandler):
@@ -256,10 +412,7 @@ class APIHandler(JupyterHandler):
         body = self.request.body
         if not body:
             return None
-        try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise web.HTTPError(400, f"Request body is not valid JSON: {err}") from err
+        return loads_json(body, "Request body")
 
     def get_json_object(self) -> dict[str, Any]:
         """The request body as a JSON object (empty body: ``{}``)."""
@@ -275,13 +428,9 @@ class APIHandler(JupyterHandler):
         self.finish(json.dumps(model, default=_json_default))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        reason, message = error_reason_and_message(self, status_code, kwargs.get("exc_info"))
-        body: dict[str, Any] = {"message": message, "reason": reason}
-        exc_info = kwargs.get("exc_info")
-        if status_code >= 500 and exc_info and self.settings.get("serve_traceback"):
-            body["traceback"] = "".join(traceback.format_exception(*exc_info))
+        reason, message = self.prepare_error(status_code, kwargs.get("exc_info"))
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        self.finish(json.dumps({"message": message, "reason": reason}))
 
 
 class APINotFoundHandler(APIHandler):
@@ -304,6 +453,14 @@ class PageNotFoundHandler(JupyterHandler):
     def prepare(self) -> None:
         self.admit()
         raise web.HTTPError(404)
+
+
+class StaticHandler(JupyterHandler, web.StaticFileHandler):
+    """The core's static files (``/static/jupyter_server_lite/``, ``/favicon.ico``,
+    ``/robots.txt``): public, with the Host check and the headers of every other
+    route; a path outside the folder is tornado's 403, a NUL byte a 404."""
+
+    allow_unauthenticated = True
 
 
 _MISSING = object()
@@ -334,31 +491,6 @@ def string_field(
     if not isinstance(value, str):
         raise web.HTTPError(400, f"Field {label!r} must be a string, not {type(value).__name__}")
     return value
-
-
-def error_reason_and_message(handler: web.RequestHandler, status_code: int, exc_info: Any) -> tuple[str, str]:
-    """Short reason phrase and human message for an error response."""
-    reason = responses.get(status_code, "Unknown HTTP Error")
-    message = reason
-    if exc_info:
-        exc = exc_info[1]
-        if isinstance(exc, web.HTTPError):
-            message = http_error_message(exc) or reason
-            reason = exc.reason or reason
-        else:
-            message = "Internal server error: see the server log"
-    return reason, message
-
-
-def http_error_message(error: web.HTTPError) -> str | None:
-    """The message of an HTTPError as written, ``%`` included.
-
-    Tornado doubles every ``%`` of an argument-less message (it is a format
-    string for the log), so ``/a%40b/`` would otherwise read ``/a%%40b/``.
-    """
-    if error.log_message is None:
-        return None
-    return error.log_message % error.args
 
 
 def host_is_local(host: str, local_hostnames: list[str]) -> bool:

@@ -2,8 +2,13 @@
 
 Shows ``/api/status``, the running kernels, and every extension's lifecycle
 record exactly as ``GET /api/extensions`` serves it -- state, phase, error,
-traceback, routes and load time -- which makes it the first place to look
-when an extension does not show up.  Read-only: it changes nothing.
+traceback, the services it provides, the prefixes it owns, its routes and
+load time, and for a bundled provider that stepped aside, who took its
+service over -- which makes it the first place to look when an extension
+does not show up.  Read-only: it changes nothing.
+
+Bundled (:data:`jupyter_server_lite.bundled.BUNDLED_EXTENSIONS`), so it is on
+in every install mode without an enabler file.
 
 Disable it like any extension:
 ``jupyter server-lite extension disable jupyter_server_lite.bundled.dashboard``.
@@ -52,7 +57,7 @@ class DashboardApp(ExtensionApp):
         return ["templates"]
 
     def initialize_handlers(self) -> None:
-        self.handlers.append((r"/?", DashboardHandler))
+        self.handlers.append((r"/?", DashboardHandler, {}, "page"))
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
