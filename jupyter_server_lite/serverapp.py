@@ -472,11 +472,12 @@ class ServerApp(JupyterApp):
         self.identity_provider = self.identity_provider_class(parent=self, log=self.log)
         self.identity_provider.token  # noqa: B018 -- resolved now: an unreadable JUPYTER_TOKEN_FILE stops the start
         self._kernel_spec_manager = self.kernel_spec_manager_class(parent=self, log=self.log)
-        kernel_kwargs: dict[str, Any] = {"root_dir": self.root_dir}
-        if "connection_dir" not in self.config.get("MappingKernelManager", {}):  # a configured one wins
-            kernel_kwargs["connection_dir"] = self.runtime_dir
         self._kernel_manager = self.kernel_manager_class(
-            parent=self, log=self.log, kernel_spec_manager=self.kernel_spec_manager, **kernel_kwargs
+            parent=self,
+            log=self.log,
+            kernel_spec_manager=self.kernel_spec_manager,
+            root_dir=self.root_dir,
+            connection_dir=self.runtime_dir,  # the kernels' connection files live with the server's runtime file
         )
         self._announced_kernels = {}
         self._kernel_manager.add_kernel_listener(self._on_kernel_event)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import time
 
+import pytest
 import zmq
 from support import wait_for
 
@@ -63,3 +65,18 @@ async def test_closing_cancels_pending_requests(jsl_fetch, jsl_serverapp):
     conn.close()  # before the loop could read any reply
     assert pending.cancelled() and conn.sockets == {}
     assert conn.send("shell", [b"{}", b"{}", b"{}", b"{}"]) is False
+
+
+class TestIpcTransport:
+    @pytest.fixture
+    def jsl_server_config(self, jsl_dirs, monkeypatch):
+        """IPC transport, its sockets in a short runtime folder (a Unix socket path is at most 107 bytes)."""
+        with tempfile.TemporaryDirectory(prefix="jsl") as short:
+            monkeypatch.setenv("JUPYTER_RUNTIME_DIR", short)
+            yield {"KernelManager": {"transport": "ipc"}}
+
+    async def test_a_kernel_over_unix_sockets_answers(self, jsl_fetch, jsl_serverapp):
+        km = await ready_kernel(jsl_fetch, jsl_serverapp)
+        assert km.transport == "ipc" and km.connection_file.startswith(tempfile.gettempdir())
+        _, reply = km.connection.request("control", "kernel_info_request")
+        assert (await asyncio.wait_for(reply, 10)).msg_type == "kernel_info_reply"
