@@ -74,6 +74,7 @@ from .web.logs import SHOWS_TOKEN, add_redaction_to_logging_config, install_reda
 if TYPE_CHECKING:
     from .bundled.contents.base import ContentsManager
     from .bundled.events.logger import EventLogger
+    from .gateway.client import GatewayClient
 
 
 class ServerApp(JupyterApp):
@@ -319,16 +320,55 @@ class ServerApp(JupyterApp):
 
     identity_provider = Instance(IdentityProvider)
 
-    kernel_spec_manager_class = Type(
-        "jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
-        klass="jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
-        help="The kernelspec manager class: finds the installed kernels (a subclass of the default).",
+    kernel_spec_manager_class = computed_default(
+        Type(
+            "jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
+            klass="jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
+            help="""The kernelspec manager class: finds the installed kernels (a subclass of
+            jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager). In gateway
+            mode (GatewayClient.url set) GatewayClient.kernel_spec_manager_class.""",
+        ),
+        "jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager; "
+        "GatewayClient.kernel_spec_manager_class when GatewayClient.url is set",
     ).tag(config=True)
-    kernel_manager_class = Type(
-        "jupyter_server_lite.services.kernels.manager.MappingKernelManager",
-        klass="jupyter_server_lite.services.kernels.manager.MappingKernelManager",
-        help="The kernel manager class: starts, tracks and stops kernels (a subclass of the default).",
+    kernel_manager_class = computed_default(
+        Type(
+            "jupyter_server_lite.services.kernels.manager.MappingKernelManager",
+            klass="jupyter_server_lite.services.kernels.manager.MappingKernelManager",
+            help="""The kernel manager class: starts, tracks and stops kernels (a subclass of
+            jupyter_server_lite.services.kernels.manager.MappingKernelManager). In gateway
+            mode (GatewayClient.url set) GatewayClient.kernel_manager_class.""",
+        ),
+        "jupyter_server_lite.services.kernels.manager.MappingKernelManager; "
+        "GatewayClient.kernel_manager_class when GatewayClient.url is set",
     ).tag(config=True)
+
+    @default("kernel_spec_manager_class")
+    def _default_kernel_spec_manager_class(self) -> Any:
+        gateway = self.gateway_client
+        if gateway is not None:
+            return gateway.kernel_spec_manager_class
+        return "jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager"
+
+    @default("kernel_manager_class")
+    def _default_kernel_manager_class(self) -> Any:
+        gateway = self.gateway_client
+        if gateway is not None:
+            return gateway.kernel_manager_class
+        return "jupyter_server_lite.services.kernels.manager.MappingKernelManager"
+
+    _gateway_client: Any = None
+
+    @property
+    def gateway_client(self) -> GatewayClient | None:
+        """The gateway's settings when gateway mode is on (``GatewayClient.url`` or
+        ``JUPYTER_GATEWAY_URL`` set), else None; the gateway package is imported only then."""
+        if self._gateway_client is None and _gateway_url(self.config):
+            from .gateway.client import GatewayClient  # gateway mode only: nothing of it is loaded otherwise
+
+            self._gateway_client = GatewayClient(parent=self, log=self.log)
+        return cast("GatewayClient | None", self._gateway_client)
+
     session_manager_class = Type(
         "jupyter_server_lite.services.sessions.manager.SessionManager",
         klass="jupyter_server_lite.services.sessions.manager.SessionManager",
@@ -598,7 +638,7 @@ class ServerApp(JupyterApp):
         self._runtime_file = runtime_file_path(self._bound_port, runtime_dir=self.runtime_dir)
         write_runtime_file(self.server_info(), self._runtime_file)
         self.activity = Activity(self._kernel_activity)  # "started" is when serving began, not when first asked
-        self.kernel_manager.pool.open()
+        self.kernel_manager.start_serving()
         self.started = True
         self.stop_requested.clear()
         if self.shutdown_no_activity_timeout > 0:
@@ -794,6 +834,16 @@ def _enablers_in(config: Config) -> dict[str, bool]:
     section = config.get("ServerApp", {}) if "ServerApp" in config else {}
     names = dict(section.get("jpserver_extensions", {}) or {}) if "jpserver_extensions" in section else {}
     return with_switches(names, section)
+
+
+def _gateway_url(config: Config) -> str:
+    """``GatewayClient.url`` from ``config``, else the environment variable that trait reads:
+    whether gateway mode is on, found without importing the gateway package."""
+    section = config.get("GatewayClient", {}) if "GatewayClient" in config else {}
+    value = section.get("url") if "url" in section else None
+    if value is None:
+        return os.environ.get("JUPYTER_GATEWAY_URL", "")
+    return str(value)  # a command-line value is a DeferredConfigString: a str
 
 
 _T = TypeVar("_T")

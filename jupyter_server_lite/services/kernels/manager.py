@@ -107,6 +107,10 @@ class MappingKernelManager(AsyncMultiKernelManager):
         """The server's kernelspec manager (ServerApp gives ours, a subclass of jupyter_client's)."""
         return cast(KernelSpecManager, self.kernel_spec_manager)
 
+    def start_serving(self) -> None:
+        """The server listens: start filling the warm pool (the server calls this once)."""
+        self.pool.open()
+
     # -- the contract used by handlers, sessions and the websocket --------------
 
     def check_kernel_id(self, kernel_id: str) -> None:
