@@ -46,6 +46,8 @@ RETRY_PAUSE = 0.1
 DEFAULT_LAUNCH_TIMEOUT = 40
 #: Most REST requests under way to the gateway at once (more wait in tornado's queue).
 MAX_CLIENTS = 64
+#: The largest REST answer taken from the gateway (a kernel list, a kernelspec file).
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 def _from_env(name: str, convert: Callable[[str], Any], fallback: Any) -> Any:
@@ -363,7 +365,7 @@ class GatewayClient(LoggingConfigurable):
         """The ``HTTPRequest`` of a websocket to ``path`` (below ws_url)."""
         return self._request(_join(self.ws_url or "", path), "GET", None, self.request_timeout)
 
-    def _request(self, url: str, method: str, body: bytes | None, timeout: float, **extra: Any) -> Any:
+    def _request(self, url: str, method: str, body: bytes | None, timeout: float) -> Any:
         from tornado.httpclient import HTTPRequest  # only gateway mode talks HTTP to another server
 
         headers = self.request_headers()
@@ -383,7 +385,6 @@ class GatewayClient(LoggingConfigurable):
             auth_username=self.http_user,
             auth_password=self.http_pwd,
             follow_redirects=False,
-            **extra,
         )
 
     def start_timeout(self) -> tuple[float, int]:
@@ -406,7 +407,7 @@ class GatewayClient(LoggingConfigurable):
 
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop:
-            self._http = AsyncHTTPClient(force_instance=True, max_clients=MAX_CLIENTS)
+            self._http = AsyncHTTPClient(force_instance=True, max_clients=MAX_CLIENTS, max_body_size=MAX_BODY_BYTES)
             self._http_loop = loop
         return self._http
 
@@ -423,7 +424,6 @@ class GatewayClient(LoggingConfigurable):
         body: Any = None,
         *,
         timeout: float | None = None,
-        max_body_size: int | None = None,
     ) -> Any:
         """``method path`` on the gateway (``body`` sent as JSON): the ``HTTPResponse``.
 
@@ -435,8 +435,7 @@ class GatewayClient(LoggingConfigurable):
         if payload is None and method in ("POST", "PUT", "PATCH"):
             payload = b"{}"
         seconds = self.request_timeout if timeout is None else timeout
-        extra = {} if max_body_size is None else {"max_body_size": max_body_size}
-        request = self._request(self.http_url(path), method, payload, seconds, **extra)
+        request = self._request(self.http_url(path), method, payload, seconds)
         what = f"{method} {path}"
         for attempt in range(RETRIES + 1):
             retry = attempt < RETRIES and method in ("GET", "DELETE")

@@ -12,8 +12,9 @@ treat both alike.  What differs:
   kernel list) while no websocket is open, and from the kernel's ``status``
   messages while one is.  ``last_activity`` is the later of the gateway's
   and the last message seen here.
-* **Restarts** are announced to the clients by the gateway itself, so the
-  websocket side adds no ``restarting`` status of its own.
+* **After a restart** its websocket is opened again: the gateway then
+  makes sure the new process's iopub reaches it (jupyter_server's nudge)
+  before client messages, held meanwhile, go through.
 * **Its end**: when the gateway says the kernel does not exist any more, or
   its websocket cannot be reconnected, the owner
   (:class:`~.managers.GatewayMappingKernelManager`) removes it; its clients'
@@ -23,6 +24,7 @@ treat both alike.  What differs:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -56,7 +58,6 @@ class GatewayKernel(KernelLink):
     """A kernel the gateway runs (see the module docstring)."""
 
     kernel_id: str
-    announces_restarts = True
     connection: GatewayKernelConnection | None = None
 
     def __init__(self, model: dict[str, Any], gateway: GatewayClient, log: Any, on_end: EndListener) -> None:
@@ -65,8 +66,11 @@ class GatewayKernel(KernelLink):
         self.gateway = gateway
         self.log = log
         self.on_end = on_end
-        # Builds the server's own messages (status for clients); the gateway signs what reaches the kernel.
-        self.session = Session(key=b"", username="jupyter_server_lite")
+        # Builds the server's own messages (status for clients); never signs anything that reaches
+        # the kernel (the gateway does), so its key is a throwaway.
+        self.session = Session(key=uuid.uuid4().hex.encode(), username="jupyter_server_lite")
+        #: The websocket's session_id on the gateway, the same across reconnections.
+        self.ws_session_id = uuid.uuid4().hex
         self._init_link()
         self.update(model)
 
@@ -87,11 +91,20 @@ class GatewayKernel(KernelLink):
 
     def channels_in_use(self, in_use: bool) -> None:
         if in_use and self.connection is None:
-            self.connection = GatewayKernelConnection(
-                self.kernel_id, self.log, self.session, self.gateway, self._from_kernel, self._on_state
-            )
+            self.open_connection()
         elif not in_use:
             self.close_connection()
+
+    def open_connection(self) -> None:
+        self.connection = GatewayKernelConnection(
+            self.kernel_id, self.log, self.session, self.gateway, self._from_kernel, self._on_state, self.ws_session_id
+        )
+
+    def reconnect(self) -> None:
+        """Open the websocket again if one is open (after a restart); client messages wait."""
+        if self.connection is not None:
+            self.close_connection()
+            self.open_connection()
 
     def close_connection(self) -> None:
         self.ready_for_clients = False

@@ -89,12 +89,15 @@ class GatewayKernelSpecManager(KernelSpecManager):
         url_path = "/".join(
             (self.gateway.kernelspecs_resource_endpoint.rstrip("/"), quote(kernel_name, safe=""), quote(path))
         )
+        missing = web.HTTPError(404, f"No resource {path!r} in kernelspec {kernel_name!r} on the gateway")
         try:
-            response = await self.gateway.fetch(url_path, max_body_size=MAX_RESOURCE_BYTES)
+            response = await self.gateway.fetch(url_path)
         except web.HTTPError as err:
             if err.status_code == 404:
-                raise web.HTTPError(404, f"No resource {path!r} in kernelspec {kernel_name!r} on the gateway") from err
+                raise missing from err
             raise
+        if len(response.body) > MAX_RESOURCE_BYTES:
+            raise missing
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         return SpecResource(response.body, content_type)
 
@@ -327,6 +330,7 @@ class GatewayMappingKernelManager(MappingKernelManager):
         """Restart the kernel on the gateway (which waits until it answers)."""
         km = self._gateway_kernel(kernel_id)
         km.execution_state = "restarting"
+        km.ready_for_clients = False  # client messages wait for the new process
         self._notify("restarting", kernel_id)
         try:
             response = await self.gateway.fetch(
@@ -339,6 +343,7 @@ class GatewayMappingKernelManager(MappingKernelManager):
         km.update(_json_object(response.body, f"restarted kernel {kernel_id}"))
         if km.execution_state in ("restarting", "starting"):
             km.execution_state = "idle"  # the gateway answers once the kernel does
+        km.reconnect()
         self._notify("restarted", kernel_id)
 
     async def interrupt_kernel(self, kernel_id: str) -> None:  # type: ignore[override]

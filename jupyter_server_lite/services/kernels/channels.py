@@ -191,8 +191,7 @@ class KernelChannels:
         Messages sent meanwhile are held until the new process answers.
         """
         self._pending.clear()
-        if not self.km.announces_restarts:
-            self.send_status("restarting")
+        self.send_status("restarting")
 
     # -- sessions ---------------------------------------------------------------------
 

@@ -74,9 +74,6 @@ class KernelLink:
     #: Whether client messages go straight to the kernel (it answered, or waiting for it timed out).
     #: (jupyter_client's own ``ready`` is the future of the launch.)
     ready_for_clients = False
-    #: Whether the kernel's runner tells the clients about restarts itself (a gateway does):
-    #: the websocket side then sends no ``restarting`` status of its own.
-    announces_restarts = False
     #: Close code and reason for the kernel's websockets when it goes away; the
     #: websocket side's own (1000, "Kernel shut down") when unset.
     end_code: int | None = None
