@@ -46,6 +46,10 @@ from .kernel import GatewayKernel
 
 #: Kernels refreshed one by one at once when the gateway does not list its kernels (403).
 REFRESH_CONCURRENCY = 8
+#: Close reasons for the websockets of a kernel gone from the gateway, or whose gateway is lost
+#: (a close reason has at most 123 bytes: the full story is in the log).
+GONE_REASON = "Kernel no longer exists on the gateway (culled or shut down there)"
+LOST_REASON = "Lost the connection to the gateway; the kernel is removed (see the server log)"
 
 
 class GatewayKernelSpecManager(KernelSpecManager):
@@ -296,7 +300,7 @@ class GatewayMappingKernelManager(MappingKernelManager):
             self.log.info("%s; removing it", reason)
         gk = cast(GatewayKernel, km)
         gk.execution_state = "dead"
-        gk.end_code, gk.end_reason = (1011 if lost else 1000), reason
+        gk.end_code, gk.end_reason = (1011, LOST_REASON) if lost else (1000, GONE_REASON)
         self._notify("dead", kernel_id)
         self._forget(kernel_id)
 

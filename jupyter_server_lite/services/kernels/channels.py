@@ -278,7 +278,7 @@ class KernelChannels:
             km.receiver = None
         if self.attached or self.absent:
             km.channels_in_use(False)
-        code, reason = km.end_code or 1000, km.end_reason or reason
+        code, reason = km.end_code or 1000, _close_reason(km.end_reason or reason)
         for absent in self.absent.values():
             absent.expiry.cancel()
         self.absent.clear()
@@ -288,3 +288,10 @@ class KernelChannels:
             client.close(code, reason)
         self._held.clear()
         self._pending.clear()
+
+
+def _close_reason(reason: str | None) -> str | None:
+    """``reason`` cut to the 123 bytes a websocket close frame has room for (at a character boundary)."""
+    if reason is None or len(reason.encode()) <= 123:
+        return reason
+    return reason.encode()[:120].decode("utf-8", "ignore") + "..."
