@@ -100,6 +100,26 @@ class ServerApp(JupyterApp):
         KernelWebsocketManager,
         SessionManager,
     ]
+    #: The configurable classes of the modes configuration turns on (gateway mode), by import
+    #: string: imported for --help-all, --generate-config, the configuration reference and
+    #: ``migrate``, and when the mode is on -- never on the start-up path otherwise.  (The
+    #: classes these name by default, such as gateway mode's managers, come with them.)
+    mode_classes = ("jupyter_server_lite.gateway.client.GatewayClient",)
+
+    def _with_mode_classes(self) -> None:
+        from traitlets.utils.importstring import import_item
+
+        self.classes = [*self.classes, *(c for c in map(import_item, self.mode_classes) if c not in self.classes)]
+
+    def emit_help(self, classes: bool = False) -> Any:
+        """traitlets' help, gateway mode's settings (``--gateway-url``'s class) included."""
+        self._with_mode_classes()
+        return super().emit_help(classes)
+
+    def generate_config_file(self, classes: Any = None) -> str:
+        """traitlets' config file, with gateway mode's settings too."""
+        self._with_mode_classes()
+        return super().generate_config_file(classes)
 
     # -- logging ---------------------------------------------------------------
     # Declared again here with the server's defaults as static values, so that

@@ -16,7 +16,8 @@ down kernels on the gateway and lists the kernels it started there.  Each
 start sends the gateway the ``KERNEL_*`` variables of this server's
 environment and those ``GatewayClient.allowed_envs`` names, plus
 ``KERNEL_WORKING_DIR`` (the session's folder here, as jupyter_server sends
-it) and ``KERNEL_LAUNCH_TIMEOUT`` unless set.  The kernel list is refreshed
+it; unless set) and ``KERNEL_LAUNCH_TIMEOUT`` (always: the time
+:meth:`~.client.GatewayClient.start_timeout` allows).  The kernel list is refreshed
 from the gateway every ``refresh_interval`` seconds while there are kernels
 (and before each culling pass): a kernel the gateway culled or lost leaves
 the list then, or at once when a client is connected to it (its websocket
