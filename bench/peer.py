@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 VENV = Path(__file__).resolve().parent / ".peer-venv"
-PACKAGES = ["jupyter_server", "ipykernel"]
+PACKAGES = ["jupyter_server==2.21.1", "ipykernel"]  # the peer the results in docs/benchmarks.md name
 
 
 def peer_python(venv: Path = VENV) -> Path:

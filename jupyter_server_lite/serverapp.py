@@ -173,10 +173,15 @@ class ServerApp(JupyterApp):
     keyfile = Unicode("", help="TLS private key file for certfile.").tag(config=True)
     max_body_size = Integer(
         512 * 1024 * 1024,
-        help="""Largest request body (and websocket message) accepted, in bytes. A larger body is
+        help="""Largest request body accepted, in bytes. A larger body is
         refused with a 413 (JSON from the API) before it is read, and the connection closed.
         Without credentials the limit is 64 KiB, on the public routes that take a body (the
         /login form); the other routes refuse any body without credentials.""",
+    ).tag(config=True)
+    websocket_max_message_size = Integer(
+        10 * 1024 * 1024,
+        help="""Largest websocket message accepted from a client, in bytes (as in tornado and
+        jupyter_server); a larger one closes the connection with code 1009.""",
     ).tag(config=True)
     max_buffer_size = Integer(
         512 * 1024 * 1024, help="Largest amount of incoming data buffered per connection, in bytes."
@@ -391,7 +396,16 @@ class ServerApp(JupyterApp):
             raise RuntimeError("register extensions before ServerApp.initialize()")
         self.registered_extensions = [*self.registered_extensions, Registration(extension, as_starter)]
 
-    activity = Instance(Activity, ())
+    activity = Instance(Activity)
+
+    @default("activity")
+    def _default_activity(self) -> Activity:
+        return Activity(self._kernel_activity)
+
+    def _kernel_activity(self) -> Any:
+        """The latest kernel message (the kernel manager keeps it; read when asked)."""
+        return self._kernel_manager.last_activity if self._kernel_manager is not None else None
+
     web_app = Instance(web.Application, allow_none=True)
     http_server = Instance(httpserver.HTTPServer, allow_none=True)
     started = Bool(False, help="Whether start_server() has finished.")
@@ -440,10 +454,17 @@ class ServerApp(JupyterApp):
         self.identity_provider = self.identity_provider_class(parent=self, log=self.log)
         self.identity_provider.token  # noqa: B018 -- resolved now: an unreadable JUPYTER_TOKEN_FILE stops the start
         self._kernel_spec_manager = self.kernel_spec_manager_class(parent=self, log=self.log)
+        kernel_kwargs: dict[str, Any] = {"root_dir": self.root_dir}
+        if "connection_dir" not in self.config.get("MappingKernelManager", {}):  # a configured one wins
+            kernel_kwargs["connection_dir"] = self.runtime_dir
         self._kernel_manager = self.kernel_manager_class(
-            parent=self, log=self.log, kernel_spec_manager=self.kernel_spec_manager
+            parent=self, log=self.log, kernel_spec_manager=self.kernel_spec_manager, **kernel_kwargs
         )
-        self._kernel_websocket_manager = KernelWebsocketManager(parent=self, log=self.log)
+        self._announced_kernels = {}
+        self._kernel_manager.add_kernel_listener(self._on_kernel_event)
+        self._kernel_websocket_manager = KernelWebsocketManager(
+            parent=self, log=self.log, kernel_manager=self.kernel_manager
+        )
         self._session_manager = self.session_manager_class(
             parent=self, log=self.log, kernel_manager=self.kernel_manager
         )
@@ -461,6 +482,24 @@ class ServerApp(JupyterApp):
         )
         self.jpserver_extensions = self.extension_plan.switches()
         return self.extension_plan
+
+    #: Kernels announced by kernel_started (id -> kernelspec name), so kernel_stopped pairs with it.
+    _announced_kernels: dict[str, str]
+
+    def _on_kernel_event(self, event: str, kernel_id: str) -> None:
+        """The kernel manager's events become activity and the kernel hooks.
+
+        ``kernel_started`` fires when a kernel first answers; ``kernel_stopped``
+        only for a kernel that had ``kernel_started`` (one that never answered
+        gets neither).
+        """
+        self.activity.touch()
+        announced = self._announced_kernels
+        if event == "started":
+            name = announced[kernel_id] = self.kernel_manager.get_kernel(kernel_id).kernel_name
+            self.call_hook("kernel_started", kernel_id=kernel_id, kernel_name=name)
+        elif event == "shutdown" and kernel_id in announced:
+            self.call_hook("kernel_stopped", kernel_id=kernel_id, kernel_name=announced.pop(kernel_id))
 
     def init_extensions(self) -> None:
         """Load what the plan says (see extension/manager.py) and take the landing page
@@ -511,7 +550,8 @@ class ServerApp(JupyterApp):
         self.http_server.add_sockets(sockets)
         self._runtime_file = runtime_file_path(self._bound_port, runtime_dir=self.runtime_dir)
         write_runtime_file(self.server_info(), self._runtime_file)
-        self.activity = Activity()  # "started" is when serving began, not when first asked
+        self.activity = Activity(self._kernel_activity)  # "started" is when serving began, not when first asked
+        self.kernel_manager.pool.open()
         self.started = True
         self.stop_requested.clear()
         if self.shutdown_no_activity_timeout > 0:

@@ -96,9 +96,11 @@ async def disconnect_during(client: Client, code: str, observer: Client) -> str:
 
 
 async def kept_for(serverapp: Any, kernel_id: str, session_id: str) -> Any:
-    """The server-side channels of a dropped session, once they hold output for it."""
-    channels = serverapp.kernel_websocket_manager._sessions[kernel_id][session_id]
-    await wait_for(lambda: channels.client is None and len(channels.replay) > 0, "output kept for the dropped client")
+    """The kernel's channels, once the dropped session is away and output is kept for it."""
+    channels = serverapp.kernel_websocket_manager.channels[kernel_id]
+    await wait_for(
+        lambda: session_id in channels.absent and len(channels.replay) > 0, "output kept for the dropped client"
+    )
     return channels
 
 
@@ -160,13 +162,14 @@ async def test_replay_buffer_is_bounded_and_warns_once(
 
 
 async def test_unclaimed_session_is_closed_after_the_age_limit(start_kernel, connect, jsl_serverapp):
-    jsl_serverapp.kernel_websocket_manager.replay_buffer_seconds = 0.2
+    jsl_serverapp.kernel_websocket_manager.replay_buffer_seconds = 1.0
     kernel_id = await start_kernel()
     session_id = uuid.uuid4().hex
     client, observer = await connect(kernel_id, "", session_id), await connect(kernel_id)
     msg_id = await disconnect_during(client, "print('lost')", observer)
-    sessions = jsl_serverapp.kernel_websocket_manager._sessions[kernel_id]
-    await wait_for(lambda: session_id not in sessions, "the unclaimed session to close")
+    channels = await kept_for(jsl_serverapp, kernel_id, session_id)
+    await wait_for(lambda: session_id not in channels.absent, "the unclaimed session to close")
+    assert len(channels.replay) == 0, "nobody is away: nothing is kept"
     back = await connect(kernel_id, "", session_id)
     reply, _ = await back.run("'new channels'")
     assert reply["content"]["status"] == "ok"

@@ -13,6 +13,7 @@ ORDER = [
     "extensions",
     "rest",
     "kernel_start",
+    "kernel_pool",
     "kernel_ws",
     "kernel_parallel",
     "terminal_ws",

@@ -141,7 +141,7 @@ def make_application(
         "static_url_prefix": url_path_join(base_url, "static", "jupyter_server_lite") + "/",
         "default_handler_class": PageNotFoundHandler,
         "log_function": log_request,
-        "websocket_max_message_size": serverapp.max_body_size,
+        "websocket_max_message_size": serverapp.websocket_max_message_size,
     }
     app_settings.update(serverapp.tornado_settings)
     app_settings.update(settings or {})
