@@ -78,6 +78,9 @@ class ServerCollector:
     def __init__(self, serverapp: ServerApp, metrics: ServerMetrics) -> None:
         self.serverapp = serverapp
         self.metrics = metrics
+        #: Kernelspec names a scrape has seen running: reported, at 0 if need be, from then on
+        #: (as jupyter_server's gauge keeps its labels), without reading every kernelspec.
+        self._kernel_types: set[str] = set()
 
     def collect(self) -> Iterator[Metric]:
         yield from self._server()
@@ -136,10 +139,11 @@ class ServerCollector:
     def _kernels(self) -> Iterator[Metric]:
         kernel_manager = self.serverapp.kernel_manager
         models = kernel_manager.list_kernels()
-        by_type = dict.fromkeys(kernel_manager.kernelspecs.kernel_names(), 0)
+        self._kernel_types.update(model["name"] for model in models)
+        by_type = dict.fromkeys(self._kernel_types, 0)
         by_state = dict.fromkeys(KERNEL_STATES, 0)
         for model in models:
-            by_type[model["name"]] = by_type.get(model["name"], 0) + 1
+            by_type[model["name"]] += 1
             state = model["execution_state"] if model["execution_state"] in by_state else "other"
             by_state[state] = by_state.get(state, 0) + 1
         running = GaugeMetricFamily(
