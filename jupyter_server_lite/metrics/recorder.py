@@ -86,8 +86,8 @@ class ServerMetrics:
     histogram off on its own.
     """
 
-    def __init__(self, *, record_requests: bool = True, available: bool | None = None) -> None:
-        self.available = find_spec("prometheus_client") is not None if available is None else available
+    def __init__(self, *, record_requests: bool = True) -> None:
+        self.available = find_spec("prometheus_client") is not None
         self.record_requests = record_requests and self.available
         self.requests = RequestHistogram()
         self.kernel_events: dict[str, int] = dict.fromkeys(KERNEL_EVENTS, 0)
