@@ -72,6 +72,7 @@ from .web.logs import SHOWS_TOKEN, add_redaction_to_logging_config, install_reda
 
 if TYPE_CHECKING:
     from .bundled.contents.base import ContentsManager
+    from .bundled.events.logger import EventLogger
 
 
 class ServerApp(JupyterApp):
@@ -384,6 +385,23 @@ class ServerApp(JupyterApp):
                         return cast("ContentsManager", app.contents_manager)  # type: ignore[attr-defined]  # the provider's contract
         raise RuntimeError("no contents service: no loaded extension provides 'contents' (see docs/services.md)")
 
+    @property
+    def event_logger(self) -> EventLogger:
+        """The event bus of the extension that provides the ``events`` service.
+
+        Extensions register schemas and emit there, as with Jupyter Server
+        (``serverapp.event_logger.emit(schema_id=..., data=...)``); it exists
+        from the moment that extension is configured, so other extensions
+        may use it while they load.  ``RuntimeError`` when no extension
+        provides ``events`` (it is disabled, or its provider failed).
+        """
+        for record in self.extension_manager.records:
+            if record.state in ("configured", "loaded") and "events" in record.provides:
+                for app in record.apps:
+                    if "events" in type(app).provides:
+                        return cast("EventLogger", app.event_logger)  # type: ignore[attr-defined]  # the provider's contract
+        raise RuntimeError("no events service: no loaded extension provides 'events' (see docs/services.md)")
+
     hooks = Instance(Hooks, help="The plugin manager: extensions' hook implementations and calls.")
 
     @default("hooks")
@@ -493,20 +511,6 @@ class ServerApp(JupyterApp):
             parent=self, log=self.log, kernel_manager=self.kernel_manager
         )
 
-    def plan_extensions(self, program_config: Config, cli_config: Config) -> ExtensionPlan:
-        """Decide what to load (see extension/plan.py): the loaded config files, the
-        enablers in ``program_config`` and ``cli_config``, the registered extensions.
-        ``jpserver_extensions`` then holds the merged enablers."""
-        self.extension_plan = build_plan(
-            self.loaded_config,
-            registered=self.registered_extensions,
-            program=_enablers_in(program_config),
-            command_line=_enablers_in(cli_config),
-            safe_mode=self.safe_mode,
-        )
-        self.jpserver_extensions = self.extension_plan.switches()
-        return self.extension_plan
-
     #: Kernels announced by kernel_started (id -> kernelspec name), so kernel_stopped pairs with it.
     _announced_kernels: dict[str, str]
 
@@ -524,6 +528,20 @@ class ServerApp(JupyterApp):
             self.call_hook("kernel_started", kernel_id=kernel_id, kernel_name=name)
         elif event == "shutdown" and kernel_id in announced:
             self.call_hook("kernel_stopped", kernel_id=kernel_id, kernel_name=announced.pop(kernel_id))
+
+    def plan_extensions(self, program_config: Config, cli_config: Config) -> ExtensionPlan:
+        """Decide what to load (see extension/plan.py): the loaded config files, the
+        enablers in ``program_config`` and ``cli_config``, the registered extensions.
+        ``jpserver_extensions`` then holds the merged enablers."""
+        self.extension_plan = build_plan(
+            self.loaded_config,
+            registered=self.registered_extensions,
+            program=_enablers_in(program_config),
+            command_line=_enablers_in(cli_config),
+            safe_mode=self.safe_mode,
+        )
+        self.jpserver_extensions = self.extension_plan.switches()
+        return self.extension_plan
 
     def init_extensions(self) -> None:
         """Load what the plan says (see extension/manager.py) and take the landing page

@@ -102,7 +102,9 @@ async def test_launch_serves_its_landing_page(launch, jsl_dirs):
         # bundled: on without any enabler file
         ("contents", "config", "loaded"),
         ("dashboard", "config", "loaded"),
+        ("events", "config", "loaded"),
         ("files_service", "config", "loaded"),
+        ("nbconvert_service", "config", "loaded"),
         ("serverconfig", "config", "loaded"),
         ("terminado", "config", "loaded"),
     }
