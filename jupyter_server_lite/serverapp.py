@@ -2,12 +2,14 @@
 
 The flow of a start (see ``ARCHITECTURE.md``)::
 
-    initialize(argv)  parse CLI -> load config files -> extension plan
+    initialize(argv)  parse CLI -> load config files -> identity provider's
+                      settings (JupyterHub's environment) -> extension plan
                       -> core managers -> extensions (import, configure,
                       load; see extension/plan.py, manager.py) -> web app
-    start_server()    bind -> runtime file -> hooks ``server_started``
-    stop_server()     hooks ``server_stopping`` -> close sockets
-                      -> shut down kernels -> remove runtime file
+    start_server()    identity provider starts -> bind -> runtime file
+                      -> hooks ``server_started``
+    stop_server()     hooks ``server_stopping`` -> identity provider stops
+                      -> close sockets -> shut down kernels -> remove runtime file
 
 ``initialize`` never needs a running event loop, so a program can build a
 server, inspect it, and serve it from its own loop with ``await
@@ -88,8 +90,16 @@ class ServerApp(JupyterApp):
     aliases = cli_options.aliases
     flags = cli_options.flags
     subcommands = cli_options.subcommands
-    #: Configurable classes shown by --help-all and written by --generate-config.
-    classes = [IdentityProvider, KernelSpecManager, MappingKernelManager, KernelWebsocketManager, SessionManager]
+    #: Configurable classes shown by --help-all and written by --generate-config. Not the
+    #: alternatives a flag selects (--hub's HubIdentityProvider): with exactly one subclass
+    #: here, traitlets would move the --token alias onto it.
+    classes = [
+        IdentityProvider,
+        KernelSpecManager,
+        MappingKernelManager,
+        KernelWebsocketManager,
+        SessionManager,
+    ]
 
     # -- logging ---------------------------------------------------------------
     # Declared again here with the server's defaults as static values, so that
@@ -173,6 +183,12 @@ class ServerApp(JupyterApp):
 
     certfile = Unicode("", help="TLS certificate file: serve https when set (with keyfile).").tag(config=True)
     keyfile = Unicode("", help="TLS private key file for certfile.").tag(config=True)
+    client_ca = Unicode(
+        "",
+        help="""Certificate authority file (PEM) for mutual TLS: with certfile, every client must
+        present a certificate it signed (JupyterHub's internal_ssl sets it). Empty: no client
+        certificate is asked for.""",
+    ).tag(config=True)
     max_body_size = Integer(
         512 * 1024 * 1024,
         help="""Largest request body accepted, in bytes. A larger body is
@@ -469,6 +485,7 @@ class ServerApp(JupyterApp):
             self.update_config(self.starter_defaults)
         self.load_config_file()
         self.update_config(cl_config)
+        self.apply_identity_config(cl_config)
         self.plan_extensions(program_config, self.cli_config)
         self.init_configurables()
         self.init_extensions()
@@ -484,6 +501,15 @@ class ServerApp(JupyterApp):
             logger.propagate = True
             logger.setLevel(logging.NOTSET)
         install_redaction(self.log)
+
+    def apply_identity_config(self, cl_config: Any) -> None:
+        """Settings the identity provider imposes (``IdentityProvider.server_config``:
+        JupyterHub's address, port and base_url): above the config files, and
+        below the command line, which is applied again over them."""
+        imposed = self.identity_provider_class.server_config()
+        if imposed:
+            self.update_config(imposed)
+            self.update_config(cl_config)
 
     def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]
         """Load every config file; a malformed one stops the start, naming the file."""
@@ -586,11 +612,13 @@ class ServerApp(JupyterApp):
         """Listen, write the runtime file and announce the server (needs a running loop).
 
         Raises :class:`StartupError` (with a message for the user) when the
-        port, address or TLS files cannot be used.
+        port, address or TLS files cannot be used, or the identity provider
+        cannot start (JupyterHub unreachable).
         """
+        await self.identity_provider.start(self)
         self.http_server = httpserver.HTTPServer(
             self.web_app,
-            ssl_options=tls_context(self.certfile, self.keyfile),
+            ssl_options=tls_context(self.certfile, self.keyfile, self.client_ca),
             xheaders=bool(self.tornado_settings.get("xheaders")),
             max_body_size=self.max_body_size,  # our handlers check bodies before reading them (web/bodies.py)
             max_buffer_size=self.max_buffer_size,
@@ -639,6 +667,8 @@ class ServerApp(JupyterApp):
             self._idle_watch = None
         if self.started:
             self.call_hook("server_stopping")
+        if self.trait_has_value("identity_provider"):
+            await self.identity_provider.stop()  # its last report to JupyterHub, its password-check thread
         if self.http_server is not None:
             self.http_server.stop()
             await self.http_server.close_all_connections()
@@ -647,8 +677,6 @@ class ServerApp(JupyterApp):
             self._session_manager.close()  # first: a session file keeps the rows of the kernels stopped below
         if self._kernel_manager is not None:
             await self._kernel_manager.shutdown_all()
-        if self.trait_has_value("identity_provider"):
-            self.identity_provider.login_throttle.close()  # its password-check thread
         if self._runtime_file:
             remove_runtime_file(self._runtime_file)
             self._runtime_file = ""

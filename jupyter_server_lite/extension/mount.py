@@ -73,6 +73,7 @@ RESERVED_NAMES = frozenset(
         "extensions",
         "login",
         "logout",
+        "oauth_callback",  # JupyterHub mode's OAuth callback (auth/hub.py)
         "kernelspecs",
         "kernels",
         "sessions",

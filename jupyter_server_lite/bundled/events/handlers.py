@@ -70,9 +70,9 @@ class EventsHandler(ExtensionAPIHandler):
     def events_app(self) -> EventsApp:
         return self.extension_app  # type: ignore[return-value]  # mounted by EventsApp only
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:
         """Refuse a declared body past the bound before reading it (a chunked one: once read)."""
-        super().prepare()
+        await super().prepare()
         length, _chunked = declared_body(self.request.headers)
         if length is not None:
             self.refuse_larger(length)

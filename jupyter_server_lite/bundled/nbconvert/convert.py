@@ -20,6 +20,8 @@ import importlib.util
 import os
 from typing import Any
 
+from ...deferred import import_jsonschema
+
 #: How to get the package, for every message that says it is missing.
 INSTALL_HINT = "pip install 'jupyter_server_lite[nbconvert]'"
 
@@ -45,6 +47,7 @@ def require_nbconvert() -> None:
     if not nbconvert_installed():
         raise NbconvertMissing(f"nbconvert is not installed: the nbconvert service needs it ({INSTALL_HINT})")
     try:
+        import_jsonschema()  # under nbformat: without its slow optional grammar
         import nbconvert  # noqa: F401  (optional and slow: see the module docstring)
     except ImportError as err:
         raise NbconvertMissing(f"nbconvert is installed but cannot be imported: {err} ({INSTALL_HINT})") from err

@@ -58,8 +58,8 @@ class NbconvertHandler(ExtensionAPIHandler):
     def nbconvert_app(self) -> NbconvertApp:
         return self.extension_app  # type: ignore[return-value]  # mounted by NbconvertApp only
 
-    def prepare(self) -> None:
-        super().prepare()
+    async def prepare(self) -> None:
+        await super().prepare()
         if self.request.headers.get("Sec-Fetch-Site") == "cross-site" and self.auth_method == "cookie":
             raise web.HTTPError(403, "Notebooks are not converted for other sites")
 
