@@ -128,12 +128,12 @@ class ServerCollector:
             "Duration of finished HTTP requests, by method, route pattern (handler) and status code",
             labels=["method", "handler", "status_code"],
         )
-        for key, row in list(self.metrics.requests.series.items()):
+        for (method, handler, status), row in list(self.metrics.requests.series.items()):
             cumulative, buckets = 0.0, []
             for le, count in zip([*_LE, "+Inf"], row[:-1]):
                 cumulative += count
                 buckets.append((le, cumulative))
-            histogram.add_metric(list(key), buckets, sum_value=row[-1])
+            histogram.add_metric([method, handler, str(status)], buckets, sum_value=row[-1])
         return histogram
 
     def _kernels(self) -> Iterator[Metric]:

@@ -52,7 +52,8 @@ METHODS = frozenset(web.RequestHandler.SUPPORTED_METHODS)
 #: What ``/metrics`` answers when prometheus_client is missing.
 MISSING = "Metrics need prometheus_client: pip install 'jupyter_server_lite[metrics]', then restart the server"
 
-RequestKey = tuple[str, str, str]
+#: ``(method, handler, status_code)``; the status stays an int until the scrape writes it.
+RequestKey = tuple[str, str, int]
 
 
 class RequestHistogram:
@@ -133,7 +134,7 @@ class ServerMetrics:
         if routes is None or routes.app is not handler.application:  # built on first use, for this app
             routes = self._routes = RouteLabels(handler.application)
         method = request.method if request.method in METHODS else "other"
-        key = (method or "other", routes.label(handler), str(handler.get_status()))
+        key = (method or "other", routes.label(handler), handler.get_status())
         self.requests.observe(key, request.request_time())
 
     def count_kernel_event(self, event: str, kernel_id: str) -> None:
