@@ -1,7 +1,8 @@
 """The ``/metrics`` answer: one server's numbers in the Prometheus text format.
 
 Imported at the first scrape, never at start: it imports prometheus_client
-(about 20-50 ms here, see docs/metrics.md).  :func:`build_registry` gives
+(about 12 ms on the project's machine, more under load; see
+docs/benchmarks.md).  :func:`build_registry` gives
 each server a registry of its own -- two servers in one process (a test
 suite, a program serving two) never share a counter -- holding
 
