@@ -61,6 +61,7 @@ from .extension.manager import ExtensionLoad, ExtensionManager
 from .extension.plan import ExtensionPlan, Registration, build_plan
 from .extension.plugins import Hooks
 from .listen import bind_with_retries, tls_context
+from .metrics import ServerMetrics
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
 from .services.kernels.manager import MappingKernelManager
 from .services.kernels.websocket import KernelWebsocketManager
@@ -294,6 +295,22 @@ class ServerApp(JupyterApp):
         no state-changing request. 0 (the default) never stops.""",
     ).tag(config=True)
 
+    # -- metrics ---------------------------------------------------------------
+
+    authenticate_prometheus = Bool(
+        True,
+        help="""Require credentials (the token, or the login cookie) for GET /metrics, as for
+        every other route. False lets a Prometheus server that cannot send a token scrape
+        anonymously: whoever reaches the port then sees the counts /metrics shows (kernels,
+        extensions, requests by route), never a path, a token or any content.""",
+    ).tag(config=True)
+    record_http_request_metrics = Bool(
+        True,
+        help="""Record the http_request_duration_seconds histogram of /metrics: a series per
+        method, route pattern and status code seen, each with 17 buckets. False stops
+        recording requests; the other metrics stay.""",
+    ).tag(config=True)
+
     # -- extensions -----------------------------------------------------------
 
     jpserver_extensions = Dict(
@@ -341,6 +358,7 @@ class ServerApp(JupyterApp):
     _kernel_manager: MappingKernelManager | None = None
     _session_manager: SessionManager | None = None
     _kernel_websocket_manager: KernelWebsocketManager | None = None
+    _metrics: ServerMetrics | None = None
 
     @property
     def kernel_spec_manager(self) -> KernelSpecManager:
@@ -361,6 +379,11 @@ class ServerApp(JupyterApp):
     def kernel_websocket_manager(self) -> KernelWebsocketManager:
         """The kernel websockets' settings and every session's channels."""
         return _built(self._kernel_websocket_manager, "kernel_websocket_manager")
+
+    @property
+    def metrics(self) -> ServerMetrics:
+        """What ``/metrics`` reports, counted while the server runs (see metrics/)."""
+        return _built(self._metrics, "metrics")
 
     @property
     def contents_manager(self) -> ContentsManager:
@@ -466,6 +489,7 @@ class ServerApp(JupyterApp):
         self.plan_extensions(program_config, self.cli_config)
         self.init_configurables()
         self.init_extensions()
+        self.init_metrics()
         self.init_webapp()
 
     def init_logging_bridge(self) -> None:
@@ -557,6 +581,16 @@ class ServerApp(JupyterApp):
         self._extensions = self._extension_manager.load_all()
         if self._extensions.landing_page and "default_url" not in self.config.get("ServerApp", {}):
             self.default_url = self._extensions.landing_page
+
+    def init_metrics(self) -> None:
+        """Start counting what ``/metrics`` reports: requests, kernel events and, when a
+        contents service is loaded, its operations (nothing without prometheus_client)."""
+        self._metrics = ServerMetrics(record_requests=self.record_http_request_metrics)
+        try:
+            contents: ContentsManager | None = self.contents_manager
+        except (RuntimeError, AttributeError):  # no contents service, or a provider without a contents manager
+            contents = None
+        self._metrics.follow(self.kernel_manager, contents)
 
     def init_webapp(self) -> None:
         loaded = _built(self._extensions, "extension_manager")

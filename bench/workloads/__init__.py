@@ -12,6 +12,7 @@ ORDER = [
     "importtime",
     "extensions",
     "rest",
+    "metrics",
     "kernel_start",
     "kernel_pool",
     "kernel_ws",
