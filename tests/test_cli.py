@@ -580,6 +580,7 @@ async def test_slow_body_is_closed_after_body_timeout(jsl_server_factory):
     assert await closed_within(slow_form.actual_port, f"{anonymous}Content-Length: 100\r\n\r\npass".encode(), 10)
 
 
+@pytest.mark.slow
 def test_running_out_of_file_descriptors_pauses_accepting_without_a_traceback_flood(cli):
     """Idle half-sent requests take every descriptor the server may open: it logs one
     warning (not a traceback per turn of its loop), closes them after header_timeout,

@@ -43,7 +43,7 @@ from jupyter_server_lite.auth.hub import hub_environment_config
 from jupyter_server_lite.auth.hub_activity import ActivityReporter
 from jupyter_server_lite.listen import StartupError
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 ACTIVITY_INTERVAL = 1  # seconds, so that a test sees a report soon
 
