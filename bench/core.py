@@ -31,6 +31,7 @@ LABELS = {
     "bare": "bare tornado",
     "zmq": "raw ZMQ",
     "pty": "bare pty",
+    "ours-without": "jupyter_server_lite, contents and files off",
 }
 
 

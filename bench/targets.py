@@ -34,6 +34,7 @@ class Target:
     name: str  # "ours", "peer", "bare"
     python: str
     module: str  # run as ``python -m module``
+    extra: tuple[str, ...] = ()  # more command-line arguments (a variant of the same server)
 
     def argv(self, port: int, token: str, root: Path) -> list[str]:
         if self.name == "bare":
@@ -51,7 +52,7 @@ class Target:
         ]
         if self.name == "peer" and os.geteuid() == 0:
             args.append("--allow-root")  # jupyter_server refuses root otherwise; ours has no such check
-        return args
+        return [*args, *self.extra]
 
 
 def make_targets(peer_python: str | None) -> dict[str, Target]:

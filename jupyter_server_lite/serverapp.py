@@ -26,7 +26,7 @@ import socket
 import sys
 import webbrowser
 from copy import deepcopy
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 from jupyter_core.application import JupyterApp
@@ -65,6 +65,9 @@ from .traitdoc import computed_default
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
 from .web.logs import SHOWS_TOKEN, add_redaction_to_logging_config, install_redaction
+
+if TYPE_CHECKING:
+    from .bundled.contents.base import ContentsManager
 
 
 class ServerApp(JupyterApp):
@@ -332,6 +335,22 @@ class ServerApp(JupyterApp):
     def kernel_websocket_manager(self) -> KernelWebsocketManager:
         """The kernel websockets' settings and every session's channels."""
         return _built(self._kernel_websocket_manager, "kernel_websocket_manager")
+
+    @property
+    def contents_manager(self) -> ContentsManager:
+        """The contents manager of the extension that provides the ``contents`` service.
+
+        The bundled one (files below ``root_dir``) unless another provider
+        replaced it.  ``RuntimeError`` when no loaded extension provides the
+        service (it is disabled, or its provider failed): callers that can
+        do without contents (sessions) never ask.
+        """
+        for record in self.extension_manager.records:
+            if record.state == "loaded" and "contents" in record.provides:
+                for app in record.apps:
+                    if "contents" in type(app).provides:
+                        return cast("ContentsManager", app.contents_manager)  # type: ignore[attr-defined]  # the provider's contract
+        raise RuntimeError("no contents service: no loaded extension provides 'contents' (see docs/services.md)")
 
     hooks = Instance(Hooks, help="The plugin manager: extensions' hook implementations and calls.")
 

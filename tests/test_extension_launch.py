@@ -98,7 +98,10 @@ async def test_launch_serves_its_landing_page(launch, jsl_dirs):
     assert {(e["name"], e["source"], e["state"]) for e in extensions} == {
         ("launch", "starter", "loaded"),
         ("ext_func", "config", "loaded"),
-        ("dashboard", "config", "loaded"),  # bundled: on without any enabler file
+        # bundled: on without any enabler file
+        ("contents", "config", "loaded"),
+        ("dashboard", "config", "loaded"),
+        ("files_service", "config", "loaded"),
         ("serverconfig", "config", "loaded"),
         ("terminado", "config", "loaded"),
     }

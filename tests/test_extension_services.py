@@ -30,8 +30,10 @@ def _test_extensions_importable(monkeypatch):
 
 @pytest.fixture
 def bundled_contents(monkeypatch):
-    """Registers tests/extensions/ext_bundled_contents.py as a bundled extension (on in every server)."""
-    monkeypatch.setattr(bundled, "BUNDLED_EXTENSIONS", (*bundled.BUNDLED_EXTENSIONS, "ext_bundled_contents"))
+    """Registers tests/extensions/ext_bundled_contents.py as the bundled contents provider (on in every
+    server), in place of the real one, jupyter_server_lite.bundled.contents."""
+    others = tuple(m for m in bundled.BUNDLED_EXTENSIONS if m != "jupyter_server_lite.bundled.contents")
+    monkeypatch.setattr(bundled, "BUNDLED_EXTENSIONS", (*others, "ext_bundled_contents"))
     return "ext_bundled_contents"
 
 
@@ -160,10 +162,13 @@ async def test_the_shape_the_service_authors_use(jsl_server_factory, jsl_fetch):
         assert answer["who"] == "contents" and answer["kwargs"] == {"path": path}, parts
 
 
-async def test_nobody_provides_contents_so_it_is_the_usual_json_404(jsl_fetch, jsl_expect_log):
+async def test_nobody_provides_contents_so_it_is_the_usual_json_404(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    off = {"jupyter_server_lite.bundled.contents": False}
+    app = jsl_server_factory(config={"ServerApp": {"jpserver_extensions": off}}, start=False)
+    await app.start_server()
     for parts in (("api", "contents"), ("api", "contents", "a.txt")):
         with jsl_expect_log("404 GET"), pytest.raises(HTTPClientError) as err:
-            await jsl_fetch(*parts)
+            await jsl_fetch(*parts, app=app)
         assert err.value.code == 404
         assert json.loads(err.value.response.body)["message"].startswith("No API route at")
 

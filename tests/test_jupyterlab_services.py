@@ -115,6 +115,37 @@ async def test_jupyterlab_services_client(node_client, jsl_serverapp):
 
 
 @pytest.mark.timeout(CLIENT_TIMEOUT + NPM_INSTALL_TIMEOUT)
+async def test_jupyterlab_contents_manager(node_client, jsl_serverapp, jsl_expect_log):
+    """JupyterLab's ContentsManager against the bundled contents and files services (tests/js/contents.mjs)."""
+    (Path(jsl_serverapp.root_dir) / "work").mkdir()
+    with jsl_expect_log(r"404 GET .*/api/contents/work/no-such-file.txt"):
+        out = await run_client([node_client[0], str(JS_DIR / "contents.mjs")], jsl_serverapp)
+
+    assert out["listing_before"] == ["directory:work"]
+    assert out["untitled"] == ["work/Untitled.ipynb", "work/untitled.txt", "work/Untitled Folder"]
+    assert out["saved"] == {"path": "work/Untitled.ipynb", "type": "notebook", "content": None, "writable": True}
+    assert out["notebook_source"] == 'print("v1")'
+    assert out["notebook_hash"] == {"algorithm": "sha256", "length": 64}
+    assert out["text"] == {"content": "hello from lab\n", "format": "text", "mimetype": "text/plain"}
+    assert (out["renamed"], out["copied"]) == ("work/renamed.ipynb", "work/renamed-Copy1.ipynb")
+    assert out["checkpoint_id"] == "checkpoint" and out["checkpoints_listed"] == ["checkpoint"]
+    assert (out["source_before_restore"], out["source_after_restore"]) == ('print("v2")', 'print("v1")')
+    assert out["checkpoints_after_delete"] == 0
+    assert out["download"] == {"status": 200, "type": "text/plain; charset=UTF-8", "body": "hello from lab\n"}
+    assert out["listing_work"] == [
+        "directory:Untitled Folder",
+        "file:untitled.txt",
+        "notebook:renamed-Copy1.ipynb",
+        "notebook:renamed.ipynb",
+    ]
+    assert out["listing_after_delete"] == ["file:untitled.txt", "notebook:renamed.ipynb"]
+    assert out["missing"] == 404
+    assert out["changes"] == ["new", "new", "new", "save", "save", "rename", "new", "save", "delete", "delete"]
+    root = Path(jsl_serverapp.root_dir) / "work"
+    assert json.loads((root / "renamed.ipynb").read_text())["cells"][0]["source"] == ['print("v1")']
+
+
+@pytest.mark.timeout(CLIENT_TIMEOUT + NPM_INSTALL_TIMEOUT)
 async def test_jupyterlab_terminal_manager(node_client, jsl_server_factory):
     """TerminalManager: start a terminal, echo $((6*7)) over its websocket, list it, shut it down."""
     # bash without the machine's profile: a login shell here runs pyenv's rehash, which may wait on a lock.

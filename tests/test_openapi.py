@@ -35,6 +35,8 @@ SAMPLES = {
     "kernel_name": "python3",
     "resource": "logo-64x64.png",
     "extension_name": "jsl_hello",
+    "path": "work/a.ipynb",
+    "checkpoint_id": "checkpoint",
     "terminal_name": "1",
     "section_name": "notebook",
 }
@@ -342,6 +344,43 @@ async def test_channels_refusals_match_schemas(jsl_fetch, jsl_expect_log):
     kid = json.loads((await jsl_fetch("api", "kernels", method="POST", body={})).body)["id"]
     with jsl_expect_log(r"400 GET .*/channels"):
         await _call(jsl_fetch, "/api/kernels/{kernel_id}/channels", "get", "api", "kernels", kid, "channels")
+
+
+async def test_contents_and_files_responses_match_schemas(jsl_fetch, jsl_expect_log, jsl_dirs):
+    (jsl_dirs.root / "work").mkdir()
+    path, item = "/api/contents/{path}", ("api", "contents")
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    await _call(jsl_fetch, path, "put", *item, "work/a.ipynb", body={"type": "notebook", "content": nb})
+    await _call(jsl_fetch, path, "put", *item, "work/a.ipynb", body={"type": "notebook", "content": nb})
+    await _call(jsl_fetch, path, "get", *item, "work", params={"hash": "1"})
+    await _call(jsl_fetch, path, "get", *item, "work/a.ipynb", params={"hash": "1"})
+    await _call(jsl_fetch, path, "post", *item, "work", body={"type": "file", "ext": ".txt"})
+    await _call(jsl_fetch, path, "post", *item, "work", body={"copy_from": "work/a.ipynb"})
+    await _call(jsl_fetch, path, "patch", *item, "work/a-Copy1.ipynb", body={"path": "work/b.ipynb"})
+    await _call(jsl_fetch, path, "delete", *item, "work/b.ipynb")
+    cp, one = "/api/contents/{path}/checkpoints", "/api/contents/{path}/checkpoints/{checkpoint_id}"
+    await _call(jsl_fetch, cp, "post", *item, "work/a.ipynb", "checkpoints")
+    await _call(jsl_fetch, cp, "get", *item, "work/a.ipynb", "checkpoints")
+    await _call(jsl_fetch, one, "post", *item, "work/a.ipynb", "checkpoints", "checkpoint")
+    await _call(jsl_fetch, one, "delete", *item, "work/a.ipynb", "checkpoints", "checkpoint")
+    for method, parts, kwargs, status in (
+        ("get", ("work/nope.txt",), {}, 404),
+        ("get", ("work",), {"params": {"content": "2"}}, 400),
+        ("put", ("nope/x.txt",), {"body": {"type": "file", "format": "text", "content": ""}}, 404),
+        ("patch", ("work/a.ipynb",), {"body": {"path": "work/untitled.txt"}}, 409),
+    ):
+        with jsl_expect_log(rf"{status} {method.upper()} "):
+            r = await _call(jsl_fetch, path, method, *item, *parts, **kwargs)
+        assert r.code == status
+    with jsl_expect_log(r"404 POST .*checkpoints/checkpoint"):
+        await _call(jsl_fetch, one, "post", *item, "work/a.ipynb", "checkpoints", "checkpoint")
+    files = "/files/{path}"
+    await _call(jsl_fetch, files, "get", "files", "work/untitled.txt")
+    await _call(jsl_fetch, files, "get", "files", "work/a.ipynb", headers={"Range": "bytes=0-1"})
+    with jsl_expect_log(r"404 GET .*files/work/none"):
+        await _call(jsl_fetch, files, "get", "files", "work/none")
+    with jsl_expect_log(r"416 GET .*files/"):
+        await _call(jsl_fetch, files, "get", "files", "work/a.ipynb", headers={"Range": "bytes=99999-"})
 
 
 async def test_terminal_and_config_responses_match_schemas(jsl_server_factory, jsl_fetch, jsl_expect_log, jsl_dirs):

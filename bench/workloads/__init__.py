@@ -16,5 +16,6 @@ ORDER = [
     "kernel_ws",
     "kernel_parallel",
     "terminal_ws",
+    "contents",
     "memory",
 ]

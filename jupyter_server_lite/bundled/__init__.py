@@ -26,7 +26,9 @@ This module is read on every server start: keep it free of imports.
 #: The bundled extensions, by module: on unless an enabler says ``false``.
 BUNDLED_EXTENSIONS: tuple[str, ...] = (
     "jupyter_server_lite.bundled.config",
+    "jupyter_server_lite.bundled.contents",
     "jupyter_server_lite.bundled.dashboard",
+    "jupyter_server_lite.bundled.files",
     "jupyter_server_lite.bundled.terminals",
 )
 

@@ -253,6 +253,26 @@ class SessionManager(LoggingConfigurable):
             await self._shutdown_kernel(old_kernel)
         return self.get_session(session_id)
 
+    def rename_path(self, old_path: str, new_path: str) -> int:
+        """A document or folder moved from ``old_path`` to ``new_path``: follow it.
+
+        Every session at ``old_path`` or below it (a renamed folder) gets the
+        new path, and its name when the name was the old file name; the
+        kernel keeps running, in the folder it started in.  Returns how many
+        sessions changed.  The contents service calls this after a rename.
+        """
+        old, new = old_path.strip("/"), new_path.strip("/")
+        changed = 0
+        for row in self._rows("WHERE path=? OR substr(path, 1, ?)=?", (old, len(old) + 1, old + "/")):
+            path = new + row["path"][len(old) :]
+            name = path.rpartition("/")[2] if row["name"] == old.rpartition("/")[2] else row["name"]
+            changed += self._execute(
+                "UPDATE session SET path=?, name=? WHERE session_id=?", (path, name, row["session_id"])
+            ).rowcount
+        if changed:
+            self.log.info("Renamed %s to %s: %d session(s) follow it", old, new, changed)
+        return changed
+
     async def delete_session(self, session_id: str) -> None:
         """Delete the session and shut its kernel down (as Jupyter Server does).
 
