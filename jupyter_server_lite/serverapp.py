@@ -68,6 +68,7 @@ from .web.logs import SHOWS_TOKEN, add_redaction_to_logging_config, install_reda
 
 if TYPE_CHECKING:
     from .bundled.contents.base import ContentsManager
+    from .bundled.events.logger import EventLogger
 
 
 class ServerApp(JupyterApp):
@@ -351,6 +352,23 @@ class ServerApp(JupyterApp):
                     if "contents" in type(app).provides:
                         return cast("ContentsManager", app.contents_manager)  # type: ignore[attr-defined]  # the provider's contract
         raise RuntimeError("no contents service: no loaded extension provides 'contents' (see docs/services.md)")
+
+    @property
+    def event_logger(self) -> EventLogger:
+        """The event bus of the extension that provides the ``events`` service.
+
+        Extensions register schemas and emit there, as with Jupyter Server
+        (``serverapp.event_logger.emit(schema_id=..., data=...)``); it exists
+        from the moment that extension is configured, so other extensions
+        may use it while they load.  ``RuntimeError`` when no extension
+        provides ``events`` (it is disabled, or its provider failed).
+        """
+        for record in self.extension_manager.records:
+            if record.state in ("configured", "loaded") and "events" in record.provides:
+                for app in record.apps:
+                    if "events" in type(app).provides:
+                        return cast("EventLogger", app.event_logger)  # type: ignore[attr-defined]  # the provider's contract
+        raise RuntimeError("no events service: no loaded extension provides 'events' (see docs/services.md)")
 
     hooks = Instance(Hooks, help="The plugin manager: extensions' hook implementations and calls.")
 

@@ -1,0 +1,112 @@
+// Drive the events service with JupyterLab's own EventManager, unchanged: it
+// subscribes to /api/events/subscribe, emits through POST /api/events, and
+// receives both its own event and the contents service's (a file saved,
+// renamed and deleted through JupyterLab's ContentsManager).
+//
+// Input (environment): JSL_BASE_URL, JSL_WS_URL, JSL_TOKEN (see client.mjs).
+// Output: one JSON object on stdout, which tests/test_events.py asserts; on
+// failure {"error": ...} and exit status 1.
+import services from '@jupyterlab/services';
+import WebSocket from 'ws';
+
+const { ContentsManager, EventManager, ServerConnection } = services;
+const TIMEOUT_MS = Number(process.env.JSL_CLIENT_TIMEOUT_MS || 90000);
+const CONTENTS_SCHEMA = 'https://events.jupyter.org/jupyter_server/contents_service/v1';
+
+// Count the sockets the EventManager opens: one, if the server keeps it open.
+let socketsOpened = 0;
+class CountingWebSocket extends WebSocket {
+  constructor(...args) {
+    super(...args);
+    socketsOpened += 1;
+  }
+}
+
+function withTimeout(promise, what, ms = 30000) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+
+async function main() {
+  const serverSettings = ServerConnection.makeSettings({
+    baseUrl: process.env.JSL_BASE_URL,
+    wsUrl: process.env.JSL_WS_URL,
+    token: process.env.JSL_TOKEN,
+    WebSocket: CountingWebSocket
+  });
+  const out = {};
+  const events = new EventManager({ serverSettings, standby: 'never' });
+  const received = [];
+  events.stream.connect((_, emission) => received.push(emission));
+
+  // The manager says nothing when its socket opens: emit probes until one comes back.
+  const probe = { schema_id: CONTENTS_SCHEMA, version: '1', data: { action: 'get', path: 'probe' } };
+  await withTimeout(
+    (async () => {
+      while (!received.some(e => e.path === 'probe')) {
+        await events.emit(probe);
+        await sleep(200);
+      }
+    })(),
+    'the first event over the subscription'
+  );
+  received.length = 0;
+
+  const waitFor = (predicate, what) =>
+    withTimeout(
+      (async () => {
+        while (!predicate()) {
+          await sleep(20);
+        }
+      })(),
+      what
+    );
+
+  await events.emit({ schema_id: CONTENTS_SCHEMA, version: '1', data: { action: 'save', path: 'from-lab.txt' } });
+  await waitFor(() => received.length >= 1, 'the event emitted');
+  out.emitted = received.shift();
+
+  try {
+    await events.emit({ schema_id: CONTENTS_SCHEMA, version: '1', data: { action: 'explode', path: 'x' } });
+    out.refused = { status: 'accepted' };
+  } catch (err) {
+    // EventManager throws a bare ResponseError: the server's message is in the body.
+    const body = err.response ? await err.response.json().catch(() => null) : null;
+    out.refused = { status: err.response?.status ?? null, message: body?.message ?? String(err) };
+  }
+
+  const contents = new ContentsManager({ serverSettings });
+  await contents.save('lab-notes.txt', { type: 'file', format: 'text', content: 'from lab\n' });
+  await contents.rename('lab-notes.txt', 'lab-renamed.txt');
+  await contents.delete('lab-renamed.txt');
+  await waitFor(() => received.some(e => e.action === 'delete'), 'the contents events');
+  out.contents_events = received.filter(e => e.path !== 'probe');
+
+  out.sockets_opened = socketsOpened;
+  events.dispose();
+  contents.dispose();
+  return out;
+}
+
+const guard = setTimeout(() => {
+  process.stdout.write(JSON.stringify({ error: `client gave up after ${TIMEOUT_MS} ms` }) + '\n');
+  process.exit(1);
+}, TIMEOUT_MS);
+
+main().then(
+  out => {
+    clearTimeout(guard);
+    process.stdout.write(JSON.stringify(out) + '\n');
+    process.exit(0);
+  },
+  err => {
+    clearTimeout(guard);
+    process.stdout.write(JSON.stringify({ error: String(err && err.stack ? err.stack : err) }) + '\n');
+    process.exit(1);
+  }
+);
