@@ -230,14 +230,14 @@ class Recorder:
     requests: list[str] = field(default_factory=list)
 
     def allow(self, pattern: str) -> None:
-        """A failed request the test expects (the method and URL match ``pattern``)."""
+        """A failed request or console error the test expects (``pattern`` searched in its line)."""
         self.allowed.append(re.compile(pattern))
 
     def attach(self, page: Any) -> None:
         page.on("response", self._on_response)
         page.on("requestfailed", self._on_request_failed)
         page.on("console", self._on_console)
-        page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
+        page.on("pageerror", self._on_page_error)
         page.on("websocket", self._on_websocket)
         page.on("framenavigated", lambda frame: frame.parent_frame is None and self.websockets.append({}))
 
@@ -261,6 +261,11 @@ class Recorder:
             text = f"{message.text} @ {message.location.get('url', '')}"
             if not self._expected(text):
                 self.console_errors.append(text)
+
+    def _on_page_error(self, error: Any) -> None:
+        text = f"page error: {error}"
+        if not self._expected(text):
+            self.console_errors.append(text)
 
     def _on_websocket(self, ws: Any) -> None:
         if not self.websockets:

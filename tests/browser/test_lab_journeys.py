@@ -10,24 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from journeys import wait_until
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def wait_until(page: Any, predicate: Any, timeout: float = 60.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` while the page runs (Playwright's sync API delivers events only inside its calls)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        page.wait_for_timeout(200)
-    raise AssertionError(f"{what} not met within {timeout}s")
 
 
 def open_lab(page: Any, server: Any, path: str = "lab") -> None:
