@@ -17,5 +17,6 @@ ORDER = [
     "kernel_parallel",
     "terminal_ws",
     "contents",
+    "frontends",
     "memory",
 ]
