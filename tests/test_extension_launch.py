@@ -104,6 +104,8 @@ async def test_launch_serves_its_landing_page(launch, jsl_dirs):
         ("files_service", "config", "loaded"),
         ("serverconfig", "config", "loaded"),
         ("terminado", "config", "loaded"),
+        ("lab", "config", "loaded"),
+        ("notebook", "config", "loaded"),
     }
     # / goes to the starter's landing page, the start-up URL
     root = await server.get("")

@@ -128,7 +128,9 @@ def checks(data: dict) -> list[Check]:
     if "peer" not in data:
         return []
     usable = {n: summary(d["usable_s"])["median"] for n, d in data.items()}
-    return [Check("time to usable Lab <= 0.5x jupyter_server", ratio(usable.get("ours"), usable.get("peer")), 0.5, "<=")]
+    return [
+        Check("time to usable Lab <= 0.5x jupyter_server", ratio(usable.get("ours"), usable.get("peer")), 0.5, "<=")
+    ]
 
 
 def series(data: dict) -> list[tuple[str, str, dict[str, list[float]]]]:
