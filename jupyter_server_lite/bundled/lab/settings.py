@@ -31,6 +31,7 @@ import re
 import tempfile
 import threading
 from datetime import datetime, timezone
+from glob import escape as glob_escape
 from glob import glob
 from typing import TYPE_CHECKING, Any
 
@@ -252,12 +253,6 @@ class SettingsStore:
         if problem:
             raise web.HTTPError(400, f"Settings of {plugin_id} do not match its schema: {problem}")
         write_text_atomically(self.user_path(plugin_id), raw)
-
-
-def glob_escape(path: str) -> str:
-    from glob import escape
-
-    return escape(path)
 
 
 def _package_version(folder: str) -> str:
