@@ -127,19 +127,26 @@ async def test_an_unparsable_user_file_reads_as_empty_with_a_warning(jsl_fetch, 
 
 
 def test_a_server_start_imports_neither_jsonschema_nor_json5(jsl_dirs):
-    """The start-up path (lab and notebook loaded, their pages routed) stays free of both."""
+    """A started server (lab and notebook loaded, their pages routed, start-up hooks run) has imported neither."""
     code = (
-        "import sys\n"
+        "import asyncio, sys\n"
         "from jupyter_server_lite.serverapp import ServerApp\n"
         "app = ServerApp()\n"
-        f"app.initialize(['--ServerApp.root_dir={jsl_dirs.root}', '--ServerApp.port=0'])\n"
+        f"app.initialize(['--ServerApp.root_dir={jsl_dirs.root}', '--ServerApp.port=0', '--ServerApp.ip=127.0.0.1'])\n"
         "names = {r.name: r.state for r in app.extension_manager.records}\n"
         "assert names.get('lab') == 'loaded' and names.get('notebook') == 'loaded', names\n"
-        "print(sorted(m for m in ('jsonschema', 'json5') if m in sys.modules))\n"
+        "async def main():\n"
+        "    await app.start_server()\n"
+        "    print(sorted(m for m in ('jsonschema', 'json5') if m in sys.modules))\n"
+        "    await app.stop_server()\n"
+        "asyncio.run(main())\n"
     )
-    env = {"JUPYTER_PATH": DATA_DIR}
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, timeout=120
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "JUPYTER_PATH": DATA_DIR},
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
