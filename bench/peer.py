@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 VENV = Path(__file__).resolve().parent / ".peer-venv"
+# The peer the results in docs/benchmarks.md name: jupyter_server as people run it, with the frontends.
 PACKAGES = [
     "jupyter_server==2.21.1",
     "ipykernel",

@@ -1,8 +1,10 @@
 """When the server was last used, for ``/api/status`` and idle shutdown.
 
-Only real use counts: requests that change state and kernel traffic.  A
-client polling ``GET /api/kernels`` every few seconds must not keep an idle
-server alive forever.
+Only real use counts: requests that change state, kernel events and kernel
+traffic.  A client polling ``GET /api/kernels`` every few seconds must not
+keep an idle server alive forever.  Kernel traffic is not pushed here per
+message: the kernel manager keeps the time of the latest one, and
+:class:`Activity` reads it (a *source*) only when asked.
 """
 
 from __future__ import annotations
@@ -24,14 +26,25 @@ def isoformat(moment: datetime) -> str:
 
 
 class Activity:
-    """Start time and time of last real use."""
+    """Start time and time of last real use: the latest touch or the latest moment of a source."""
 
-    def __init__(self) -> None:
+    def __init__(self, *sources: Callable[[], datetime | None]) -> None:
         self.started = utcnow()
-        self.last_activity = self.started
+        self._touched = self.started
+        self._sources = sources
 
     def touch(self) -> None:
-        self.last_activity = utcnow()
+        self._touched = utcnow()
+
+    @property
+    def last_activity(self) -> datetime:
+        moments = [self._touched, *(m for m in (source() for source in self._sources) if m is not None)]
+        return max(moments)
+
+    @last_activity.setter
+    def last_activity(self, moment: datetime) -> None:
+        """Set the latest touch (the sources still count)."""
+        self._touched = moment
 
     def idle_seconds(self) -> float:
         return (utcnow() - self.last_activity).total_seconds()

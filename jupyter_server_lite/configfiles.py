@@ -19,7 +19,17 @@ one either way.  Where each decision came from is kept as provenance.
 A malformed main config file is an error that names the file: silently
 skipping it could drop a security setting.  A malformed file in the conf.d
 folder is recorded against the extension it is named after (its stem), so
-that extension alone fails and the server starts.
+that extension alone fails and the server starts.  A conf.d file that
+enables nothing because of a near miss -- ``"ServerAPP"``,
+``"jpserver_extension"``, the key outside its section -- is an
+:class:`EnablerTypo`: logged as a WARNING naming the file and the key it
+likely meant, and shown by ``extension list``.
+
+Each enabler's level is named when the file is read (:func:`level_name`):
+``user``, ``sys-prefix``, ``system``, ``JUPYTER_CONFIG_PATH`` or ``other``
+for a folder, ``--config`` for the ``--config`` file, and ``bundled`` below
+them all; a server adds ``program`` and ``command line`` above them
+(:mod:`jupyter_server_lite.extension.plan`).
 
 There are three levels a user can write to, named after the CLI flags
 (:data:`LEVELS`):
@@ -30,32 +40,45 @@ There are three levels a user can write to, named after the CLI flags
   enabler -- the default, as the JEP asks;
 * ``system``: the first of ``SYSTEM_CONFIG_PATH`` (``/usr/local/etc/jupyter``).
 
+Which of ``user`` and ``sys-prefix`` comes first is jupyter_core's
+decision, the order of ``jupyter_config_path()``, which is what a server
+reads: ``user`` first, except inside a virtual or conda environment, where
+``sys-prefix`` comes first; ``JUPYTER_PREFER_ENV_PATH`` (``0`` or ``1``)
+overrides that guess either way (:func:`env_level_first`).
+
 The folders are looked up at call time, never cached, so a test (or a
-program) that points jupyter_core elsewhere is obeyed.  :func:`enabler_view`
-is what the CLI shows: the same merge the server runs at start-up, so
-``extension list`` cannot disagree with what a server would load.
+program) that points jupyter_core elsewhere is obeyed.  What the files say
+about extensions becomes an :class:`~jupyter_server_lite.extension.plan.ExtensionPlan`
+-- the same for a server start and for ``extension list``, so the two cannot
+disagree.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import glob
 import json
 import logging
 import os
 import site
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core import paths as jupyter_paths
 from traitlets.config import Config
 from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+if TYPE_CHECKING:
+    from .extension.plan import PlannedExtension
 
 SERVER_CONFIG_NAME = "jupyter_server_lite_config"
 CONF_D_NAME = SERVER_CONFIG_NAME + ".d"
 EXTENSIONS_KEY = "jpserver_extensions"
 #: The level of the bundled extensions' default ``true``, below every config folder.
 BUNDLED_LEVEL = "bundled"
+#: The level of the file given with ``--config``, above every folder.
+CONFIG_OPTION_LEVEL = "--config"
 
 
 class ConfigFileError(Exception):
@@ -69,11 +92,36 @@ class ConfigFileError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class EnablerSource:
-    """One file's say on one extension."""
+    """One file's (or the command line's) say on one extension."""
 
     enabled: bool
-    path: str  # the file, or "command line"
-    level: str  # the config directory it sits in
+    #: The file; for a level that is no file, the level's name ("command line", "program").
+    path: str
+    #: The level's name: user, sys-prefix, system, JUPYTER_CONFIG_PATH, other, --config,
+    #: bundled, program or command line (see :func:`level_name`).
+    level: str
+    #: The config folder of a folder level; None for the others.
+    directory: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EnablerTypo:
+    """A conf.d file that enables nothing because of a near miss: ``found`` where ``meant`` was likely meant."""
+
+    path: str
+    level: str
+    directory: str | None
+    #: The key as written: ``"ServerAPP.jpserver_extensions"``, ``"ServerApp.jpserver_extension"``, ``"ServerAPP"``.
+    found: str
+    #: What the server reads: ``"ServerApp.jpserver_extensions"`` or ``"ServerApp"``.
+    meant: str
+    #: The extensions the misplaced mapping names (its keys), which stay as the other files say.
+    modules: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """``"'ServerAPP' is not read by the server; did you mean 'ServerApp'?"``"""
+        return f"{self.found!r} is not read by the server; did you mean {self.meant!r}?"
 
 
 @dataclasses.dataclass
@@ -87,6 +135,8 @@ class LoadedConfig:
     provenance: dict[str, list[EnablerSource]] = dataclasses.field(default_factory=dict)
     #: conf.d files that could not be read: extension name -> problem.
     broken_enablers: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: conf.d files that enable nothing because of a near miss, in reading order.
+    enabler_typos: list[EnablerTypo] = dataclasses.field(default_factory=list)
 
 
 def read_json_file(path: str) -> dict[str, Any]:
@@ -114,6 +164,51 @@ def bundled_enablers() -> dict[str, list[EnablerSource]]:
 
     path = os.path.abspath(bundled.__file__ or "")
     return {module: [EnablerSource(True, path, BUNDLED_LEVEL)] for module in bundled.BUNDLED_EXTENSIONS}
+
+
+def _near(word: Any, target: str) -> bool:
+    """Whether ``word`` is a near miss of ``target``: not it, but close (case aside, difflib)."""
+    if not isinstance(word, str) or word == target:
+        return False
+    return difflib.SequenceMatcher(None, word.lower(), target.lower()).ratio() >= 0.8
+
+
+def enabler_typos(data: dict[str, Any], path: str, level: str, directory: str | None) -> list[EnablerTypo]:
+    """The near misses of a conf.d file's ``data`` that has no ``ServerApp.jpserver_extensions``.
+
+    Flagged: a top-level key close to ``jpserver_extensions`` (the section
+    forgotten); a key close to it (or exactly it) in a section that is, or is
+    close to, ``ServerApp``, or exactly it in any other section; a section
+    close to ``ServerApp`` on its own.  Other config in a conf.d file is
+    legitimate (``{"HelloApp": {...}}``) and not flagged.
+    """
+    server = data.get("ServerApp")
+    if isinstance(server, dict) and EXTENSIONS_KEY in server:
+        return []
+    meant = f"ServerApp.{EXTENSIONS_KEY}"
+    found: list[tuple[str, str, Any]] = []
+    for key, value in data.items():
+        if key == EXTENSIONS_KEY or _near(key, EXTENSIONS_KEY):
+            found.append((key, meant, value))
+        elif isinstance(value, dict):
+            section_near = key == "ServerApp" or _near(key, "ServerApp")
+            inner = [
+                (k, v) for k, v in value.items() if k == EXTENSIONS_KEY or (section_near and _near(k, EXTENSIONS_KEY))
+            ]
+            found += [(f"{key}.{k}", meant, v) for k, v in inner]
+            if not inner and _near(key, "ServerApp"):
+                found.append((key, "ServerApp", None))
+    return [
+        EnablerTypo(
+            path,
+            level,
+            directory,
+            what,
+            target,
+            tuple(k for k in value if isinstance(k, str)) if isinstance(value, dict) else (),
+        )
+        for what, target, value in found
+    ]
 
 
 def _extensions_of(data: Any, path: str) -> dict[str, bool]:
@@ -167,12 +262,13 @@ def load_config_files(
     result = LoadedConfig()
     if base_name == SERVER_CONFIG_NAME:
         result.provenance.update(bundled_enablers())
-    levels = list(dict.fromkeys(os.path.abspath(p) for p in paths))
-    for level in reversed(levels):
+    folders = list(dict.fromkeys(os.path.abspath(p) for p in paths))
+    for folder in reversed(folders):
+        level = level_name(folder)
         level_extensions: dict[str, list[EnablerSource]] = {}
         found: list[tuple[str, Config]] = []
         if conf_d:
-            for path in sorted(glob.glob(os.path.join(level, CONF_D_NAME, "*.json"))):
+            for path in sorted(glob.glob(os.path.join(folder, CONF_D_NAME, "*.json"))):
                 try:
                     data = read_json_file(path)
                     names = _extensions_of(data, path)
@@ -180,17 +276,20 @@ def load_config_files(
                     log.error("%s", err)
                     result.broken_enablers[os.path.splitext(os.path.basename(path))[0]] = str(err)
                     continue
+                for typo in enabler_typos(data, path, level, folder):
+                    log.warning("Config file %s enables no extension: %s", path, typo.message)
+                    result.enabler_typos.append(typo)
                 for name, enabled in names.items():
-                    level_extensions.setdefault(name, []).append(EnablerSource(enabled, path, level))
+                    level_extensions.setdefault(name, []).append(EnablerSource(enabled, path, level, folder))
                 found.append((path, Config(data)))
         for suffix, loader in ((".json", _load_json), (".py", _load_python)):
-            path = os.path.join(level, base_name + suffix)
+            path = os.path.join(folder, base_name + suffix)
             if os.path.isfile(path):
                 config = loader(path, log)
                 if base_name == SERVER_CONFIG_NAME:
                     names = _extensions_of(config, path)
                     for name, enabled in names.items():
-                        level_extensions.setdefault(name, []).append(EnablerSource(enabled, path, level))
+                        level_extensions.setdefault(name, []).append(EnablerSource(enabled, path, level, folder))
                 found.append((path, config))
         for path, config in found:
             result.config.merge(config)
@@ -206,7 +305,8 @@ def load_config_files(
         loader = _load_python if path.endswith(".py") else _load_json
         config = loader(path, log)
         for name, enabled in _extensions_of(config, path).items():
-            result.provenance[name] = [EnablerSource(enabled, path, "--config"), *result.provenance.get(name, [])]
+            source = EnablerSource(enabled, path, CONFIG_OPTION_LEVEL)
+            result.provenance[name] = [source, *result.provenance.get(name, [])]
         result.config.merge(config)
         result.files.append(path)
     result.extensions = {name: sources[0].enabled for name, sources in sorted(result.provenance.items())}
@@ -215,9 +315,10 @@ def load_config_files(
     return result
 
 
-# -- config levels and what the files say about extensions (the CLI's view) --------
+# -- config levels ---------------------------------------------------------------------
 
-#: The writable levels, highest precedence first (without JUPYTER_PREFER_ENV_PATH).
+#: The levels the CLI writes to (``--user``, ``--sys-prefix``, ``--system``). ``system``
+#: is the lowest; which of the other two is higher depends on :func:`env_level_first`.
 LEVELS = ("user", "sys-prefix", "system")
 DEFAULT_LEVEL = "sys-prefix"
 
@@ -233,21 +334,38 @@ def level_dir(level: str) -> str:
     raise ValueError(f"Unknown config level {level!r}: expected one of {', '.join(LEVELS)}")
 
 
+def env_level_first() -> bool:
+    """Whether ``sys-prefix`` comes before ``user`` in ``jupyter_config_path()`` now.
+
+    jupyter_core's rule: ``JUPYTER_PREFER_ENV_PATH`` decides when it is set
+    (``1`` yes, ``0`` no); otherwise yes inside a virtual environment or a
+    non-base conda environment that the user owns, no elsewhere.
+    """
+    return bool(jupyter_paths.prefer_environment_over_user())
+
+
+def precedence_note() -> str:
+    """Which of ``user`` and ``sys-prefix`` comes first now, why, and the switch that swaps them."""
+    setting = os.environ.get("JUPYTER_PREFER_ENV_PATH")
+    if env_level_first():
+        why = f"JUPYTER_PREFER_ENV_PATH={setting}" if setting is not None else "inside a virtual or conda environment"
+        return f"sys-prefix comes before user ({why}); JUPYTER_PREFER_ENV_PATH=0 puts user first"
+    why = f"JUPYTER_PREFER_ENV_PATH={setting}" if setting is not None else "outside a virtual or conda environment"
+    return f"user comes before sys-prefix ({why}); JUPYTER_PREFER_ENV_PATH=1 puts sys-prefix first"
+
+
 def level_name(directory: str) -> str:
-    """Which level a config folder belongs to, for display.
+    """Which level a config folder belongs to.
 
     Every folder of ``jupyter_config_path()`` has one: ``user`` (including the
     Python user-site ``etc/jupyter``), ``sys-prefix``, ``system``, or
     ``JUPYTER_CONFIG_PATH`` for a folder added through that variable; any
-    other folder (a ``--config`` file's) is ``other``.  The bundled
-    extensions' level, which is no folder, is ``bundled``.
+    other folder is ``other``.
     """
-    if directory == BUNDLED_LEVEL:
-        return BUNDLED_LEVEL
     directory = os.path.abspath(directory)
 
     def among(folders: Sequence[str]) -> bool:
-        return directory in {os.path.abspath(f) for f in folders}
+        return directory in {os.path.abspath(f) for f in folders if f}
 
     user = [jupyter_paths.jupyter_config_dir()]
     if site.ENABLE_USER_SITE and site.getuserbase():
@@ -263,46 +381,21 @@ def level_name(directory: str) -> str:
     return "other"
 
 
-@dataclasses.dataclass(frozen=True)
-class ExtensionSetting:
-    """Everything the config files say about one extension."""
-
-    name: str
-    #: Whether a server would load it: the in-force enabler's value (False if none).
-    enabled: bool
-    #: Every file that named it, the one in force first (see configfiles).
-    sources: tuple[EnablerSource, ...] = ()
-    #: Why its own conf.d file (``<name>.json``) could not be read, or None.
-    broken: str | None = None
-
-    @property
-    def in_force(self) -> EnablerSource | None:
-        return self.sources[0] if self.sources else None
-
-
-def enabler_view(paths: Sequence[str] | None = None, loaded: LoadedConfig | None = None) -> dict[str, ExtensionSetting]:
-    """Every extension the config files mention, with its provenance, by name.
+def enabler_view(paths: Sequence[str] | None = None) -> dict[str, PlannedExtension]:
+    """What the config files alone say about each extension, by module: the plan's entries.
 
     ``paths`` defaults to ``jupyter_config_path()``, read now.  Raises
-    :class:`~jupyter_server_lite.configfiles.ConfigFileError` for a malformed
-    main config file, as a server start would; a malformed enabler file
-    shows up as :attr:`ExtensionSetting.broken` instead.
+    :class:`ConfigFileError` for a malformed main config file, as a server
+    start would; a malformed enabler file shows up as the entry's ``broken``.
     """
-    if loaded is None:
-        loaded = load_config_files(jupyter_paths.jupyter_config_path() if paths is None else paths, log=_quiet_log())
-    names = set(loaded.provenance) | set(loaded.broken_enablers)
-    view = {}
-    for name in sorted(names):
-        sources = tuple(loaded.provenance.get(name, ()))
-        view[name] = ExtensionSetting(
-            name, bool(sources and sources[0].enabled), sources, loaded.broken_enablers.get(name)
-        )
-    return view
+    from .extension.plan import read_plan
+
+    return {entry.module: entry for entry in read_plan(paths).extensions}
 
 
-def _quiet_log() -> logging.Logger:
-    """configfiles logs broken enablers at ERROR for a server; the CLI reports
-    them itself (as a failed extension), so it reads without that noise."""
+def quiet_log() -> logging.Logger:
+    """A logger that drops everything: configfiles logs broken enablers and typos
+    for a server; the CLI reports them itself, from the plan."""
     log = logging.getLogger("jupyter_server_lite.configfiles.reader")
     if not log.handlers:
         log.addHandler(logging.NullHandler())

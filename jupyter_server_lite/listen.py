@@ -154,11 +154,15 @@ def bind_port(ip: str, port: int, log: logging.Logger | logging.LoggerAdapter[An
     return sockets
 
 
-def tls_context(certfile: str, keyfile: str) -> ssl.SSLContext | None:
-    """The server-side TLS context, or None without a certificate; a bad file is named."""
+def tls_context(certfile: str, keyfile: str, client_ca: str = "") -> ssl.SSLContext | None:
+    """The server-side TLS context, or None without a certificate; a bad file is named.
+
+    With ``client_ca``, clients must present a certificate that authority signed (mutual TLS).
+    """
     if not certfile:
-        if keyfile:
-            raise StartupError("ServerApp.keyfile is set but ServerApp.certfile is not")
+        if keyfile or client_ca:
+            which = "keyfile" if keyfile else "client_ca"
+            raise StartupError(f"ServerApp.{which} is set but ServerApp.certfile is not")
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
@@ -166,4 +170,10 @@ def tls_context(certfile: str, keyfile: str) -> ssl.SSLContext | None:
     except (OSError, ssl.SSLError) as err:
         files = certfile + (f" and {keyfile}" if keyfile else "")
         raise StartupError(f"Cannot load the TLS certificate/key {files}: {err}") from err
+    if client_ca:
+        try:
+            context.load_verify_locations(cafile=client_ca)
+        except (OSError, ssl.SSLError) as err:
+            raise StartupError(f"Cannot load the client certificate authority {client_ca}: {err}") from err
+        context.verify_mode = ssl.CERT_REQUIRED
     return context

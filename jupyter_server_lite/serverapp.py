@@ -2,11 +2,14 @@
 
 The flow of a start (see ``ARCHITECTURE.md``)::
 
-    initialize(argv)  parse CLI -> load config files -> core managers
-                      -> extensions (find, import, configure) -> web app
-    start_server()    bind -> runtime file -> hooks ``server_started``
-    stop_server()     hooks ``server_stopping`` -> close sockets
-                      -> shut down kernels -> remove runtime file
+    initialize(argv)  parse CLI -> load config files -> identity provider's
+                      settings (JupyterHub's environment) -> extension plan
+                      -> core managers -> extensions (import, configure,
+                      load; see extension/plan.py, manager.py) -> web app
+    start_server()    identity provider starts -> bind -> runtime file
+                      -> hooks ``server_started``
+    stop_server()     hooks ``server_stopping`` -> identity provider stops
+                      -> close sockets -> shut down kernels -> remove runtime file
 
 ``initialize`` never needs a running event loop, so a program can build a
 server, inspect it, and serve it from its own loop with ``await
@@ -47,15 +50,18 @@ from traitlets import (
     observe,
     validate,
 )
+from traitlets.config import Config
 
 from ._version import __version__
 from .activity import Activity, IdleWatch
 from .auth.identity import IdentityProvider
 from .cli import options as cli_options
 from .configfiles import load_config_files, with_switches
-from .extension.manager import ExtensionManager
+from .extension.manager import ExtensionLoad, ExtensionManager
+from .extension.plan import ExtensionPlan, Registration, build_plan
 from .extension.plugins import Hooks
 from .listen import bind_with_retries, tls_context
+from .metrics import ServerMetrics
 from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
 from .services.kernels.manager import MappingKernelManager
 from .services.kernels.websocket import KernelWebsocketManager
@@ -84,8 +90,16 @@ class ServerApp(JupyterApp):
     aliases = cli_options.aliases
     flags = cli_options.flags
     subcommands = cli_options.subcommands
-    #: Configurable classes shown by --help-all and written by --generate-config.
-    classes = [IdentityProvider, KernelSpecManager, MappingKernelManager, KernelWebsocketManager, SessionManager]
+    #: Configurable classes shown by --help-all and written by --generate-config. Not the
+    #: alternatives a flag selects (--hub's HubIdentityProvider): with exactly one subclass
+    #: here, traitlets would move the --token alias onto it.
+    classes = [
+        IdentityProvider,
+        KernelSpecManager,
+        MappingKernelManager,
+        KernelWebsocketManager,
+        SessionManager,
+    ]
 
     # -- logging ---------------------------------------------------------------
     # Declared again here with the server's defaults as static values, so that
@@ -169,12 +183,23 @@ class ServerApp(JupyterApp):
 
     certfile = Unicode("", help="TLS certificate file: serve https when set (with keyfile).").tag(config=True)
     keyfile = Unicode("", help="TLS private key file for certfile.").tag(config=True)
+    client_ca = Unicode(
+        "",
+        help="""Certificate authority file (PEM) for mutual TLS: with certfile, every client must
+        present a certificate it signed (JupyterHub's internal_ssl sets it). Empty: no client
+        certificate is asked for.""",
+    ).tag(config=True)
     max_body_size = Integer(
         512 * 1024 * 1024,
-        help="""Largest request body (and websocket message) accepted, in bytes. A larger body is
+        help="""Largest request body accepted, in bytes. A larger body is
         refused with a 413 (JSON from the API) before it is read, and the connection closed.
         Without credentials the limit is 64 KiB, on the public routes that take a body (the
         /login form); the other routes refuse any body without credentials.""",
+    ).tag(config=True)
+    websocket_max_message_size = Integer(
+        10 * 1024 * 1024,
+        help="""Largest websocket message accepted from a client, in bytes (as in tornado and
+        jupyter_server); a larger one closes the connection with code 1009.""",
     ).tag(config=True)
     max_buffer_size = Integer(
         512 * 1024 * 1024, help="Largest amount of incoming data buffered per connection, in bytes."
@@ -270,12 +295,29 @@ class ServerApp(JupyterApp):
         no state-changing request. 0 (the default) never stops.""",
     ).tag(config=True)
 
+    # -- metrics ---------------------------------------------------------------
+
+    authenticate_prometheus = Bool(
+        True,
+        help="""Require credentials (the token, or the login cookie) for GET /metrics, as for
+        every other route. False lets a Prometheus server that cannot send a token scrape
+        anonymously: whoever reaches the port then sees the counts /metrics shows (kernels,
+        extensions, requests by route), never a path, a token or any content.""",
+    ).tag(config=True)
+    record_http_request_metrics = Bool(
+        True,
+        help="""Record the http_request_duration_seconds histogram of /metrics: a series per
+        method, route pattern and status code seen, each with 17 buckets. False stops
+        recording requests; the other metrics stay.""",
+    ).tag(config=True)
+
     # -- extensions -----------------------------------------------------------
 
     jpserver_extensions = Dict(
         Bool(),
-        help="""Extensions to load: {"module": true|false}. Merged from every conf.d
-        enabler file, config file and the command line; false disables.""",
+        help="""Extensions to load: {"module": true|false}. Merged name by name from every
+        conf.d enabler file, config file, the program's config and the command line
+        (higher levels win; at one folder false wins); false disables.""",
     ).tag(config=True)
     terminals_enabled = Bool(
         True,
@@ -316,6 +358,7 @@ class ServerApp(JupyterApp):
     _kernel_manager: MappingKernelManager | None = None
     _session_manager: SessionManager | None = None
     _kernel_websocket_manager: KernelWebsocketManager | None = None
+    _metrics: ServerMetrics | None = None
 
     @property
     def kernel_spec_manager(self) -> KernelSpecManager:
@@ -336,6 +379,11 @@ class ServerApp(JupyterApp):
     def kernel_websocket_manager(self) -> KernelWebsocketManager:
         """The kernel websockets' settings and every session's channels."""
         return _built(self._kernel_websocket_manager, "kernel_websocket_manager")
+
+    @property
+    def metrics(self) -> ServerMetrics:
+        """What ``/metrics`` reports, counted while the server runs (see metrics/)."""
+        return _built(self._metrics, "metrics")
 
     @property
     def contents_manager(self) -> ContentsManager:
@@ -380,22 +428,41 @@ class ServerApp(JupyterApp):
         """Call hook ``name`` with ``serverapp=self`` and ``kwargs``, failures isolated."""
         return self.hooks.call(name, serverapp=self, **kwargs)
 
-    extension_manager = Instance(
-        ExtensionManager, help="The extensions of this server: their records, routes and settings."
+    registered_extensions = List(
+        Instance(Registration), help="Extensions a program handed over (register_extension), in order."
     )
+    #: ``ServerApp`` config of the starter (``ExtensionApp.serverapp_config``), applied
+    #: below every config file: the files and the command line win.
+    starter_defaults: Config | None = None
+    #: What initialize() decided to load (see extension/plan.py); None before.
+    extension_plan: ExtensionPlan | None = None
+    _extension_manager: ExtensionManager | None = None
+    _extensions: ExtensionLoad | None = None
 
-    @default("extension_manager")
-    def _default_extension_manager(self) -> ExtensionManager:
-        return ExtensionManager(self)
+    @property
+    def extension_manager(self) -> ExtensionManager:
+        """The extensions of this server: their records (``records``, ``get(name)``, ``starter``)."""
+        return _built(self._extension_manager, "extension_manager")
 
     def register_extension(self, extension: Any, as_starter: bool = False) -> None:
         """Load ``extension`` (an ExtensionApp class or instance, a module, or a
         module name) with the enabled ones, without a conf.d file.  Call it
         before :meth:`initialize`; ``as_starter`` marks the one ``jupyter <name>`` launched
         (the *starter*: :attr:`ExtensionManager.starter` is its record)."""
-        self.extension_manager.register(extension, as_starter=as_starter)
+        if self.extension_plan is not None:
+            raise RuntimeError("register extensions before ServerApp.initialize()")
+        self.registered_extensions = [*self.registered_extensions, Registration(extension, as_starter)]
 
-    activity = Instance(Activity, ())
+    activity = Instance(Activity)
+
+    @default("activity")
+    def _default_activity(self) -> Activity:
+        return Activity(self._kernel_activity)
+
+    def _kernel_activity(self) -> Any:
+        """The latest kernel message (the kernel manager keeps it; read when asked)."""
+        return self._kernel_manager.last_activity if self._kernel_manager is not None else None
+
     web_app = Instance(web.Application, allow_none=True)
     http_server = Instance(httpserver.HTTPServer, allow_none=True)
     started = Bool(False, help="Whether start_server() has finished.")
@@ -407,22 +474,22 @@ class ServerApp(JupyterApp):
         """Parse the command line, load config and build everything that needs no loop."""
         if argv is None:
             argv = sys.argv[1:]
+        program_config = deepcopy(self.config)  # what a program built the server with
         self.parse_command_line(argv)
         if self.subapp is not None:
             return
         cli_options.refuse_positional(self.extra_args)
         cl_config = deepcopy(self.config)
         self.init_logging_bridge()
+        if self.starter_defaults:
+            self.update_config(self.starter_defaults)
         self.load_config_file()
-        cli_server = cl_config.get("ServerApp", {})
-        cli_extensions = with_switches(dict(cli_server.get("jpserver_extensions") or {}), cli_server)
         self.update_config(cl_config)
-        if cli_extensions:
-            merged = dict(self.loaded_config.extensions)
-            merged.update(cli_extensions)
-            self.jpserver_extensions = merged
+        self.apply_identity_config(cl_config)
+        self.plan_extensions(program_config, self.cli_config)
         self.init_configurables()
         self.init_extensions()
+        self.init_metrics()
         self.init_webapp()
 
     def init_logging_bridge(self) -> None:
@@ -434,6 +501,15 @@ class ServerApp(JupyterApp):
             logger.propagate = True
             logger.setLevel(logging.NOTSET)
         install_redaction(self.log)
+
+    def apply_identity_config(self, cl_config: Any) -> None:
+        """Settings the identity provider imposes (``IdentityProvider.server_config``:
+        JupyterHub's address, port and base_url): above the config files, and
+        below the command line, which is applied again over them."""
+        imposed = self.identity_provider_class.server_config()
+        if imposed:
+            self.update_config(imposed)
+            self.update_config(cl_config)
 
     def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]
         """Load every config file; a malformed one stops the start, naming the file."""
@@ -447,21 +523,78 @@ class ServerApp(JupyterApp):
         self.identity_provider.token  # noqa: B018 -- resolved now: an unreadable JUPYTER_TOKEN_FILE stops the start
         self._kernel_spec_manager = self.kernel_spec_manager_class(parent=self, log=self.log)
         self._kernel_manager = self.kernel_manager_class(
-            parent=self, log=self.log, kernel_spec_manager=self.kernel_spec_manager
+            parent=self,
+            log=self.log,
+            kernel_spec_manager=self.kernel_spec_manager,
+            root_dir=self.root_dir,
+            connection_dir=self.runtime_dir,  # the kernels' connection files live with the server's runtime file
         )
-        self._kernel_websocket_manager = KernelWebsocketManager(parent=self, log=self.log)
+        self._announced_kernels = {}
+        self._kernel_manager.add_kernel_listener(self._on_kernel_event)
+        self._kernel_websocket_manager = KernelWebsocketManager(
+            parent=self, log=self.log, kernel_manager=self.kernel_manager
+        )
         self._session_manager = self.session_manager_class(
             parent=self, log=self.log, kernel_manager=self.kernel_manager
         )
 
+    #: Kernels announced by kernel_started (id -> kernelspec name), so kernel_stopped pairs with it.
+    _announced_kernels: dict[str, str]
+
+    def _on_kernel_event(self, event: str, kernel_id: str) -> None:
+        """The kernel manager's events become activity and the kernel hooks.
+
+        ``kernel_started`` fires when a kernel first answers; ``kernel_stopped``
+        only for a kernel that had ``kernel_started`` (one that never answered
+        gets neither).
+        """
+        self.activity.touch()
+        announced = self._announced_kernels
+        if event == "started":
+            name = announced[kernel_id] = self.kernel_manager.get_kernel(kernel_id).kernel_name
+            self.call_hook("kernel_started", kernel_id=kernel_id, kernel_name=name)
+        elif event == "shutdown" and kernel_id in announced:
+            self.call_hook("kernel_stopped", kernel_id=kernel_id, kernel_name=announced.pop(kernel_id))
+
+    def plan_extensions(self, program_config: Config, cli_config: Config) -> ExtensionPlan:
+        """Decide what to load (see extension/plan.py): the loaded config files, the
+        enablers in ``program_config`` and ``cli_config``, the registered extensions.
+        ``jpserver_extensions`` then holds the merged enablers."""
+        self.extension_plan = build_plan(
+            self.loaded_config,
+            registered=self.registered_extensions,
+            program=_enablers_in(program_config),
+            command_line=_enablers_in(cli_config),
+            safe_mode=self.safe_mode,
+        )
+        self.jpserver_extensions = self.extension_plan.switches()
+        return self.extension_plan
+
     def init_extensions(self) -> None:
-        """Import, configure and load the extensions (see extension/manager.py); in
-        strict mode a failure raises :class:`ExtensionError`."""
-        self.extension_manager.load_all()
+        """Load what the plan says (see extension/manager.py) and take the landing page
+        it suggests as ``default_url``, unless the user set one; in strict mode a
+        failure raises :class:`ExtensionError`."""
+        plan = _built(self.extension_plan, "extension_plan")
+        self._extension_manager = ExtensionManager(
+            plan, serverapp=self, hooks=self.hooks, base_url=self.base_url, log=self.log, strict=self.strict_extensions
+        )
+        self._extensions = self._extension_manager.load_all()
+        if self._extensions.landing_page and "default_url" not in self.config.get("ServerApp", {}):
+            self.default_url = self._extensions.landing_page
+
+    def init_metrics(self) -> None:
+        """Start counting what ``/metrics`` reports: requests, kernel events and, when a
+        contents service is loaded, its operations (nothing without prometheus_client)."""
+        self._metrics = ServerMetrics(record_requests=self.record_http_request_metrics)
+        try:
+            contents: ContentsManager | None = self.contents_manager
+        except (RuntimeError, AttributeError):  # no contents service, or a provider without a contents manager
+            contents = None
+        self._metrics.follow(self.kernel_manager, contents)
 
     def init_webapp(self) -> None:
-        manager = self.extension_manager
-        self.web_app = make_application(self, manager.rules(), manager.tornado_settings())
+        loaded = _built(self._extensions, "extension_manager")
+        self.web_app = make_application(self, loaded.rules, loaded.tornado_settings)
 
     # -- serving ------------------------------------------------------------
 
@@ -480,11 +613,13 @@ class ServerApp(JupyterApp):
         """Listen, write the runtime file and announce the server (needs a running loop).
 
         Raises :class:`StartupError` (with a message for the user) when the
-        port, address or TLS files cannot be used.
+        port, address or TLS files cannot be used, or the identity provider
+        cannot start (JupyterHub unreachable).
         """
+        await self.identity_provider.start(self)
         self.http_server = httpserver.HTTPServer(
             self.web_app,
-            ssl_options=tls_context(self.certfile, self.keyfile),
+            ssl_options=tls_context(self.certfile, self.keyfile, self.client_ca),
             xheaders=bool(self.tornado_settings.get("xheaders")),
             max_body_size=self.max_body_size,  # our handlers check bodies before reading them (web/bodies.py)
             max_buffer_size=self.max_buffer_size,
@@ -496,7 +631,8 @@ class ServerApp(JupyterApp):
         self.http_server.add_sockets(sockets)
         self._runtime_file = runtime_file_path(self._bound_port, runtime_dir=self.runtime_dir)
         write_runtime_file(self.server_info(), self._runtime_file)
-        self.activity = Activity()  # "started" is when serving began, not when first asked
+        self.activity = Activity(self._kernel_activity)  # "started" is when serving began, not when first asked
+        self.kernel_manager.pool.open()
         self.started = True
         self.stop_requested.clear()
         if self.shutdown_no_activity_timeout > 0:
@@ -532,6 +668,8 @@ class ServerApp(JupyterApp):
             self._idle_watch = None
         if self.started:
             self.call_hook("server_stopping")
+        if self.trait_has_value("identity_provider"):
+            await self.identity_provider.stop()  # its last report to JupyterHub, its password-check thread
         if self.http_server is not None:
             self.http_server.stop()
             await self.http_server.close_all_connections()
@@ -540,8 +678,6 @@ class ServerApp(JupyterApp):
             self._session_manager.close()  # first: a session file keeps the rows of the kernels stopped below
         if self._kernel_manager is not None:
             await self._kernel_manager.shutdown_all()
-        if self.trait_has_value("identity_provider"):
-            self.identity_provider.login_throttle.close()  # its password-check thread
         if self._runtime_file:
             remove_runtime_file(self._runtime_file)
             self._runtime_file = ""
@@ -684,6 +820,14 @@ def encode_url_path(path: str) -> str:
     """
     path = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", path)
     return quote(path, safe=_PATH_SAFE)
+
+
+def _enablers_in(config: Config) -> dict[str, bool]:
+    """The enablers of ``config``: its ``ServerApp.jpserver_extensions``, plus the bundled extensions
+    one of jupyter_server's switches (``ServerApp.terminals_enabled``) turns on or off."""
+    section = config.get("ServerApp", {}) if "ServerApp" in config else {}
+    names = dict(section.get("jpserver_extensions", {}) or {}) if "jpserver_extensions" in section else {}
+    return with_switches(names, section)
 
 
 _T = TypeVar("_T")

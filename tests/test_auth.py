@@ -11,14 +11,15 @@ import asyncio
 import json
 import re
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from support import capture_logs, server_with_routes
-from tornado.httpclient import HTTPResponse
+from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+from tornado.web import HTTPError
 
-from jupyter_server_lite.auth import passwd, passwd_check
+from jupyter_server_lite.auth import IdentityProvider, User, passwd, passwd_check
 from jupyter_server_lite.listen import StartupError
 from jupyter_server_lite.web.handlers import APIHandler
 
@@ -529,3 +530,63 @@ async def test_next_is_percent_encoded_in_the_redirect(jsl_fetch, jsl_serverapp)
     r = await login(jsl_fetch, jsl_serverapp.identity_provider.token, jsl_serverapp.base_url + "notebooks/café€.ipynb")
     assert r.code == 302
     assert r.headers["Location"] == jsl_serverapp.base_url + "notebooks/caf%C3%A9%E2%82%AC.ipynb"
+
+
+# -- a provider that asks elsewhere (as JupyterHub mode does) -----------------------------
+
+
+class AskElsewhere(IdentityProvider):
+    """Answers later (an awaitable), as a provider asking a remote service would;
+    records what the server asked of it."""
+
+    asked: ClassVar[list[str]] = []
+
+    def get_user(self, handler: Any) -> Any:
+        header = handler.request.headers.get("Authorization", "")
+        if not header:
+            return None, None  # nothing to ask about: answered at once
+
+        async def ask() -> tuple[User | None, str | None]:
+            await asyncio.sleep(0.01)
+            self.asked.append(header)
+            if header == "token remote-bob":
+                raise HTTPError(403, "bob may not use this server")
+            return (User(username="remote-alice"), "header") if header == "token remote-alice" else (None, None)
+
+        return ask()
+
+    async def start(self, serverapp: Any) -> None:
+        self.asked.append("start")
+
+    async def stop(self) -> None:
+        await super().stop()
+        self.asked.append("stop")
+
+
+async def test_a_provider_may_answer_later_and_is_asked_after_host_and_origin(jsl_server_factory, jsl_expect_log):
+    AskElsewhere.asked.clear()
+    app = jsl_server_factory(config={"ServerApp": {"identity_provider_class": AskElsewhere}}, start=False)
+    await app.start_server()
+    assert AskElsewhere.asked == ["start"]
+    url = f"http://127.0.0.1:{app.actual_port}{app.base_url}api/me"
+    client = AsyncHTTPClient()
+    r = await client.fetch(url, headers={"Authorization": "token remote-alice"})
+    assert json.loads(r.body)["identity"]["username"] == "remote-alice"
+    with jsl_expect_log(r"^403 GET .*bob may not use this server"):
+        r = await client.fetch(url, headers={"Authorization": "token remote-bob"}, raise_error=False)
+    assert r.code == 403 and json.loads(r.body)["message"] == "bob may not use this server"
+    with jsl_expect_log(r"^403 GET .*Authentication required"):
+        r = await client.fetch(url, headers={"Authorization": "token nobody"}, raise_error=False)
+    assert r.code == 403
+    asked = len(AskElsewhere.asked)
+    with jsl_expect_log(r"^403 GET .*Host 'evil.example' is not allowed"):
+        r = await client.fetch(
+            url, headers={"Authorization": "token remote-alice", "Host": "evil.example"}, raise_error=False
+        )
+    with jsl_expect_log(r"^403 GET .*Cross-origin"):
+        r = await client.fetch(
+            url, headers={"Authorization": "token remote-alice", "Origin": "https://evil.example"}, raise_error=False
+        )
+    assert len(AskElsewhere.asked) == asked, "refused by Host or Origin before the provider was asked"
+    await app.stop_server()
+    assert AskElsewhere.asked[-1] == "stop"

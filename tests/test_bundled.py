@@ -52,13 +52,14 @@ def test_the_shipped_conf_d_names_exactly_the_bundled_extensions():
 def test_the_bundled_level_is_below_every_config_folder(jsl_dirs):
     view = configfiles.enabler_view()
     setting = view[DASHBOARD]
-    assert setting.enabled and [(s.level, s.path) for s in setting.sources] == [("bundled", bundled.__file__)]
-    assert configfiles.level_name("bundled") == "bundled"
+    assert setting.enabled and [(s.level, s.path, s.directory) for s in setting.enablers] == [
+        ("bundled", bundled.__file__, None)
+    ]
     # the lowest config folder still beats it
     jsl_dirs.write_config("system", ENABLER, off(DASHBOARD))
     setting = configfiles.enabler_view()[DASHBOARD]
     assert not setting.enabled
-    assert [configfiles.level_name(s.level) for s in setting.sources] == ["system", "bundled"]
+    assert [s.level for s in setting.enablers] == ["system", "bundled"]
 
 
 def test_only_the_servers_own_config_has_the_bundled_level(jsl_dirs):
@@ -171,6 +172,7 @@ def test_an_editable_install_serves_the_dashboard_until_an_enabler_says_false(ed
         assert records["dashboard"]["enabled_by"] == {
             "path": str(ROOT / "jupyter_server_lite" / "bundled" / "__init__.py"),
             "level": "bundled",
+            "directory": None,
         }
     finally:
         server.stop()

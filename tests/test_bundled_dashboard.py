@@ -43,7 +43,7 @@ def test_it_is_bundled_and_advertised():
 async def test_it_is_enabled_by_the_bundled_level(jsl_fetch, jsl_serverapp):
     record = json.loads((await jsl_fetch("api", "extensions", "dashboard")).body)
     assert record["state"] == "loaded" and record["bundled"] is True
-    assert record["enabled_by"] == {"path": bundled.__file__, "level": "bundled"}
+    assert record["enabled_by"] == {"path": bundled.__file__, "level": "bundled", "directory": None}
     assert record["prefixes"] == ["/dashboard", "/extension/api/dashboard", "/static/dashboard"]
     assert record["provides"] == [] and record["replaced_by"] == {}
 
@@ -51,6 +51,7 @@ async def test_it_is_enabled_by_the_bundled_level(jsl_fetch, jsl_serverapp):
 async def test_dashboard_shows_status_kernels_and_extension_records(jsl_fetch, jsl_serverapp):
     page = (await jsl_fetch("dashboard", "")).body.decode()
     assert "<h1>Dashboard</h1>" in page
+    assert '<a href="/a%40b/dashboard/">Refresh</a>' in page  # url_for("page"): its own route, by name
     assert re.search(r'href="/a%40b/static/dashboard/dashboard\.css\?v=\w+"', page)
     assert "<th>kernels</th><td>0</td>" in page
     assert "No kernel is running." in page

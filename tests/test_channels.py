@@ -26,7 +26,10 @@ __all__ = ["connect", "start_kernel"]  # fixtures, imported to be found by pytes
 async def test_interrupt_stops_a_running_cell(start_kernel, connect, jsl_fetch):
     kernel_id = await start_kernel()
     client = await connect(kernel_id)
-    msg_id = await client.execute("import time; print('sleeping', flush=True); time.sleep(60)")
+    # stop_on_error=False: after an error ipykernel aborts the requests that reach it
+    # meanwhile, and the next cell below could be one of them.
+    code = "import time; print('sleeping', flush=True); time.sleep(60)"
+    msg_id = await client.send("execute_request", {"code": code, "silent": False, "stop_on_error": False})
     await client.until(lambda m: m["header"]["msg_type"] == "stream" and m["parent_header"]["msg_id"] == msg_id)
     # One interrupt, and a patient wait: a retried SIGINT that arrives late
     # would interrupt the next cell instead.
@@ -96,9 +99,11 @@ async def disconnect_during(client: Client, code: str, observer: Client) -> str:
 
 
 async def kept_for(serverapp: Any, kernel_id: str, session_id: str) -> Any:
-    """The server-side channels of a dropped session, once they hold output for it."""
-    channels = serverapp.kernel_websocket_manager._sessions[kernel_id][session_id]
-    await wait_for(lambda: channels.client is None and len(channels.replay) > 0, "output kept for the dropped client")
+    """The kernel's channels, once the dropped session is away and output is kept for it."""
+    channels = serverapp.kernel_websocket_manager.channels[kernel_id]
+    await wait_for(
+        lambda: session_id in channels.absent and len(channels.replay) > 0, "output kept for the dropped client"
+    )
     return channels
 
 
@@ -160,13 +165,21 @@ async def test_replay_buffer_is_bounded_and_warns_once(
 
 
 async def test_unclaimed_session_is_closed_after_the_age_limit(start_kernel, connect, jsl_serverapp):
-    jsl_serverapp.kernel_websocket_manager.replay_buffer_seconds = 0.2
-    kernel_id = await start_kernel()
-    session_id = uuid.uuid4().hex
-    client, observer = await connect(kernel_id, "", session_id), await connect(kernel_id)
-    msg_id = await disconnect_during(client, "print('lost')", observer)
-    sessions = jsl_serverapp.kernel_websocket_manager._sessions[kernel_id]
-    await wait_for(lambda: session_id not in sessions, "the unclaimed session to close")
+    jsl_serverapp.kernel_websocket_manager.replay_buffer_seconds = 0.5
+    expired: list[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: expired.append(record.getMessage())  # type: ignore[method-assign]
+    jsl_serverapp.log.addHandler(handler)
+    try:
+        kernel_id = await start_kernel()
+        session_id = uuid.uuid4().hex
+        client, observer = await connect(kernel_id, "", session_id), await connect(kernel_id)
+        msg_id = await disconnect_during(client, "print('lost')", observer)
+        await wait_for(lambda: any(f"session {session_id}: no reconnection" in m for m in expired), "the expiry")
+    finally:
+        jsl_serverapp.log.removeHandler(handler)
+    channels = jsl_serverapp.kernel_websocket_manager.channels[kernel_id]
+    assert session_id not in channels.absent and len(channels.replay) == 0, "nobody is away: nothing is kept"
     back = await connect(kernel_id, "", session_id)
     reply, _ = await back.run("'new channels'")
     assert reply["content"]["status"] == "ok"

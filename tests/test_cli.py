@@ -463,6 +463,30 @@ async def test_tls_serves_https(jsl_server_factory, self_signed):
     assert "Secure" in xsrf and "SameSite=Lax" in xsrf
 
 
+async def test_client_ca_asks_every_client_for_a_certificate_it_signed(jsl_server_factory, self_signed, jsl_expect_log):
+    """Mutual TLS (JupyterHub's internal_ssl): the self-signed certificate is the client's and the CA."""
+    cert, key = self_signed
+    config = {"ServerApp": {"certfile": str(cert), "keyfile": str(key), "client_ca": str(cert)}}
+    app = jsl_server_factory(config=config, start=False)
+    await app.start_server()
+    url = f"https://127.0.0.1:{app.actual_port}{app.base_url}api/status"
+    headers = {"Authorization": f"token {app.identity_provider.token}"}
+    r = await AsyncHTTPClient().fetch(
+        url, headers=headers, ca_certs=str(cert), client_cert=str(cert), client_key=str(key)
+    )
+    assert json.loads(r.body)["kernels"] == 0
+    with pytest.raises(Exception) as refused, jsl_expect_log("PEER_DID_NOT_RETURN_A_CERTIFICATE"):
+        await AsyncHTTPClient().fetch(url, headers=headers, ca_certs=str(cert))
+    assert not hasattr(refused.value, "code") or refused.value.code == 599  # no answer at all, not an HTTP status
+
+
+def test_client_ca_without_certificate_is_refused(jsl_server_factory, io_loop, self_signed):
+    cert, _key = self_signed
+    app = jsl_server_factory(config={"ServerApp": {"client_ca": str(cert)}}, start=False)
+    with pytest.raises(StartupError, match=r"client_ca is set but ServerApp\.certfile is not"):
+        io_loop.run_sync(app.start_server)
+
+
 def test_tls_key_without_certificate_is_refused(jsl_server_factory, io_loop, self_signed):
     _cert, key = self_signed
     app = jsl_server_factory(config={"ServerApp": {"keyfile": str(key)}}, start=False)

@@ -122,7 +122,8 @@ def test_higher_level_overrides_lower_either_way(jsl_dirs, jsl_server_factory):
     jsl_dirs.write_config("sys_prefix", MAIN, enabler("ext_b", False))
     app = build(jsl_server_factory)
     assert app.jpserver_extensions == {**BUNDLED, "ext_a": True, "ext_b": False}
-    assert app.loaded_config.provenance["ext_a"][0].level == str(jsl_dirs.user)
+    source = app.loaded_config.provenance["ext_a"][0]
+    assert (source.level, source.directory) == ("user", str(jsl_dirs.user))
 
 
 def test_cli_extensions_merge_by_key(jsl_dirs, jsl_server_factory):
@@ -139,7 +140,8 @@ def test_config_option_file_decides_extensions_above_levels(jsl_dirs, jsl_server
     extra.write_text('{"ServerApp": {"jpserver_extensions": {"ext_a": false}}}', encoding="utf-8")
     app = build(jsl_server_factory, argv=[f"--config={extra}"])
     assert app.jpserver_extensions == {**BUNDLED, "ext_a": False}
-    assert app.loaded_config.provenance["ext_a"][0].level == "--config"
+    source = app.loaded_config.provenance["ext_a"][0]
+    assert (source.level, source.path, source.directory) == ("--config", str(extra), None)
 
 
 # -- broken files ----------------------------------------------------------------------
@@ -211,3 +213,74 @@ def test_docs_index_links_every_page_and_links_resolve():
     for page in DOCS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             assert (DOCS / target).is_file(), f"{page.name} links to missing {target}"
+
+
+# -- enabler typos: a conf.d file that enables nothing ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "found", "meant", "modules"),
+    [
+        ({"ServerAPP": {"jpserver_extensions": {"ext_x": True}}}, "ServerAPP.jpserver_extensions", None, ("ext_x",)),
+        ({"server_app": {"jpserver_extensions": {"ext_x": True}}}, "server_app.jpserver_extensions", None, ("ext_x",)),
+        (
+            {"NotebookApp": {"jpserver_extensions": {"ext_x": True}}},
+            "NotebookApp.jpserver_extensions",
+            None,
+            ("ext_x",),
+        ),
+        ({"jpserver_extensions": {"ext_x": True}}, "jpserver_extensions", None, ("ext_x",)),
+        ({"Serverapp": {"port_retries": 1}}, "Serverapp", "ServerApp", ()),
+    ],
+)
+def test_a_conf_d_file_that_enables_nothing_is_a_warning(
+    jsl_dirs, jsl_server_factory, jsl_expect_log, data, found, meant, modules
+):
+    meant = meant or "ServerApp.jpserver_extensions"
+    path = jsl_dirs.write_config("user", f"{CONF_D}/ext_x.json", data)
+    message = f"'{found}' is not read by the server; did you mean '{meant}'?"
+    with jsl_expect_log(rf"^Config file {re.escape(str(path))} enables no extension: {re.escape(message)}$"):
+        app = build(jsl_server_factory)
+    assert "ext_x" not in app.jpserver_extensions
+    [typo] = app.extension_plan.typos
+    assert (typo.path, typo.level, typo.found, typo.meant, typo.modules) == (str(path), "user", found, meant, modules)
+    if modules:
+        assert app.extension_plan.get("ext_x").typos == (typo,)
+
+
+def test_a_near_miss_key_warns_with_the_file_too(jsl_dirs, jsl_server_factory, jsl_expect_log):
+    """traitlets' own warning does not say which file; ours does."""
+    path = jsl_dirs.write_config(
+        "sys_prefix", f"{CONF_D}/ext_x.json", {"ServerApp": {"jpserver_extension": {"ext_x": True}}}
+    )
+    with (
+        jsl_expect_log(
+            rf"Config file {re.escape(str(path))} enables no extension: 'ServerApp.jpserver_extension' is not read "
+            r"by the server; did you mean 'ServerApp.jpserver_extensions'\?"
+        ),
+        jsl_expect_log(r"Config option `jpserver_extension` not recognized by `ServerApp`"),
+    ):
+        app = build(jsl_server_factory)
+    assert app.extension_plan.typos[0].level == "sys-prefix"
+
+
+def test_other_config_in_a_conf_d_file_is_no_typo(jsl_dirs, jsl_server_factory):
+    jsl_dirs.write_config("user", f"{CONF_D}/tuning.json", {"IdentityProvider": {"username": "ada"}})
+    jsl_dirs.write_config("user", f"{CONF_D}/ext_y.json", {"ServerApp": {"jpserver_extensions": {"ext_y": True}}})
+    app = build(jsl_server_factory)  # the log guard fails the test on any warning
+    assert app.extension_plan.typos == () and app.jpserver_extensions["ext_y"] is True
+
+
+@pytest.mark.parametrize(("prefer_env", "port_retries", "enabled"), [("0", 3, False), ("1", 2, True)])
+def test_a_server_reads_the_levels_in_jupyter_cores_order(
+    jsl_dirs, jsl_server_factory, monkeypatch, prefer_env, port_retries, enabled
+):
+    """JUPYTER_PREFER_ENV_PATH=1 (a virtualenv's default) puts sys-prefix above user, for traits and enablers alike."""
+    monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", prefer_env)
+    jsl_dirs.write_config("user", MAIN, {"ServerApp": {"port_retries": 3}})
+    jsl_dirs.write_config("sys_prefix", MAIN, {"ServerApp": {"port_retries": 2}})
+    jsl_dirs.write_config("user", f"{CONF_D}/ext_a.json", enabler("ext_a", False))
+    jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_a.json", enabler("ext_a", True))
+    app = build(jsl_server_factory)
+    assert app.port_retries == port_retries
+    assert app.jpserver_extensions["ext_a"] is enabled

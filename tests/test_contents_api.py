@@ -313,7 +313,7 @@ async def test_checkpoints_over_http(jsl_fetch, jsl_dirs, jsl_expect_log):
         ("..%2foutside.txt", 400, "'..'"),
         ("a%2f..%2f..%2foutside.txt", 400, "'..'"),
         ("a%5c..%5c..%5coutside.txt", 400, "forbidden character"),
-        ("a%00b", 400, "forbidden character"),
+        ("a%00b", 404, "NUL byte"),  # refused by the core for every route, before the handler
         ("./outside.txt", 400, "'.'"),
     ],
 )
@@ -337,6 +337,9 @@ async def test_absolute_and_escaping_paths_in_bodies(jsl_fetch, jsl_expect_log, 
     await refused(jsl_fetch, jsl_expect_log, "", 404, "No such file", method="POST", body={"copy_from": str(outside)})
     await refused(jsl_fetch, jsl_expect_log, "", 400, "'..'", method="POST", body={"copy_from": "../outside.txt"})
     await refused(jsl_fetch, jsl_expect_log, "mine.txt", 400, "'..'", method="PATCH", body={"path": "../stolen.txt"})
+    await refused(
+        jsl_fetch, jsl_expect_log, "mine.txt", 400, "forbidden character", method="PATCH", body={"path": "a\x00b"}
+    )
     r = await api(jsl_fetch, "mine.txt", "PATCH", body={"path": "/abs.txt"})
     assert body(r)["path"] == "abs.txt" and (jsl_dirs.root / "abs.txt").exists(), "a leading / means the root"
     assert outside.read_text() == "secret" and not (jsl_dirs.root.parent / "stolen.txt").exists()

@@ -25,6 +25,7 @@ def test_unknown_level_is_refused(jsl_dirs):
     with pytest.raises(ValueError, match="Unknown config level 'site'"):
         configfiles.level_dir("site")
     assert configfiles.level_name(str(jsl_dirs.root)) == "other"
+    assert configfiles.level_name(os.getcwd()) == "other"  # an unset JUPYTER_CONFIG_PATH names no folder
 
 
 @pytest.mark.parametrize("level", configfiles.LEVELS)
@@ -70,9 +71,12 @@ def test_higher_level_wins_either_way(jsl_dirs):
     jsl_dirs.write_config("user", ENABLER.format("pkg_b"), enabler("pkg_b", False))
     view = configfiles.enabler_view()
     assert view["pkg_a"].enabled is True
-    assert [configfiles.level_name(s.level) for s in view["pkg_a"].sources] == ["sys-prefix", "system"]
+    assert [(s.level, s.directory) for s in view["pkg_a"].enablers] == [
+        ("sys-prefix", str(jsl_dirs.sys_prefix)),
+        ("system", str(jsl_dirs.system)),
+    ]
     assert view["pkg_b"].enabled is False
-    assert configfiles.level_name(view["pkg_b"].in_force.level) == "user"
+    assert view["pkg_b"].in_force.level == "user"
 
 
 def test_disabling_wins_at_one_level(jsl_dirs):
@@ -94,7 +98,7 @@ def test_malformed_enabler_is_reported_against_its_extension(jsl_dirs):
         "user", ENABLER.format("pkg_bad"), '{"ServerApp": {"jpserver_extensions": {"pkg_bad": "yes"}}}'
     )
     setting = configfiles.enabler_view()["pkg_bad"]
-    assert setting.enabled is False and setting.sources == ()
+    assert setting.enabled is False and setting.enablers == ()
     assert "must map extension names to true or false" in setting.broken
 
 
@@ -104,3 +108,25 @@ def test_overridden_by_names_the_deciding_file(jsl_dirs):
     source = enablers.overridden_by(written)
     assert source is not None and source.path == str(user_file) and source.enabled is False
     assert enablers.overridden_by(enablers.write_enabler("pkg_a", True, "user")) is None
+
+
+# -- which of user and sys-prefix comes first: jupyter_core's order, in and out of a virtualenv --------
+
+
+@pytest.mark.parametrize(("prefer_env", "winner"), [("0", "user"), ("1", "sys-prefix")])
+def test_the_order_is_jupyter_cores(jsl_dirs, monkeypatch, prefer_env, winner):
+    """The fixtures pin JUPYTER_PREFER_ENV_PATH=0 (user first, as outside a virtualenv); =1 is what a
+    virtualenv gets by default: sys-prefix first."""
+    from jupyter_core.paths import jupyter_config_path
+
+    monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", prefer_env)
+    jsl_dirs.write_config("user", ENABLER.format("pkg_a"), enabler("pkg_a", False))
+    jsl_dirs.write_config("sys_prefix", ENABLER.format("pkg_a"), enabler("pkg_a", True))
+    assert configfiles.env_level_first() is (prefer_env == "1")
+    folders = [configfiles.level_name(p) for p in jupyter_config_path()]
+    assert folders.index(winner) < folders.index({"user": "sys-prefix", "sys-prefix": "user"}[winner])
+    setting = configfiles.enabler_view()["pkg_a"]
+    assert setting.in_force.level == winner and setting.enabled is (winner == "sys-prefix")
+    assert f"JUPYTER_PREFER_ENV_PATH={prefer_env}" in configfiles.precedence_note()
+    first, second = ("sys-prefix", "user") if prefer_env == "1" else ("user", "sys-prefix")
+    assert configfiles.precedence_note().startswith(f"{first} comes before {second}")

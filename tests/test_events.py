@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import pytest
 from support import wait_for
 from test_jupyterlab_services import CLIENT_TIMEOUT, JS_DIR, NPM_INSTALL_TIMEOUT, node_client, run_client
-from tornado.httpclient import HTTPClientError
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from traitlets import default
 
 from jupyter_server_lite import ExtensionAPIHandler, ExtensionApp
@@ -280,13 +280,37 @@ async def test_an_event_bigger_than_a_subscriber_may_queue_is_413(jsl_server_fac
     with jsl_expect_log(r"413 POST .*/api/events"):
         r = await jsl_fetch("api", "events", method="POST", body=event, app=app, raise_error=False)
     assert r.code == 413 and "events are at most 2048 (EventsApp.subscriber_buffer_bytes)" in body(r)["message"]
+    chunked = (json.dumps(event).encode()[i : i + 1000] for i in range(0, 4000, 1000))  # no Content-Length
+
+    async def producer(write):
+        for chunk in chunked:
+            await write(chunk)
+
+    request = HTTPRequest(
+        f"http://127.0.0.1:{app.actual_port}{app.base_url}api/events",
+        method="POST",
+        body_producer=producer,
+        headers={"Authorization": f"token {app.identity_provider.token}"},
+    )
+    with jsl_expect_log(r"413 POST .*/api/events"):
+        r = await AsyncHTTPClient().fetch(request, raise_error=False)
+    assert r.code == 413 and "The event is 3134 bytes" in body(r)["message"]
 
 
-async def test_posting_needs_credentials_and_the_xsrf_token_with_a_cookie(jsl_fetch, jsl_expect_log):
+async def test_posting_needs_credentials_and_the_xsrf_token_with_a_cookie(jsl_fetch, jsl_serverapp, jsl_expect_log):
+    from test_auth import cookie_session
+
     event = {**CONTENTS, "data": {"action": "get", "path": ""}}
     with jsl_expect_log(r"403 POST .*/api/events"):
         r = await jsl_fetch("api", "events", method="POST", body=event, authenticated=False, raise_error=False)
     assert r.code == 403 and "Authentication required" in body(r)["message"]
+    cookies, xsrf = await cookie_session(jsl_fetch, jsl_serverapp)  # a browser's login
+    as_browser = {"authenticated": False, "raise_error": False}
+    with jsl_expect_log(r"403 POST .*/api/events.*XSRF"):
+        r = await jsl_fetch("api", "events", method="POST", body=event, headers={"Cookie": cookies}, **as_browser)
+    assert r.code == 403
+    headers = {"Cookie": cookies, "X-XSRFToken": xsrf}
+    assert (await jsl_fetch("api", "events", method="POST", body=event, headers=headers, **as_browser)).code == 204
     with jsl_expect_log(r"405 GET .*/api/events"):
         r = await jsl_fetch("api", "events", raise_error=False)
     assert r.code == 405 and body(r)["reason"] == "Method Not Allowed"
@@ -314,6 +338,28 @@ async def test_subscribing_needs_credentials_a_trusted_origin_and_an_upgrade(
     ws.write_message("ignored")  # subscribers only listen
     ws.close()
     await wait_for(lambda: not events_app(jsl_serverapp).subscribers)
+
+
+async def test_a_browser_subscribes_with_its_login_cookie(jsl_fetch, jsl_ws_connect, jsl_serverapp):
+    from test_auth import cookie_session
+
+    cookies, _xsrf = await cookie_session(jsl_fetch, jsl_serverapp)
+    origin = f"http://127.0.0.1:{jsl_serverapp.actual_port}"
+    ws = await jsl_ws_connect(
+        "api", "events", "subscribe", authenticated=False, headers={"Cookie": cookies, "Origin": origin}
+    )
+    await wait_for(lambda: events_app(jsl_serverapp).subscribers)
+    await jsl_fetch("api", "events", method="POST", body={**CONTENTS, "data": {"action": "get", "path": "c"}})
+    assert (await next_event(ws))["path"] == "c"
+
+
+async def test_subscribers_are_pinged(jsl_server_factory, jsl_ws_connect):
+    app = await started(jsl_server_factory, config={"EventsApp": {"ping_interval": 0.05}})
+    ws = await subscribe(jsl_ws_connect, app=app)
+    pings: list[bytes] = []
+    ws.on_ping = pings.append  # tornado's client answers each with a pong by itself
+    await wait_for(lambda: len(pings) >= 3, timeout=10, interval=0.02)
+    assert len(events_app(app).subscribers) == 1  # answered pings keep it subscribed
 
 
 async def test_an_allowed_cross_origin_may_subscribe(jsl_server_factory, jsl_ws_connect):
@@ -357,6 +403,26 @@ async def test_contents_events_stop_with_the_server(jsl_server_factory, jsl_dirs
     await app.stop_server()
     await contents.delete("a.txt")
     assert heard == ["save"], "a stopped server's events service no longer listens"
+
+
+async def test_the_bus_hears_the_service_only_while_someone_subscribes(jsl_serverapp, jsl_ws_connect):
+    """So a server nobody watches builds no contents event per request (EventLogger.listened)."""
+    logger = jsl_serverapp.event_logger
+    assert not logger.listened(CONTENTS_SCHEMA_ID)
+    ws = await subscribe(jsl_ws_connect)
+    await wait_for(lambda: events_app(jsl_serverapp).subscribers)
+    assert logger.listened(CONTENTS_SCHEMA_ID) and logger.listened("urn:any:schema")
+    ws.close()
+    await wait_for(lambda: not events_app(jsl_serverapp).subscribers)
+    assert not logger.listened(CONTENTS_SCHEMA_ID)
+
+    def own(**kwargs: Any) -> None:
+        pass
+
+    logger.add_listener(schema_id=CONTENTS_SCHEMA_ID, listener=own)
+    assert logger.listened(CONTENTS_SCHEMA_ID) and not logger.listened("urn:any:schema")
+    logger.remove_listener(schema_id=CONTENTS_SCHEMA_ID, listener=own)
+    assert not logger.listened(CONTENTS_SCHEMA_ID)
 
 
 async def test_without_a_contents_service_events_still_work(jsl_server_factory, jsl_fetch, jsl_ws_connect):
@@ -414,6 +480,27 @@ async def test_an_extension_registers_its_schema_and_emits_from_a_request(
     posted = {"schema_id": MESSAGE_SCHEMA["$id"], "version": "1", "data": {"text": "posted", "count": 1}}
     assert (await jsl_fetch("api", "events", method="POST", body=posted, app=app)).code == 204
     assert await next_event(ws) == {"schema_id": MESSAGE_SCHEMA["$id"], "text": "posted", "count": 1}
+
+
+async def test_the_services_doc_example_emits(jsl_server_factory, jsl_fetch, jsl_ws_connect, tmp_path, monkeypatch):
+    """docs/services.md, "Emitting from an extension": its schema and module, run as a package."""
+    doc = (pathlib.Path(__file__).parents[1] / "docs" / "services.md").read_text()
+    section = doc.split("### Emitting from an extension", 1)[1].split("\n### ", 1)[0]
+    package = tmp_path / "my_app"
+    package.mkdir()
+    (package / "greeting.json").write_text(re.search(r"```json\n(.*?)```", section, re.S).group(1))
+    (package / "__init__.py").write_text(re.search(r"```python\n(.*?)```", section, re.S).group(1))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = await started(jsl_server_factory, extensions=["my_app"])
+    assert app.extension_manager.get("my_app").state == "loaded", app.extension_manager.get("my_app").error
+    ws = await subscribe(jsl_ws_connect, app=app)
+    await wait_for(lambda: events_app(app).subscribers)
+    r = await jsl_fetch("extension", "api", "my_app", "greet", method="POST", body={"name": "Ada"}, app=app)
+    assert r.code == 204
+    received = await next_event(ws)
+    assert received == {"schema_id": "https://events.example.org/my_app/greeting/v1", "name": "Ada"}
+    promised = re.search(r"A subscriber then receives `(.*?)`", section, re.S).group(1)
+    assert json.loads(promised.replace("\n", " ")) == received
 
 
 # -- a slow subscriber ---------------------------------------------------------------------
@@ -520,9 +607,12 @@ async def main():
     app.initialize(sys.argv[1:])
     await app.start_server()
     out = {"started": loaded(), "loaded": [r.name for r in app.extension_manager.records if r.state == "loaded"]}
+    headers = {"Authorization": "token probe"}
+    await AsyncHTTPClient().fetch(f"http://127.0.0.1:{app.actual_port}/api/contents/", headers=headers)
+    out["listed"] = loaded()  # announced, but nobody listens: no event built
     url = f"http://127.0.0.1:{app.actual_port}/api/events"
     event = {"schema_id": CONTENTS_SCHEMA_ID, "version": "1", "data": {"action": "get", "path": ""}}
-    r = await AsyncHTTPClient().fetch(url, method="POST", body=json.dumps(event), headers={"Authorization": "token probe"})
+    r = await AsyncHTTPClient().fetch(url, method="POST", body=json.dumps(event), headers=headers)
     out["emitted"] = [r.code, loaded()]
     await app.stop_server()
     print(json.dumps(out))
@@ -532,8 +622,9 @@ asyncio.run(main())
 
 
 def test_a_server_start_imports_no_validator_and_no_nbconvert(jsl_dirs):
-    """In a fresh process: neither jsonschema, jupyter_events nor nbconvert come with a start;
-    the validator (fastjsonschema, never jsonschema) comes with the first event."""
+    """In a fresh process: neither jsonschema, jupyter_events nor nbconvert come with a start, nor
+    with a contents read nobody listens to; the validator (fastjsonschema, never jsonschema) comes
+    with the first event emitted."""
     argv = [
         "--ServerApp.ip=127.0.0.1",
         "--ServerApp.port=0",
@@ -545,7 +636,7 @@ def test_a_server_start_imports_no_validator_and_no_nbconvert(jsl_dirs):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert {"events", "nbconvert_service", "contents"} <= set(out["loaded"])
-    assert out["started"] == []
+    assert out["started"] == [] and out["listed"] == []
     assert out["emitted"] == [204, ["fastjsonschema"]]
 
 

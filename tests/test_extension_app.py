@@ -203,3 +203,50 @@ def test_starter_alone_loads_its_requirements(jsl_dirs):
         assert serverapp.default_url == "/configured/"  # from Starter.serverapp_config
     finally:
         ServerApp.clear_instance()
+
+
+class Defaults(ExtensionApp):
+    name = "defaults"
+    serverapp_config = {"port_retries": 7, "max_body_size": 1234}
+
+
+def test_serverapp_config_is_below_the_config_files(jsl_dirs):
+    """The starter's serverapp_config gives defaults: config files and the command line win over it."""
+    from jupyter_server_lite.serverapp import ServerApp
+
+    jsl_dirs.write_config("user", "jupyter_server_lite_config.json", {"ServerApp": {"port_retries": 3}})
+    serverapp = Defaults.make_serverapp()
+    try:
+        serverapp.initialize(["--port=0", "--no-browser", "--ServerApp.max_body_size=99"])
+        assert serverapp.port_retries == 3  # the file beats serverapp_config
+        assert serverapp.max_body_size == 99  # the command line too
+    finally:
+        ServerApp.clear_instance()
+    serverapp = Defaults.make_serverapp()
+    try:
+        serverapp.initialize(["--port=0", "--no-browser"])
+        assert (serverapp.port_retries, serverapp.max_body_size) == (3, 1234)  # where nothing else says
+    finally:
+        ServerApp.clear_instance()
+
+
+def test_the_starter_is_found_by_its_module_and_keeps_its_enabler(jsl_dirs):
+    from ext_hello import HelloApp
+
+    from jupyter_server_lite.serverapp import ServerApp
+
+    path = jsl_dirs.write_config(
+        "system",
+        "jupyter_server_lite_config.d/ext_hello.json",
+        {"ServerApp": {"jpserver_extensions": {"ext_hello": True}}},
+    )
+    serverapp = HelloApp.make_serverapp()
+    try:
+        serverapp.initialize(["--port=0", "--no-browser"])
+        record = serverapp.extension_manager.get("ext_hello")
+        assert record is serverapp.extension_manager.get("hello") and record.source == "starter"
+        assert record.enabled_by == {"path": str(path), "level": "system", "directory": str(jsl_dirs.system)}
+        assert [r.module for r in serverapp.extension_manager.records].count("ext_hello") == 1
+        assert serverapp.default_url == "/hello/"  # the landing page the manager suggested
+    finally:
+        ServerApp.clear_instance()

@@ -41,6 +41,33 @@ MODULES = {
     "jsltest_raises": """
         raise RuntimeError("boom at import")
         """,
+    "jsltest_weather": """
+        from jupyter_server_lite.extension.application import ExtensionApp
+
+        class WeatherApp(ExtensionApp):
+            name = "weather"  # what `list`, the URLs and the dashboard show
+
+        def _jupyter_server_extension_points():
+            return [{"module": "jsltest_weather", "app": WeatherApp}]
+        """,
+    "jsltest_twin_a": """
+        from jupyter_server_lite.extension.application import ExtensionApp
+
+        class Twin(ExtensionApp):
+            name = "twin"
+
+        def _jupyter_server_extension_points():
+            return [{"module": "jsltest_twin_a", "app": Twin}]
+        """,
+    "jsltest_twin_b": """
+        from jupyter_server_lite.extension.application import ExtensionApp
+
+        class Twin(ExtensionApp):
+            name = "twin"
+
+        def _jupyter_server_extension_points():
+            return [{"module": "jsltest_twin_b", "app": Twin}]
+        """,
     "jsltest_plain": """
         '''Importable, but not an extension; chatty on import.'''
         print("jsltest_plain imported")
@@ -49,7 +76,7 @@ MODULES = {
 
 DIST_INFO = {
     "METADATA": "Metadata-Version: 2.1\nName: jsltest-dist\nVersion: 0.4.2\n",
-    "entry_points.txt": "[jupyter_server_lite.extensions]\nfuncext = jsltest_func\n",
+    "entry_points.txt": "[jupyter_server_lite.extensions]\nfuncext = jsltest_func\nweatherpkg = jsltest_weather\n",
 }
 
 
@@ -339,7 +366,7 @@ def test_subprocess_enable_and_list_json(jsl_dirs, ext_path):
     done = jupyter("list", "--json")
     assert done.returncode == 0, done.stderr
     model = json.loads(done.stdout)
-    assert model["levels"][0] == {"level": "user", "path": str(jsl_dirs.user)}
+    assert model["levels"][0] == {"level": "user", "directory": str(jsl_dirs.user)}
     rows = {row["module"]: row for row in model["extensions"]}
     assert rows["jsltest_app"]["enabled"] and rows["jsltest_app"]["level"] == "user" and rows["jsltest_app"]["ok"]
     assert rows["jsltest_func"]["entry_point"]["distribution"] == "jsltest-dist"
@@ -364,3 +391,125 @@ def test_a_server_start_never_reads_the_entry_points(jsl_server_factory, jsl_dir
     app = jsl_server_factory()
     assert app.extension_manager.get("jsltestapp").state == "loaded"
     assert discovery.ENTRY_POINT_GROUP not in groups
+
+
+# -- enabler typos ---------------------------------------------------------------------------
+
+
+def test_list_reports_a_conf_d_file_that_enables_nothing(run, jsl_dirs):
+    """Issue 12: with ``jpserver_extension`` the server warned, but list said "no enabler file"."""
+    typo = jsl_dirs.write_config(
+        "user", ENABLER.format("jsltest_func"), {"ServerApp": {"jpserver_extension": {"jsltest_func": True}}}
+    )
+    other = jsl_dirs.write_config("user", ENABLER.format("other"), {"ServerAPP": {"jpserver_extensions": {"x": True}}})
+    code, out, err = run("list", "--json")
+    assert code == 0, err
+    model = json.loads(out)
+    assert [(t["path"], t["level"], t["found"], t["meant"], t["modules"]) for t in model["enabler_typos"]] == [
+        (str(typo), "user", "ServerApp.jpserver_extension", "ServerApp.jpserver_extensions", ["jsltest_func"]),
+        (str(other), "user", "ServerAPP.jpserver_extensions", "ServerApp.jpserver_extensions", ["x"]),
+    ]
+    rows = {row["module"]: row for row in model["extensions"]}
+    assert rows["jsltest_func"]["typos"] == [str(typo)] and rows["jsltest_func"]["enabled"] is False
+    assert rows["x"]["typos"] == [str(other)]  # named by nothing else, listed all the same
+    code, out, _ = run("list")
+    assert "Config files that enable nothing (2):" in out
+    assert (
+        f"  {typo}: 'ServerApp.jpserver_extension' is not read by the server; did you mean "
+        "'ServerApp.jpserver_extensions'?" in out
+    )
+    block = out.split("  jsltest_func", 1)[1].split("\n  jsltest", 1)[0]
+    assert f"ignored: {typo} enables nothing (see above)" in block
+    assert "no enabler file" not in block
+
+
+# -- the name `list` shows ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["enable", "install"])
+def test_the_displayed_name_stands_for_its_module(run, jsl_dirs, command):
+    """Issue 12: `extension enable weather` failed with No module named 'weather'."""
+    code, out, err = run(command, "weather", "--user")
+    assert code == 0, err
+    assert "'weather' is the extension name of module jsltest_weather: using module jsltest_weather" in out
+    assert f"Enabled jsltest_weather: wrote {jsl_dirs.user / ENABLER.format('jsltest_weather')}" in out
+    assert read_enabler(jsl_dirs, "user", "jsltest_weather") == enabler("jsltest_weather", True)
+    assert listed(run)["jsltest_weather"]["name"] == "weather"
+
+
+def test_disable_takes_the_displayed_name_of_a_configured_extension(run, jsl_dirs):
+    jsl_dirs.write_config("sys_prefix", ENABLER.format("jsltest_app"), enabler("jsltest_app", True))
+    code, out, err = run("disable", "jsltestapp", "--user")
+    assert code == 0, err
+    assert "'jsltestapp' is the extension name of module jsltest_app: using module jsltest_app" in out
+    assert read_enabler(jsl_dirs, "user", "jsltest_app") == enabler("jsltest_app", False)
+
+
+def test_an_entry_point_name_is_said_to_stand_for_its_module(run, jsl_dirs):
+    code, out, _ = run("enable", "weatherpkg", "--user")
+    assert code == 0
+    assert "'weatherpkg' is the entry point of module jsltest_weather: using module jsltest_weather" in out
+
+
+def test_a_name_several_modules_have_is_refused_naming_them(run, jsl_dirs):
+    for module in ("jsltest_twin_a", "jsltest_twin_b"):
+        jsl_dirs.write_config("system", ENABLER.format(module), enabler(module, False))
+    code, out, err = run("enable", "twin", "--user")
+    assert code == 1 and out == ""
+    assert (
+        "'twin' is the name of an extension in several modules (jsltest_twin_a, jsltest_twin_b), so nothing was "
+        "written: give the module, e.g. `jupyter server-lite extension enable jsltest_twin_a`." in err
+    )
+    assert not (jsl_dirs.user / ENABLER.format("jsltest_twin_a")).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("weathr", "Did you mean 'weather' (module jsltest_weather)?"),
+        ("jsltest_weathr", "Did you mean 'jsltest_weather'?"),
+    ],
+)
+def test_an_unknown_name_gets_the_closest_module(run, name, hint):
+    code, _, err = run("enable", name)
+    assert code == 1
+    assert f"No module named {name!r}" in err and err.rstrip().endswith(hint)
+
+
+# -- precedence: user and sys-prefix in jupyter_core's order -----------------------------------------
+
+
+def test_disable_user_in_a_virtualenv_says_sys_prefix_comes_first_and_why(run, jsl_dirs, monkeypatch):
+    """Inside a virtualenv jupyter_core reads sys-prefix before user (JUPYTER_PREFER_ENV_PATH=1 here)."""
+    monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "1")
+    env_file = jsl_dirs.write_config("sys_prefix", ENABLER.format("jsltest_app"), enabler("jsltest_app", True))
+    code, _, err = run("disable", "jsltest_app", "--user")
+    assert code == 0
+    assert err == (
+        f"Warning: jsltest_app stays enabled: {env_file} (sys-prefix level) says so and takes precedence "
+        "(sys-prefix comes before user (JUPYTER_PREFER_ENV_PATH=1); JUPYTER_PREFER_ENV_PATH=0 puts user first).\n"
+    )
+    code, out, _ = run("list")
+    lines = out.splitlines()
+    assert lines[1:3] == [f"  sys-prefix  {jsl_dirs.sys_prefix}", f"  user        {jsl_dirs.user}"]
+    assert (
+        "  (sys-prefix comes before user (JUPYTER_PREFER_ENV_PATH=1); JUPYTER_PREFER_ENV_PATH=0 puts user first)"
+        in lines
+    )
+    model = json.loads(run("list", "--json")[1])
+    assert model["prefer_env_path"] is True
+    assert [lv["level"] for lv in model["levels"]][:2] == ["sys-prefix", "user"]
+    assert {r["module"]: r for r in model["extensions"]}["jsltest_app"]["enabled"] is True
+
+
+def test_outside_a_virtualenv_user_comes_first_and_the_warning_says_so(run, jsl_dirs):
+    assert os.environ["JUPYTER_PREFER_ENV_PATH"] == "0"  # the fixtures' order
+    user_file = jsl_dirs.write_config("user", ENABLER.format("jsltest_app"), enabler("jsltest_app", False))
+    code, _, err = run("enable", "jsltest_app", "--sys-prefix")
+    assert code == 0
+    assert err.endswith(
+        f"{user_file} (user level) says so and takes precedence "
+        "(user comes before sys-prefix (JUPYTER_PREFER_ENV_PATH=0); JUPYTER_PREFER_ENV_PATH=1 puts sys-prefix first).\n"
+    )
+    assert run("disable", "jsltest_app", "--user")[2] == ""  # the user level is in force: nothing to warn about
+    assert json.loads(run("list", "--json")[1])["prefer_env_path"] is False

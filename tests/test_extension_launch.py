@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -101,12 +102,24 @@ async def test_launch_serves_its_landing_page(launch, jsl_dirs):
         # bundled: on without any enabler file
         ("contents", "config", "loaded"),
         ("dashboard", "config", "loaded"),
+        ("events", "config", "loaded"),
         ("files_service", "config", "loaded"),
+        ("nbconvert_service", "config", "loaded"),
         ("serverconfig", "config", "loaded"),
         ("terminado", "config", "loaded"),
         ("lab", "config", "loaded"),
         ("notebook", "config", "loaded"),
     }
+    # the starter is found by its module too, and no file enables it
+    by_module = await server.get("api/extensions/ext_launch")
+    assert by_module.code == 200
+    starter = json.loads(by_module.body)
+    assert (starter["name"], starter["module"], starter["enabled_by"]) == ("launch", "ext_launch", None)
+    # one line sums the start up, by name, in load order
+    summary = re.search(r"Extensions: (\d+) loaded \(([^)]*)\)$", server.text(), re.M)
+    assert summary is not None, server.text()
+    assert summary.group(2).split(", ") == [e["name"] for e in extensions]
+    assert int(summary.group(1)) == len(extensions)
     # / goes to the starter's landing page, the start-up URL
     root = await server.get("")
     assert root.effective_url == f"{info['url']}launch/" and root.body == b"<h1>launched: launch</h1>"
@@ -128,3 +141,36 @@ async def test_launch_without_other_extensions(launch, jsl_dirs):
     assert "does not load other extensions" in server.text()
     assert server.stop() == 0
     assert glob.glob(str(jsl_dirs.runtime / "jsl-server-*.json")) == []
+
+
+async def test_the_starter_keeps_its_module_and_enabler(launch, jsl_dirs, capsys):
+    """Issue 12: under ``jupyter <ext>`` the starter's record had lost its module (a 404 by module) and
+    its enabler (``enabled_by`` null); and ``level`` was a folder here but a level name in ``extension list``."""
+    from jupyter_server_lite.cli import extension as cli
+
+    enabler = jsl_dirs.user / "jupyter_server_lite_config.d" / "ext_launch.json"
+    enabler.parent.mkdir()
+    enabler.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"ext_launch": True}}}))
+    server = launch("--no-browser")
+    r = await server.get("api/extensions/ext_launch")
+    assert r.code == 200
+    record = json.loads(r.body)
+    assert (record["name"], record["module"], record["source"], record["state"]) == (
+        "launch",
+        "ext_launch",
+        "starter",
+        "loaded",
+    )
+    assert record["enabled_by"] == {"path": str(enabler), "level": "user", "directory": str(jsl_dirs.user)}
+    names = [e["module"] for e in json.loads((await server.get("api/extensions")).body)["extensions"]]
+    assert names.count("ext_launch") == 1
+    # extension list says the same, with the same words
+    sys.path.insert(0, str(EXTENSIONS))
+    try:
+        assert cli.main(["list", "--json"]) == 0
+    finally:
+        sys.path.remove(str(EXTENSIONS))
+    row = next(r for r in json.loads(capsys.readouterr().out)["extensions"] if r["module"] == "ext_launch")
+    assert (row["level"], row["enabler"]) == (record["enabled_by"]["level"], record["enabled_by"]["path"])
+    assert row["enablers"][0]["directory"] == record["enabled_by"]["directory"]
+    assert server.stop() == 0

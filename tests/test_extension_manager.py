@@ -11,6 +11,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_server_lite.extension.application import ExtensionApp
+from jupyter_server_lite.extension.handler import ExtensionHandler
 from jupyter_server_lite.extension.manager import ExtensionError
 from jupyter_server_lite.extension.ordering import load_order
 from jupyter_server_lite.extension.record import ExtensionRecord, check_extension
@@ -148,7 +149,8 @@ async def test_each_failure_stays_with_its_extension(jsl_server_factory, jsl_dir
     assert by_name["ext_malformed"]["phase"] == "enable" and "invalid JSON" in by_name["ext_malformed"]["error"]
     assert by_name["hello"]["enabled_by"] == {
         "path": str(jsl_dirs.sys_prefix / CONF_D / "ext_hello.json"),
-        "level": str(jsl_dirs.sys_prefix),
+        "level": "sys-prefix",
+        "directory": str(jsl_dirs.sys_prefix),
     }
     # the loaded ones come first, in load order; the failed ones after, by name
     assert [e["state"] for e in own(model["extensions"])] == ["loaded", "loaded", "failed", "failed", "failed"]
@@ -352,3 +354,121 @@ def test_the_start_never_scans_entry_points(jsl_server_factory, jsl_dirs, monkey
     jsl_dirs.write_config("sys_prefix", f"{CONF_D}/ext_hello.json", enabler("ext_hello"))
     app = jsl_server_factory()
     assert app.extension_manager.get("hello").state == "loaded"
+
+
+# -- the manager on its own: a plan in, a result out ---------------------------------------
+
+
+class Untouchable:
+    """A server object the manager may hand to extensions but never read: any attribute access fails."""
+
+    def __getattribute__(self, name: str):
+        raise AssertionError(f"the manager read serverapp.{name}")
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def lines(self, level: int) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno == level]
+
+
+@pytest.fixture
+def manager_log():
+    log = logging.getLogger(f"test_manager.{id(object())}")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    collect = Collect()
+    log.addHandler(collect)
+    log.collected = collect
+    return log
+
+
+def make_manager(plan, log, serverapp=None, base_url="/b%20u/", strict=False):
+    from jupyter_server_lite.extension.manager import ExtensionManager
+    from jupyter_server_lite.extension.plugins import Hooks
+
+    return ExtensionManager(
+        plan, serverapp=serverapp or Untouchable(), hooks=Hooks(log), base_url=base_url, log=log, strict=strict
+    )
+
+
+def test_the_manager_reads_no_server_attribute(manager_log, monkeypatch):
+    """It gets the plan, hooks, base_url, strict and a log; the server object only goes to the extensions."""
+    import ext_func
+    import ext_hello
+
+    from jupyter_server_lite.extension.plan import ExtensionPlan, PlannedExtension
+
+    monkeypatch.setattr(ext_func, "LOADED", [])
+    server = Untouchable()
+    page = ext_hello.HelloApp()  # a registered instance is used as given: nothing reads the server to configure it
+    plan = ExtensionPlan(
+        (
+            PlannedExtension("ext_hello", source="starter", obj=page),
+            PlannedExtension("ext_func", source="registered", obj=ext_func),
+        )
+    )
+    manager = make_manager(plan, manager_log, serverapp=server)
+    result = manager.load_all()
+    assert [(r.name, r.source, r.state) for r in result.records] == [
+        ("ext_func", "registered", "loaded"),
+        ("hello", "starter", "loaded"),
+    ]
+    assert len(ext_func.LOADED) == 1 and ext_func.LOADED[0] is server and page.serverapp is server
+    assert result.records == manager.records and manager.get("ext_hello").apps == [page]
+    assert {rule.matcher.prefix for rule in result.rules} == {
+        "/b%20u/hello",
+        "/b%20u/extension/api/hello",
+        "/b%20u/static/hello",
+    }
+    assert result.tornado_settings == {"extension_settings": {"hello": {"greeting": "Hello", "loaded_by": "ext_hello"}}}
+    assert result.landing_page == "/hello/"  # the starter's: the server decides whether it becomes default_url
+
+
+def test_the_manager_suggests_the_best_frontend_and_sums_up(manager_log):
+    from jupyter_server_lite.extension.plan import ExtensionPlan, PlannedExtension
+
+    class Page(ExtensionHandler):
+        def get(self):
+            self.finish("page")
+
+    low = named_app("low", handlers=[("/?", Page)], frontend_priority=1)()  # instances: configured already
+    high = named_app("high", handlers=[("/?", Page)], frontend_priority=5)()
+    plan = ExtensionPlan(
+        tuple(
+            PlannedExtension(module, source="registered", obj=obj)
+            for module, obj in (("low", low), ("high", high), ("ext_import_error", None))
+        )
+    )
+    result = make_manager(plan, manager_log).load_all()
+    assert result.landing_page == "/high/"
+    collected = manager_log.collected
+    assert collected.lines(logging.ERROR) == [
+        "Extension ext_import_error failed (import): RuntimeError: ext_import_error is broken on purpose"
+    ]
+    assert collected.lines(logging.INFO)[-1] == "Extensions: 2 loaded (high, low), 1 failed (ext_import_error)"
+
+
+def test_the_summary_names_replaced_extensions(jsl_server_factory, monkeypatch, jsl_dirs):
+    from jupyter_server_lite import bundled
+
+    monkeypatch.setattr(bundled, "BUNDLED_EXTENSIONS", ("ext_bundled_contents",))
+    app = jsl_server_factory(extensions=["ext_contents_ro"], start=False)
+    assert app.extension_manager.summary() == (
+        "Extensions: 1 loaded (rocontents), 1 replaced (bundledcontents, for rocontents)"
+    )
+
+
+def test_strict_mode_is_the_managers_own_switch(manager_log):
+    from jupyter_server_lite.extension.plan import ExtensionPlan, PlannedExtension
+
+    plan = ExtensionPlan((PlannedExtension("ext_import_error", source="registered"),))
+    with pytest.raises(ExtensionError, match="ext_import_error"):
+        make_manager(plan, manager_log, strict=True).load_all()
+    assert manager_log.collected.lines(logging.INFO)[-1] == "Extensions: 0 loaded, 1 failed (ext_import_error)"

@@ -494,3 +494,159 @@ def test_bad_page_prefixes_fail_that_extension(jsl_server_factory, jsl_expect_lo
     with jsl_expect_log(r"Extension pp failed \(import\): .*" + re.escape(error), logging.ERROR):
         app = jsl_server_factory(extensions=[bad], start=False)
     assert record_of(app, "pp").state == "failed"
+
+
+# -- URLs built by name (extension/urls.py) --------------------------------------------------
+
+
+class Links(ExtensionAPIHandler):
+    """Answers with the URLs url_for builds, for the arguments in the query."""
+
+    def get(self, *args) -> None:
+        item = self.get_query_argument("item", "a b/c?d#é")
+        path = self.get_query_argument("path", "/dir/x y.txt")
+        self.finish_json(
+            {
+                "args": list(args),
+                "index": self.url_for("index"),
+                "item": self.url_for("item", item),
+                "files": self.url_for("files", path),
+                "files_root": self.url_for("files"),
+                "page": self.url_for("page", 7),
+            }
+        )
+
+
+class ItemAPI(ExtensionAPIHandler):
+    def get(self, item: str) -> None:
+        self.finish_json({"item": item})
+
+
+class FilesAPI(ExtensionAPIHandler):
+    def get(self, path: str | None = None) -> None:
+        self.finish_json({"path": path})
+
+
+class NumberPage(ExtensionHandler):
+    def get(self, number: str) -> None:
+        self.finish(self.render_template("number.html"))
+
+
+class Named(ExtensionApp):
+    name = "named"
+    provides = ("contents",)
+    handlers = [
+        ("/?", Links, {}, "index"),
+        (r"/items/([^/]+)", ItemAPI, {}, "item"),
+        (r"/page/(\d+)", NumberPage, {}, "page"),
+        Mount("api/contents", [(r"(?P<path>/.*)?", FilesAPI, {}, "files")]),
+    ]
+
+    def initialize_templates(self) -> None:
+        import jinja2
+
+        super().initialize_templates()
+        self.jinja2_env.loader = jinja2.DictLoader({"number.html": "{{ url_for('item', 'from a template') }}"})
+
+
+async def test_url_for_builds_each_named_route_below_base_url(jsl_server_factory, jsl_fetch):
+    app = jsl_server_factory(extensions=[Named], start=False)
+    await app.start_server()
+    assert record_of(app, "named").state == "loaded", record_of(app, "named").error
+    urls = json.loads((await jsl_fetch("extension", "api", "named", "", app=app)).body)
+    base = app.base_url  # /a%40b/: the URLs carry it as sent, never decoded
+    assert urls["index"] == f"{base}extension/api/named/"
+    assert urls["item"] == f"{base}extension/api/named/items/a%20b%2Fc%3Fd%23%C3%A9"
+    assert urls["files"] == f"{base}api/contents/dir/x%20y.txt"  # a group that takes "/" keeps it
+    assert urls["files_root"] == f"{base}api/contents"  # a trailing optional group left out
+    assert urls["page"] == f"{base}named/page/7"
+    # each URL reaches its route, which gets the argument back unchanged
+    relative = {key: url[len(base) :] for key, url in urls.items()}
+
+    async def get(url: str) -> bytes:
+        from tornado.httpclient import AsyncHTTPClient
+
+        r = await AsyncHTTPClient().fetch(
+            f"http://127.0.0.1:{app.actual_port}{base}{url}",
+            headers={"Authorization": f"token {app.identity_provider.token}"},
+        )
+        return r.body
+
+    assert json.loads(await get(relative["item"])) == {"item": "a b/c?d#é"}
+    assert json.loads(await get(relative["files"])) == {"path": "/dir/x y.txt"}
+    assert json.loads(await get(relative["files_root"])) == {"path": None}
+    assert (await get(relative["page"])).decode() == f"{base}extension/api/named/items/from%20a%20template"
+
+
+def test_url_for_refuses_unknown_names_and_bad_arguments(jsl_server_factory):
+    from jupyter_server_lite.extension.urls import RouteNameError
+
+    app = jsl_server_factory(extensions=[Named], start=False)
+    named = record_of(app, "named").apps[0]
+    with pytest.raises(
+        RouteNameError, match=r"extension 'named' has no route named 'itme'; its named routes: files, index, item, page"
+    ):
+        named.url_for("itme", "x")
+    assert isinstance(RouteNameError("x"), LookupError)
+    with pytest.raises(
+        TypeError, match=r"url_for\('item'\): the group \(\[\^/\]\+\) of '/items/\(\[\^/\]\+\)' needs a value"
+    ):
+        named.url_for("item")
+    with pytest.raises(TypeError, match=r"takes at most 1 argument"):
+        named.url_for("item", "a", "b")
+    with pytest.raises(ValueError, match=r"'seven' does not fit the group \(\\d\+\)"):
+        named.url_for("page", "seven")
+    unmounted = Named()
+    with pytest.raises(RouteNameError, match="has no route named 'index'; its named routes: none"):
+        unmounted.url_for("index")
+
+
+def test_two_routes_with_one_name_are_refused_when_mounting(jsl_server_factory, jsl_expect_log):
+    class Late(ExtensionApp):
+        name = "latenames"
+
+        def initialize_handlers(self) -> None:
+            self.handlers = [("/a", Pong, {}, "same"), Mount("latenames/x", [("/b", Pong, {}, "same")])]
+
+    declared = app_with("classnames", [("/a", Pong, {}, "same"), ("/b", Pong, {}, "same")])
+    with (
+        jsl_expect_log(
+            r"Extension latenames failed \(load\): mounting routes: MountError: latenames: two routes are named "
+            r"'same' \('/a' and '/b'\); names must be unique",
+            logging.ERROR,
+        ),
+        jsl_expect_log(
+            r"Extension classnames failed \(import\): MountError: classnames: two routes are named", logging.ERROR
+        ),
+    ):
+        app = jsl_server_factory(extensions=[Late, declared], start=False)
+    assert record_of(app, "latenames").routes == []  # nothing of it was mounted
+    assert record_of(app, "classnames").phase == "import"  # in the class body: found at import, as extension list does
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        (r"/a|/b", r"'\|' outside a group"),
+        (r"/\w+", r"'\\\\w' outside a group"),
+        (r"/(?:x)", "only capturing groups"),
+        (r"/((a)b)", "a group inside a group"),
+        (r"/(a)+", "optional .* but not repeated"),
+    ],
+)
+def test_a_named_route_needs_a_pattern_one_url_stands_for(jsl_server_factory, jsl_expect_log, pattern, why):
+    bad = app_with("unreversible", [(pattern, Pong, {}, "x")])
+    with jsl_expect_log(
+        rf"Extension unreversible failed \(import\): MountError: unreversible: route 'x' .*{why}", logging.ERROR
+    ):
+        jsl_server_factory(extensions=[bad], start=False)
+    # the same pattern without a name is fine: only a name asks for a URL
+    assert jsl_server_factory(extensions=[app_with("unnamed", [(pattern, Pong)])], start=False)
+
+
+@pytest.mark.parametrize("route", [("/a", Pong, {}, ""), ("/a", Pong, {}, 5), ("/a", Pong, {}, "n", "extra")])
+def test_route_names_are_strings_in_the_fourth_place(route):
+    from jupyter_server_lite.extension.mount import split_route
+
+    with pytest.raises(MountError, match=r"name must be a non-empty string|must be \(pattern"):
+        split_route(route)

@@ -88,11 +88,11 @@ async def test_kernel_hooks_reach_extensions(jsl_server_factory, jsl_fetch, jsl_
         await app.start_server()
     with jsl_expect_log(r"Hook kernel_started of extension 'k1' raised", logging.ERROR):
         model = json.loads((await jsl_fetch("api", "kernels", method="POST", body={}, app=app)).body)
-    kid, kname = model["id"], model["name"]
-    for _ in range(600):  # let the kernel come up before stopping it (bounded: 60 s)
-        if app.kernel_manager.kernel_model(kid)["execution_state"] == "idle":
-            break
-        await asyncio.sleep(0.1)
+        kid, kname = model["id"], model["name"]
+        for _ in range(600):  # kernel_started fires once the kernel answers (bounded: 60 s)
+            if any(c[0] == "kernel_started" for c in calls):
+                break
+            await asyncio.sleep(0.1)
     assert (await jsl_fetch("api", "kernels", kid, method="DELETE", app=app)).code == 204
     kernel_calls = [c for c in calls if c[0].startswith("kernel")]
     assert kernel_calls == [

@@ -101,7 +101,7 @@ async def test_interrupt_and_restart(jsl_fetch, jsl_serverapp):
     model = json.loads(r.body)
     assert model["id"] == kid and model["execution_state"] == "idle"
     assert km.get_kernel(kid).provisioner.pid != old_pid
-    assert events == [("restarting", kid), ("restarted", kid)]
+    assert events == [("started", kid), ("restarting", kid), ("restarted", kid)]
 
 
 async def test_restart_right_after_start(jsl_fetch, jsl_serverapp):
@@ -309,21 +309,53 @@ async def test_polling_does_not_count_as_activity(jsl_fetch, jsl_serverapp):
 
 
 async def test_start_and_stop_hooks(jsl_fetch, jsl_serverapp):
+    """kernel_started fires once the kernel answers (its state has left "starting"),
+    after the POST has answered; kernel_stopped pairs with it."""
     calls = []
+    km = jsl_serverapp.kernel_manager
 
     class Recorder:
         @hookimpl
         def kernel_started(self, kernel_id, kernel_name):
-            calls.append(("started", kernel_id, kernel_name))
+            calls.append(("started", kernel_id, kernel_name, km.kernel_model(kernel_id)["execution_state"]))
 
         @hookimpl
         def kernel_stopped(self, kernel_id, kernel_name):
-            calls.append(("stopped", kernel_id, kernel_name))
+            calls.append(("stopped", kernel_id, kernel_name, kernel_id in km))
 
     jsl_serverapp.hooks.register(Recorder(), "recorder")
-    kid = (await start_kernel(jsl_fetch))["id"]
+    model = await start_kernel(jsl_fetch)
+    kid = model["id"]
+    assert model["execution_state"] == "starting" and calls == [], "a fresh kernel has not answered yet"
+    await wait_for(lambda: calls)
     await jsl_fetch("api", "kernels", kid, method="DELETE")
-    assert calls == [("started", kid, "python3"), ("stopped", kid, "python3")]
+    assert calls == [("started", kid, "python3", "idle"), ("stopped", kid, "python3", False)]
+
+
+@pytest.mark.parametrize("jsl_server_config", [{"KernelManager": {"shutdown_wait_time": 0.5}}])
+async def test_a_kernel_that_never_answers_gets_no_hooks(jsl_fetch, jsl_serverapp, jsl_dirs):
+    folder = jsl_dirs.data / "kernels" / "mute"
+    folder.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import time; time.sleep(60)", "{connection_file}"]
+    (folder / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Mute", "language": "python"}))
+    calls = []
+
+    class Recorder:
+        @hookimpl
+        def kernel_started(self, kernel_id):
+            calls.append(("started", kernel_id))
+
+        @hookimpl
+        def kernel_stopped(self, kernel_id):
+            calls.append(("stopped", kernel_id))
+
+    jsl_serverapp.hooks.register(Recorder(), "recorder")
+    kid = (await start_kernel(jsl_fetch, name="mute"))["id"]
+    pid = jsl_serverapp.kernel_manager.get_kernel(kid).provisioner.pid
+    await asyncio.sleep(0.5)
+    assert jsl_serverapp.kernel_manager.kernel_model(kid)["execution_state"] == "starting"
+    await jsl_fetch("api", "kernels", kid, method="DELETE")
+    assert calls == [] and not process_running(pid)
 
 
 def test_bad_manager_class_fails_the_start_naming_it(jsl_dirs):

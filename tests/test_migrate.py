@@ -65,11 +65,11 @@ def test_dry_run_prints_everything_and_writes_nothing(setup, capsys):
     assert "s3cret-token" not in out
     assert f"Would write {dirs.sys_prefix / 'jupyter_server_lite_config.json'}:" in out
     assert "  KernelManager.shutdown_wait_time = 10" in out
+    assert "  ContentsManager.allow_hidden = True" in out, "the bundled contents service knows the trait"
     assert f"Would write {dirs.user / 'jupyter_server_lite_config.d' / 'jsl_hello.json'}:" in out
     not_carried = out.split("Not carried over:\n", 1)[1]
     for expected in [
         "jupyter_server_config.py: ServerApp.allow_root: ServerApp has no trait allow_root here",
-        "jupyter_server_config.py: ContentsManager.allow_hidden: no configurable class ContentsManager here",
         "jupyter_server_config.py: ServerApp.password: a Jupyter Server password hash",
         'jupyter_server_config.py: line 9: c.ServerApp.root_dir = os.path.expanduser("~"): cannot be translated statically',
         "jupyter_server_config.py: line 10: open(",

@@ -37,6 +37,7 @@ SAMPLES = {
     "extension_name": "jsl_hello",
     "path": "work/a.ipynb",
     "checkpoint_id": "checkpoint",
+    "format": "html",
     "terminal_name": "1",
     "section_name": "notebook",
 }
@@ -237,7 +238,11 @@ async def test_extension_responses_match_schemas(
         "jsl_openapi_enabled": "loaded",
         **dict.fromkeys(bundled.BUNDLED_EXTENSIONS, "loaded"),  # bundled: on in every server
     }
-    assert records["jsl_openapi_enabled"]["enabled_by"] == {"path": str(enabler), "level": str(jsl_dirs.user)}
+    assert records["jsl_openapi_enabled"]["enabled_by"] == {
+        "path": str(enabler),
+        "level": "user",
+        "directory": str(jsl_dirs.user),
+    }
     assert records["jsl_openapi_probe"]["enabled_by"] is None
     await _call(
         jsl_fetch, "/api/extensions/{extension_name}", "get", "api", "extensions", "jsl_openapi_enabled", app=app
@@ -381,6 +386,33 @@ async def test_contents_and_files_responses_match_schemas(jsl_fetch, jsl_expect_
         await _call(jsl_fetch, files, "get", "files", "work/none")
     with jsl_expect_log(r"416 GET .*files/"):
         await _call(jsl_fetch, files, "get", "files", "work/a.ipynb", headers={"Range": "bytes=99999-"})
+
+
+async def test_events_and_nbconvert_responses_match_schemas(jsl_fetch, jsl_expect_log, jsl_dirs, monkeypatch):
+    import nbformat
+    from test_nbconvert import NBCONVERT_DATA
+
+    monkeypatch.setenv("JUPYTER_PATH", NBCONVERT_DATA)  # nbconvert's templates, outside the isolated data folders
+
+    event = {"schema_id": "https://events.jupyter.org/jupyter_server/contents_service/v1", "version": "1"}
+    await _call(
+        jsl_fetch, "/api/events", "post", "api", "events", body={**event, "data": {"action": "get", "path": ""}}
+    )
+    with jsl_expect_log(r"400 POST .*/api/events"):
+        await _call(jsl_fetch, "/api/events", "post", "api", "events", body={**event, "data": {"action": "nope"}})
+    with jsl_expect_log(r"400 GET .*/api/events/subscribe"):
+        await _call(jsl_fetch, "/api/events/subscribe", "get", "api", "events", "subscribe")
+    await _call(jsl_fetch, "/api/nbconvert", "get", "api", "nbconvert")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# hi")])
+    nbformat.write(nb, str(jsl_dirs.root / "a.ipynb"))
+    one, post = "/nbconvert/{format}/{path}", "/nbconvert/{format}"
+    await _call(jsl_fetch, one, "get", "nbconvert", "html", "a.ipynb")
+    await _call(jsl_fetch, post, "post", "nbconvert", "script", body={"content": json.loads(nbformat.writes(nb))})
+    for parts, status in ((("nope", "a.ipynb"), 400), (("html", "none.ipynb"), 404)):
+        with jsl_expect_log(rf"{status} GET .*/nbconvert/"):
+            await _call(jsl_fetch, one, "get", "nbconvert", *parts)
+    with jsl_expect_log(r"400 POST .*/nbconvert/html"):
+        await _call(jsl_fetch, post, "post", "nbconvert", "html", body={"content": []})
 
 
 async def test_terminal_and_config_responses_match_schemas(jsl_server_factory, jsl_fetch, jsl_expect_log, jsl_dirs):

@@ -16,8 +16,6 @@ import pytest
 from support import process_running, wait_for
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from jupyter_server_lite.extension.hooks import hookimpl
-
 
 def children_of(parent: int) -> set[int]:
     """Pids whose parent is ``parent`` (a server subprocess this test started)."""
@@ -63,20 +61,23 @@ async def test_stop_server_shuts_down_every_kernel(jsl_fetch, jsl_serverapp, jsl
     assert not list(jsl_dirs.runtime.glob("kernel-*.json"))  # connection files removed too
 
 
-async def test_kernel_starting_during_stop_is_shut_down(jsl_serverapp):
-    pids = []
+async def test_kernel_starting_during_stop_is_shut_down(jsl_serverapp, monkeypatch):
+    km = jsl_serverapp.kernel_manager
+    launched = []
+    pre_start = km.pre_start_kernel
 
-    class Recorder:
-        @hookimpl
-        def kernel_started(self, serverapp, kernel_id):
-            pids.append(serverapp.kernel_manager.get_kernel(kernel_id).provisioner.pid)
+    def recording(kernel_name, kwargs):  # the kernel never answers before the stop: no hook sees it
+        started = pre_start(kernel_name, kwargs)
+        launched.append(started[0])
+        return started
 
-    jsl_serverapp.hooks.register(Recorder(), "recorder")
-    starting = asyncio.ensure_future(jsl_serverapp.kernel_manager.start_kernel())
-    await asyncio.sleep(0)  # the start is under way
+    monkeypatch.setattr(km, "pre_start_kernel", recording)
+    starting = asyncio.ensure_future(km.start_kernel())
+    await wait_for(lambda: launched and launched[0].has_kernel, interval=0.01)  # its process runs
     await jsl_serverapp.stop_server()
     await asyncio.gather(starting, return_exceptions=True)
-    assert pids and not [pid for pid in pids if process_running(pid)]
+    pid = launched[0].provisioner.pid
+    assert pid and not process_running(pid)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

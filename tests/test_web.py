@@ -642,3 +642,30 @@ async def test_every_other_route_requires_credentials(jsl_serverapp, jsl_expect_
                 assert r.code == 403, (url, method, r.code)
             checked += 1
     assert checked >= 20  # status, me, kernels, sessions, kernelspecs, extensions, the landing page...
+
+
+def test_a_handler_whose_prepare_skips_the_admission_is_refused():
+    """A plain ``def prepare`` calling the base's coroutine would never run the admission."""
+    with pytest.raises(TypeError, match=r"prepare must be a coroutine .* await super\(\)\.prepare\(\)"):
+
+        class Forgetful(APIHandler):
+            def prepare(self) -> None:
+                super().prepare()
+
+    class Careful(APIHandler):
+        async def prepare(self) -> None:
+            await super().prepare()
+
+    assert Careful.allow_unauthenticated is False
+
+
+async def test_tornado_settings_headers_are_on_every_answer(jsl_server_factory, jsl_fetch, jsl_expect_log):
+    headers = {"X-Served-By": "test", "Content-Security-Policy": "frame-ancestors 'none'"}
+    app = jsl_server_factory(config={"ServerApp": {"tornado_settings": {"headers": headers}}}, start=False)
+    await app.start_server()
+    r = await jsl_fetch("api", "status", app=app)
+    assert r.headers["X-Served-By"] == "test" and r.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"  # the defaults stay
+    with jsl_expect_log(r"^404 GET"):
+        r = await jsl_fetch("api", "nothing-here", app=app, raise_error=False)
+    assert r.code == 404 and r.headers["X-Served-By"] == "test"

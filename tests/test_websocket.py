@@ -4,15 +4,23 @@ both protocols, several clients, bad input, the handshake's checks, pings."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import os
 import socket
+import struct
 import uuid
+from pathlib import Path
 
 import pytest
 from jupyter_client.jsonutil import json_default
+from jupyter_client.session import Session
 from kernel_ws_client import TIMEOUT, V1, Client, connect, is_idle_after, kernel_model, of_type, start_kernel, wait_for
-from tornado.httpclient import HTTPClientError
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import websocket_connect
+
+from jupyter_server_lite.services.kernels.channels import MAX_ABSENT
 
 __all__ = ["connect", "start_kernel"]  # fixtures, imported to be found by pytest
 
@@ -140,7 +148,7 @@ async def test_server_side_sets_tcp_nodelay(start_kernel, connect, jsl_serverapp
     kernel_id = await start_kernel()
     session_id = uuid.uuid4().hex
     await connect(kernel_id, "", session_id)
-    handler = jsl_serverapp.kernel_websocket_manager._sessions[kernel_id][session_id].client
+    handler = jsl_serverapp.kernel_websocket_manager.channels[kernel_id].attached[session_id]
     sock = handler.ws_connection.stream.socket
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
@@ -189,6 +197,7 @@ async def test_bad_frames_are_logged_and_ignored(start_kernel, connect, jsl_expe
         (client, b"\x00\x00\x00\x05\x00\x00\x00\x18", "malformed binary frame"),
         (v1, b"\x07" + b"\x00" * 20, "malformed v1 frame"),
         (v1, "text on v1", "must be binary"),
+        (client, '{"channel": "shell", "header": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
     ]
     for target, frame, problem in cases:
         with jsl_expect_log(f"websocket .*message ignored: .*{problem}", logging.WARNING) as hits:
@@ -289,3 +298,188 @@ async def test_silent_client_is_dropped_and_live_one_kept(fast_pings, start_kern
         reading.cancel()
     reply, _ = await live.run("'pinged and alive'")  # the tornado client answers pings
     assert reply["content"]["status"] == "ok"
+
+
+# -- limits: size, reconnections, slow clients --------------------------------------------------
+
+
+@pytest.mark.parametrize("jsl_server_config", [{"ServerApp": {"websocket_max_message_size": 64 * 1024}}])
+async def test_a_frame_over_the_size_limit_closes_with_1009(start_kernel, connect):
+    kernel_id = await start_kernel()
+    client = await connect(kernel_id)
+    msg = client.session.msg("execute_request", content={"code": "x = '" + "y" * 70_000 + "'"})
+    await client.ws.write_message(json.dumps({**msg, "channel": "shell"}, default=json_default))
+    await client.closed()
+    assert client.ws.close_code == 1009
+    reply, _ = await (await connect(kernel_id)).run("'the kernel is fine'")
+    assert reply["content"]["status"] == "ok"
+
+
+def test_the_default_size_limit_is_jupyter_servers_10_mib(jsl_serverapp):
+    assert jsl_serverapp.web_app.settings["websocket_max_message_size"] == 10 * 1024 * 1024
+
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def rss_mib() -> float:
+    """The resident set size of this process, which hosts the server."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def channels_url(app, kernel_id: str, session_id: str) -> HTTPRequest:
+    url = f"ws://127.0.0.1:{app.actual_port}{app.base_url}api/kernels/{kernel_id}/channels?session_id={session_id}"
+    return HTTPRequest(url, headers={"Authorization": f"token {app.identity_provider.token}"})
+
+
+async def test_reconnecting_clients_cost_no_sockets_and_no_memory(start_kernel, connect, jsl_fetch, jsl_serverapp):
+    """1,000 connections with fresh session_ids, each asking kernel_info and leaving:
+    the server's descriptors and memory stay flat, and the kernel still serves."""
+    kernel_id = await start_kernel()
+    await connect(kernel_id)  # the kernel is ready
+    session = Session()
+
+    async def cycle() -> None:
+        ws = await websocket_connect(channels_url(jsl_serverapp, kernel_id, uuid.uuid4().hex))
+        msg = session.msg("kernel_info_request")
+        await ws.write_message(json.dumps({**msg, "channel": "shell"}, default=json_default))
+        while True:
+            data = await asyncio.wait_for(ws.read_message(), TIMEOUT)
+            assert data is not None, f"closed: {ws.close_code} {ws.close_reason}"
+            reply = json.loads(data)
+            if reply["channel"] == "shell" and reply["parent_header"]["msg_id"] == msg["header"]["msg_id"]:
+                break
+        ws.close()
+        while await asyncio.wait_for(ws.read_message(), TIMEOUT) is not None:
+            pass  # until the server's close frame: the close handshake completes
+
+    async def cycles(count: int, parallel: int = 10) -> None:
+        async def worker() -> None:
+            for _ in range(count // parallel):
+                await cycle()
+
+        await asyncio.gather(*(worker() for _ in range(parallel)))
+
+    async def all_closed():
+        return (await kernel_model(jsl_fetch, kernel_id))["connections"] == 1
+
+    await cycles(100)  # warm-up: caches, free lists, the absent sessions' steady state
+    await wait_for(all_closed, "the warm-up connections to close")
+    gc.collect()
+    fds, rss = fd_count(), rss_mib()
+    await cycles(1000)
+    await wait_for(all_closed, "the connections to close")
+    await wait_for(lambda: fd_count() <= fds + 5, f"file descriptors back near {fds} (now {fd_count()})")
+    gc.collect()
+    assert rss_mib() <= rss + 5, f"RSS grew from {rss:.1f} to {rss_mib():.1f} MiB"
+    channels = jsl_serverapp.kernel_websocket_manager.channels[kernel_id]
+    assert len(channels.absent) <= MAX_ABSENT and len(channels.replay) < 1000
+    assert len(jsl_serverapp.kernel_manager.get_kernel(kernel_id).connection.sockets) == 4
+    reply, _ = await (await connect(kernel_id)).run("'still serving'")
+    assert reply["content"]["status"] == "ok"
+
+
+def close_frame_at_end(data: bytes) -> tuple[int, str] | None:
+    """The (code, reason) of an unmasked close frame ending ``data``, if one does."""
+    for length in range(2, 126):
+        start = len(data) - length - 2
+        if start >= 0 and data[start] == 0x88 and data[start + 1] == length:
+            body = data[start + 2 :]
+            return int.from_bytes(body[:2], "big"), body[2:].decode()
+    return None
+
+
+# 100 MB in 20 batches; after each, the kernel waits for the reading client to
+# answer an input() request, so that client is never more than a batch behind
+# whatever the machine's load (the test's own client shares the server's loop).
+SPEW = """\
+import sys
+chunk = "x" * 1_000_000
+for _ in range(20):
+    for _ in range(5):
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
+    input()
+print("done")
+"""
+
+
+async def test_a_client_that_stops_reading_is_cut_off_alone_and_resumes(
+    start_kernel, connect, jsl_serverapp, jsl_expect_log
+):
+    """100 MB of output; one client never reads. The server holds at most
+    client_backlog_bytes for it, closes it with 1013, keeps feeding the other
+    client every message, and the silent one resumes from the replay buffer."""
+    kernel_id = await start_kernel()
+    reader = await connect(kernel_id, V1)
+    channels = jsl_serverapp.kernel_websocket_manager.channels[kernel_id]
+    silent_id = uuid.uuid4().hex
+    app = jsl_serverapp
+    request = (
+        f"GET {app.base_url}api/kernels/{kernel_id}/channels?session_id={silent_id} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{app.actual_port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        f"Authorization: token {app.identity_provider.token}\r\n\r\n"
+    )
+    silent_reader, silent_writer = await asyncio.open_connection("127.0.0.1", app.actual_port)
+    silent_writer.write(request.encode())
+    assert b" 101 " in await asyncio.wait_for(silent_reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+    await wait_for(lambda: silent_id in channels.attached, "the silent client to attach")
+
+    async def close_seen_by_silent_client() -> tuple[int, str]:
+        """Once it is cut off, drain its socket (keeping only the tail) until the close frame."""
+        await wait_for(lambda: silent_id in channels.absent, "the silent client to be cut off", timeout=120)
+        tail = b""
+        while (found := close_frame_at_end(tail)) is None:
+            chunk = await asyncio.wait_for(silent_reader.read(1 << 20), TIMEOUT)
+            assert chunk, "the connection ended without a close frame"
+            tail = (tail + chunk)[-300:]
+        return found
+
+    peak = rss = rss_mib()
+
+    async def sample() -> None:
+        nonlocal peak
+        while True:
+            peak = max(peak, rss_mib())
+            await asyncio.sleep(0.02)
+
+    sampler = asyncio.ensure_future(sample())
+    silent_close = asyncio.ensure_future(close_seen_by_silent_client())
+    try:
+        with (
+            jsl_expect_log(r"session .*: the client is more than \d+ bytes behind; closing its websocket \(1013\)"),
+            jsl_expect_log(r"Replay buffer of kernel .* passed \d+ bytes while clients are away"),
+        ):
+            msg_id = await reader.send("execute_request", {"code": SPEW, "silent": False, "allow_stdin": True})
+            received, idle = 0, False
+            while not idle:
+                data = await asyncio.wait_for(reader.ws.read_message(), TIMEOUT)
+                assert data is not None, f"the reading client was closed: {reader.ws.close_code}"
+                (count,) = struct.unpack_from("<Q", data)
+                offsets = struct.unpack_from(f"<{count}Q", data, 8)
+                header, parent = (json.loads(data[offsets[i] : offsets[i + 1]]) for i in (1, 2))
+                content = data[offsets[4] : offsets[5]]
+                if parent.get("msg_id") != msg_id:
+                    continue
+                if header["msg_type"] == "input_request":
+                    await reader.send("input_reply", {"value": ""}, channel="stdin")
+                elif header["msg_type"] == "stream":  # counted, not parsed: the reader must keep up
+                    received += content.count(b"x") - content.count(b'"text"') + content.count(b"done")
+                idle = header["msg_type"] == "status" and json.loads(content)["execution_state"] == "idle"
+            code, reason = await silent_close
+    finally:
+        sampler.cancel()
+        silent_close.cancel()
+        silent_writer.close()
+    assert received == 100 * 1_000_000 + 1, "the reading client got every chunk, and the end"
+    assert peak - rss < 100, f"the server grew by {peak - rss:.0f} MiB"
+    assert code == 1013 and "reconnect" in reason
+
+    back = await connect(kernel_id, "", silent_id)
+    last = await back.first(lambda m: m["header"]["msg_type"] == "stream" and m["content"]["text"].endswith("done\n"))
+    assert last["parent_header"]["msg_id"] == msg_id, "the missed output is replayed, newest kept"

@@ -1,4 +1,4 @@
-"""The kernel websocket's wire codecs (services/kernels/wire.py) and replay buffer."""
+"""The kernel websocket's wire codecs and kernel messages (services/kernels/wire.py)."""
 
 import json
 import struct
@@ -6,7 +6,6 @@ import struct
 import pytest
 
 from jupyter_server_lite.services.kernels import wire
-from jupyter_server_lite.services.kernels.replay import ReplayBuffer
 
 HEADER = {
     "msg_id": "m1",
@@ -90,20 +89,20 @@ def test_encode_v1_layout_follows_the_protocol():
 
 
 def test_decode_json_text_round_trip():
-    channel, parts = wire.decode_json(json.dumps(client_message()))
-    assert channel == "shell"
+    channel, parts, header = wire.decode_json(json.dumps(client_message()))
+    assert channel == "shell" and header == HEADER
     assert [json.loads(p) for p in parts] == [HEADER, {}, {}, CONTENT]
 
 
 def test_decode_json_defaults_missing_parts_to_empty_objects():
-    _, parts = wire.decode_json(json.dumps({"channel": "control", "header": HEADER}))
+    _, parts, _ = wire.decode_json(json.dumps({"channel": "control", "header": HEADER}))
     assert parts[1:] == [b"{}", b"{}", b"{}"]
 
 
 def test_decode_json_binary_round_trip_with_buffers():
     body = json.dumps(client_message()).encode()
     frame = wire.frame_binary([body, b"\xff" * 3, b""])
-    channel, parts = wire.decode_json_binary(frame)
+    channel, parts, _ = wire.decode_json_binary(frame)
     assert channel == "shell"
     assert json.loads(parts[3]) == CONTENT
     assert parts[4:] == [b"\xff" * 3, b""]
@@ -111,15 +110,60 @@ def test_decode_json_binary_round_trip_with_buffers():
 
 def test_v1_round_trip_passes_parts_through_untouched():
     parts = kernel_parts(b"\x00" * 10, b"tail")
-    channel, decoded = wire.decode_v1(wire.encode_v1("stdin", parts))
-    assert channel == "stdin" and decoded == parts
+    channel, decoded, header = wire.decode_v1(wire.encode_v1("stdin", parts))
+    assert channel == "stdin" and decoded == parts and header == HEADER
 
 
 def test_encode_json_output_decodes_as_client_input():
     payload, _ = wire.encode_json("shell", kernel_parts(b"abc"))
-    channel, parts = wire.decode_json_binary(payload)
+    channel, parts, _ = wire.decode_json_binary(payload)
     assert channel == "shell" and parts[4:] == [b"abc"]
     assert json.loads(parts[0]) == HEADER
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    "decode, frame",
+    [
+        (
+            wire.decode_json,
+            '{"channel": "shell", "header": {"msg_type": "x"}, "content": {"a": ' + nested(100_000) + "}}",
+        ),
+        (wire.decode_json, nested(100_000)),
+        (wire.decode_json_binary, wire.frame_binary([nested(100_000).encode(), b"buf"])),
+        (
+            wire.decode_v1,
+            wire.encode_v1(
+                "shell", [('{"msg_type": "x", "deep": ' + nested(100_000) + "}").encode(), b"{}", b"{}", b"{}"]
+            ),
+        ),
+    ],
+)
+def test_json_nested_too_deeply_is_a_wire_error(decode, frame):
+    with pytest.raises(wire.WireError, match="nested too deeply"):
+        decode(frame)
+
+
+def test_kernel_message_parses_lazily_and_encodes_once_per_protocol():
+    message = wire.KernelMessage("shell", kernel_parts(b"buf"), b"sig")
+    assert message.nbytes == sum(map(len, kernel_parts(b"buf")))
+    assert message.parent_msg_id == "p1" and message.msg_type == "comm_msg"
+    v1 = message.encoded(v1=True)
+    assert message.encoded(v1=True)[0] is v1[0], "cached"
+    payload, binary = message.encoded(v1=False)
+    assert binary and wire.decode_json_binary(payload)[2] == HEADER
+    message.forget_encodings()
+    assert message.encoded(v1=True)[0] is not v1[0]
+
+
+def test_kernel_message_tolerates_parts_that_are_not_objects():
+    message = wire.KernelMessage("shell", [b"[1]", b"not json", b"{}", b"{}"])
+    assert message.header == {} and message.parent_msg_id == "" and message.msg_type == ""
+    with pytest.raises(wire.WireError, match="header is not a JSON object"):
+        message.encoded(v1=False)
 
 
 def v1_frame(offsets, body):
@@ -192,27 +236,3 @@ def test_v1_good_frame_fixture_is_good():
 def test_decode_v1_refuses_malformed_frames(frame, problem):
     with pytest.raises(wire.WireError, match=problem):
         wire.decode_v1(frame)
-
-
-# -- replay buffer ---------------------------------------------------------------------
-
-
-def test_replay_buffer_keeps_order_and_drains():
-    buf = ReplayBuffer(max_bytes=100)
-    assert buf.append("iopub", [b"a"]) is False
-    assert buf.append("shell", [b"b", b"c"]) is False
-    assert len(buf) == 2 and buf.nbytes == 3
-    assert buf.drain() == [("iopub", [b"a"]), ("shell", [b"b", b"c"])]
-    assert len(buf) == 0 and buf.nbytes == 0
-
-
-def test_replay_buffer_drops_oldest_and_reports_the_first_loss_once():
-    buf = ReplayBuffer(max_bytes=10)
-    assert buf.append("iopub", [b"1234"]) is False
-    assert buf.append("iopub", [b"5678"]) is False
-    assert buf.append("iopub", [b"abcd"]) is True  # 12 bytes > 10: the oldest goes
-    assert buf.append("iopub", [b"efgh"]) is False  # still dropping, already reported
-    assert buf.dropped == 2 and buf.nbytes == 8
-    assert [p for _, p in buf.drain()] == [[b"abcd"], [b"efgh"]]
-    assert buf.append("iopub", [b"x" * 11]) is True  # after a drain it reports again
-    assert len(buf) == 0

@@ -117,7 +117,7 @@ def checks(data: dict) -> list[Check]:
     count = next(iter(data.values()))["kernels"] if data else KERNELS
     return [
         Check(
-            f"{count} kernels at once >= 0.9x raw ZMQ throughput", ratio(rate.get("ours"), rate.get("zmq")), 0.9, ">="
+            f"{count} kernels at once >= 0.95x raw ZMQ throughput", ratio(rate.get("ours"), rate.get("zmq")), 0.95, ">="
         )
     ]
 

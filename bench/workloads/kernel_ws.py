@@ -113,9 +113,9 @@ def checks(data: dict) -> list[Check]:
         p50 = {n: d["p50_ms"] for n, d in per.items()}
         out.append(
             Check(
-                f"execute round trip p50 ({protocol}) <= 1.2x raw ZMQ",
+                f"execute round trip p50 ({protocol}) <= 1.05x raw ZMQ",
                 ratio(p50.get("ours"), p50.get("zmq")),
-                1.2,
+                1.05,
                 "<=",
             )
         )

@@ -23,6 +23,12 @@ The login cookie carries the user's name and a digest of the credentials
 that issued it (an HMAC keyed by ``cookie_secret``): change the token or the
 password and every cookie issued before is refused, even when
 ``cookie_secret`` is fixed to keep logins across restarts.
+
+The provider is swappable (``ServerApp.identity_provider_class``); what a
+subclass may change is the methods below the line "the provider's part in
+the server": its routes (``/login``, ``/logout``...), settings it imposes on
+the server, and what it runs beside the server while it serves.
+:class:`~.hub.HubIdentityProvider` (JupyterHub's OAuth) is one.
 """
 
 from __future__ import annotations
@@ -33,10 +39,11 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from traitlets import Instance, Unicode, default
-from traitlets.config import LoggingConfigurable
+from traitlets.config import Config, LoggingConfigurable
 
 from ..listen import StartupError
 from ..traitdoc import computed_default
@@ -45,6 +52,12 @@ from .throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from tornado.web import RequestHandler
+
+    from ..serverapp import ServerApp
+    from ..web.application import Route
+
+#: What :meth:`IdentityProvider.get_user` answers: ``(user, method)``.
+Identity = tuple["User | None", "str | None"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,11 +155,14 @@ class IdentityProvider(LoggingConfigurable):
         port = getattr(handler.settings.get("serverapp"), "actual_port", 0)
         return f"jsl-auth-{port}"
 
-    def get_user(self, handler: RequestHandler) -> tuple[User | None, str | None]:
+    def get_user(self, handler: RequestHandler) -> Identity | Awaitable[Identity]:
         """Identify the request: ``(user, method)``; ``(None, None)`` when anonymous.
 
         ``method`` is ``"header"``, ``"query"``, ``"cookie"`` or ``"none"``
         (authentication disabled).  A valid ``?token=`` also sets the cookie.
+        A provider that must ask elsewhere returns an awaitable of the same
+        pair (the handler awaits it); raising ``HTTPError(403)`` refuses a
+        caller it knows but does not let in.
         """
         if not self.auth_enabled:
             return self.user, "none"
@@ -200,6 +216,35 @@ class IdentityProvider(LoggingConfigurable):
 
     def clear_login_cookie(self, handler: RequestHandler) -> None:
         handler.clear_cookie(self.cookie_name_for(handler), path=handler.settings.get("base_url", "/"))
+
+    # -- the provider's part in the server ------------------------------------
+
+    def routes(self) -> list[Route]:
+        """The pages this provider serves, relative to base_url: ``/login`` and ``/logout``.
+
+        They are core routes (registered first; their first segments are
+        reserved names, see ``extension/mount.py``).
+        """
+        from .login import default_handlers  # login builds on the web handlers, which name this module
+
+        return list(default_handlers)
+
+    @classmethod
+    def server_config(cls) -> Config:
+        """Server settings this provider imposes: above every config file, below the
+        command line.  None here; JupyterHub's provider takes the address, port
+        and base_url from the Hub's environment.  Raises ``StartupError`` when
+        they cannot be had."""
+        return Config()
+
+    async def start(self, serverapp: ServerApp) -> None:
+        """The server is about to listen: start what runs beside it (nothing here).
+        A ``StartupError`` stops the start."""
+
+    async def stop(self) -> None:
+        """The server stops: end what :meth:`start` began (here the password-check
+        thread, which the first login made). Safe to call twice, or without a start."""
+        self.login_throttle.close()
 
 
 def read_token_file(path: str) -> str:

@@ -58,20 +58,25 @@ class LoginHandler(JupyterHandler):
         self.finish(self.render_template("login.html", next=self.next_url(), error=error))
 
     def next_url(self) -> str:
-        """Where to go after login: a local path under base_url, never another site.
+        """Where to go after login: ``next``, made safe by :func:`local_next_url`."""
+        return local_next_url(self.get_argument("next", ""), self.base_url)
 
-        Non-ASCII characters (and other Unicode separators a browser might
-        drop) are percent-encoded, so the ``Location`` means the same to every client.
-        """
-        target = self.get_argument("next", "")
-        # Browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil"
-        # and "/\\evil" would leave the site: refuse any such character.
-        if not target or UNSAFE_IN_NEXT.search(target):
-            return self.base_url
-        parsed = urlparse(target)
-        if parsed.scheme or parsed.netloc or target.startswith("//") or not target.startswith(self.base_url):
-            return self.base_url
-        return quote(target, safe=_PRINTABLE_ASCII)  # a Location header is ASCII: /a/é is /a/%C3%A9
+
+def local_next_url(target: str, base_url: str) -> str:
+    """Where to go after a login: ``target`` if it is a local path under ``base_url``,
+    never another site; else ``base_url``.
+
+    Non-ASCII characters (and other Unicode separators a browser might
+    drop) are percent-encoded, so the ``Location`` means the same to every client.
+    """
+    # Browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil"
+    # and "/\\evil" would leave the site: refuse any such character.
+    if not target or UNSAFE_IN_NEXT.search(target):
+        return base_url
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or target.startswith("//") or not target.startswith(base_url):
+        return base_url
+    return quote(target, safe=_PRINTABLE_ASCII)  # a Location header is ASCII: /a/é is /a/%C3%A9
 
 
 class LogoutHandler(JupyterHandler):

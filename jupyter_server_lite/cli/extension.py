@@ -3,27 +3,35 @@
 The CLI is the one place that looks at everything an extension can be:
 installed (an entry point of ``jupyter_server_lite.extensions``), switched on
 or off by enabler files at any config level, and importable and valid or
-not.  It reads the files with the server's own loader
-(:func:`~jupyter_server_lite.configfiles.enabler_view`) and checks each extension with the server's
-own import step (:func:`~jupyter_server_lite.extension.record.check_extension`) and settles the
+not.  It builds the server's own plan from the files
+(:func:`~jupyter_server_lite.extension.plan.read_plan`, what a start runs
+first), takes each extension through the server's own import step
+(:func:`~jupyter_server_lite.extension.record.record_for`) and settles the
 enabled ones' names, prefixes and services with the server's own rule
-(:func:`~jupyter_server_lite.extension.claims.settle_claims`), so what it shows is what a server
-start would do.
+(:func:`~jupyter_server_lite.extension.claims.settle_claims`), so what it
+shows is what a server start would do.
 
-``enable`` and ``disable`` write one enabler file at one level
-(``--sys-prefix`` by default) and then re-read every level: when another
-file still decides otherwise, the command says which one.
+``enable``, ``disable`` and ``install`` take a module name, an installed
+entry point's name, or the name ``list``, the URLs and the dashboard show
+(an extension's name) when exactly one module has it; they write one enabler
+file at one level (``--sys-prefix`` by default) and then re-read every
+level: when another file still decides otherwise, the command says which
+one, and why it comes first.
 
 Exit status: 0 on success, 1 when a name is refused (not an importable
-extension, not installed) or the config files cannot be read.
+extension, not installed, the name of several) or the config files cannot
+be read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import difflib
 import importlib.util
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from jupyter_core.application import JupyterApp, NoStart, base_flags
@@ -36,13 +44,15 @@ from ..configfiles import (
     LEVELS,
     ConfigFileError,
     EnablerSource,
-    ExtensionSetting,
-    enabler_view,
+    EnablerTypo,
+    env_level_first,
     level_name,
+    precedence_note,
 )
 from ..extension.claims import settle_claims
 from ..extension.discovery import ENTRY_POINT_GROUP, InstalledExtension, find_installed, installed_extensions
-from ..extension.record import ExtensionRecord, check_extension
+from ..extension.plan import ExtensionPlan, PlannedExtension, read_plan
+from ..extension.record import ExtensionRecord, check_extension, record_for
 from . import fail, unknown_word
 from .enablers import EnablerWrite, overridden_by, write_enabler
 
@@ -63,9 +73,10 @@ class _Command(JupyterApp):
     def warn(self, message: str) -> None:
         print(f"Warning: {message}", file=sys.stderr)
 
-    def read_view(self) -> dict[str, ExtensionSetting]:
+    def read_plan(self) -> ExtensionPlan:
+        """The plan a server start would make from the config files (without its command line)."""
         try:
-            return enabler_view(self.config_paths())
+            return read_plan(self.config_paths())
         except ConfigFileError as err:
             fail(f"{err}\nFix or remove that file: a server would not start with it either.")
 
@@ -93,23 +104,30 @@ class ListExtensionsApp(_Command):
 
     def start(self) -> None:
         paths = self.config_paths()
-        view = self.read_view()
+        plan = self.read_plan()
         installed = {entry.module: entry for entry in installed_extensions()}
-        names = sorted(set(view) | set(installed))
+        names = sorted({e.module for e in plan.extensions} | set(installed))
         # Checking imports extensions; whatever they print must not corrupt --json.
         with contextlib.redirect_stdout(sys.stderr):
-            records = {name: check(name, view.get(name)) for name in names}
+            records = {name: record_for(plan.get(name) or PlannedExtension(name)) for name in names}
         # What a start would settle among the enabled ones: bundled providers
         # stepping aside, names, prefixes and services already taken.
-        settle_claims([records[n] for n in names if n in view and view[n].enabled])
-        rows = [extension_model(name, view.get(name), installed.get(name), records[name]) for name in names]
-        levels = [{"level": level_name(p), "path": p} for p in paths]
+        settle_claims([records[e.module] for e in plan.to_load()])
+        rows = [extension_model(name, plan.get(name), installed.get(name), records[name]) for name in names]
+        levels = [{"level": level_name(p), "directory": p} for p in paths]
+        typos = [typo_model(t) for t in plan.typos]
         if self.json_output:
-            print(json.dumps({"levels": levels, "extensions": rows}, indent=2))
+            document = {"levels": levels, "prefer_env_path": env_level_first(), "enabler_typos": typos}
+            print(json.dumps({**document, "extensions": rows}, indent=2))
             return
         print("Config folders, highest precedence first:")
         for level in levels:
-            print(f"  {level['level']:<11} {level['path']}")
+            print(f"  {level['level']:<11} {level['directory']}")
+        print(f"  ({precedence_note()})")
+        if typos:
+            print(f"\nConfig files that enable nothing ({len(typos)}):")
+            for typo in typos:
+                print(f"  {typo['path']}: {typo['message']}")
         print()
         if not rows:
             print("No extension is installed or named by any config file.")
@@ -119,45 +137,46 @@ class ListExtensionsApp(_Command):
             print("\n".join(describe(row)))
 
 
-def check(name: str, setting: ExtensionSetting | None) -> ExtensionRecord:
-    """The record a server start would reach for ``name``, at least up to ``imported``.
-
-    A malformed enabler fails the extension before any import, as it does
-    in the server (phase ``enable``).
-    """
-    if setting is not None and setting.broken:
-        record = ExtensionRecord(module=name)
-        record.fail("enable", setting.broken)
-        return record
-    return check_extension(name)
-
-
 def _source_model(source: EnablerSource, in_force: bool) -> dict[str, Any]:
     return {
         "enabled": source.enabled,
-        "level": level_name(source.level),
-        "directory": source.level,
+        "level": source.level,
+        "directory": source.directory,
         "path": source.path,
         "in_force": in_force,
     }
 
 
+def typo_model(typo: EnablerTypo) -> dict[str, Any]:
+    """One conf.d file that enables nothing, for ``list --json`` (``enabler_typos``)."""
+    return {
+        "path": typo.path,
+        "level": typo.level,
+        "directory": typo.directory,
+        "found": typo.found,
+        "meant": typo.meant,
+        "modules": list(typo.modules),
+        "message": typo.message,
+    }
+
+
 def extension_model(
     name: str,
-    setting: ExtensionSetting | None,
+    entry: PlannedExtension | None,
     installed: InstalledExtension | None,
     record: ExtensionRecord,
 ) -> dict[str, Any]:
-    """The JSON model of one row of ``extension list --json``; ``record`` is :func:`check`'s, claims settled."""
-    sources = setting.sources if setting else ()
+    """The JSON model of one row of ``extension list --json``; ``record`` is :func:`record_for`'s, claims settled."""
+    sources = entry.enablers if entry else ()
     in_force = sources[0] if sources else None
     return {
         "module": name,
         "name": record.name,
-        "enabled": bool(setting and setting.enabled),
-        "level": level_name(in_force.level) if in_force else None,
+        "enabled": bool(entry and entry.enabled),
+        "level": in_force.level if in_force else None,
         "enabler": in_force.path if in_force else None,
         "enablers": [_source_model(s, i == 0) for i, s in enumerate(sources)],
+        "typos": [t.path for t in entry.typos] if entry else [],
         "entry_point": (
             {"name": installed.name, "distribution": installed.distribution, "version": installed.version}
             if installed
@@ -196,7 +215,9 @@ def describe(row: dict[str, Any]) -> list[str]:
         word = "enabled " if source["enabled"] else "disabled"
         mark = "<- in force" if source["in_force"] else "(overridden)"
         lines.append(f"      {word} by {source['level']:<11} {source['path']}  {mark}")
-    if not row["enablers"] and row["phase"] != "enable":
+    for path in row["typos"]:
+        lines.append(f"      ignored: {path} enables nothing (see above)")
+    if not row["enablers"] and not row["typos"] and row["phase"] != "enable":
         lines.append("      no enabler file: jupyter server-lite extension enable " + row["module"])
     ep = row["entry_point"]
     if ep:
@@ -211,13 +232,33 @@ class _WriteCommand(_Command):
     """Writes one enabler file at the chosen level."""
 
     level = Enum(LEVELS, DEFAULT_LEVEL, help="The config level to write the enabler file to.").tag(config=True)
+    #: The verb of the command, in messages.
+    verb = ""
 
     def the_name(self) -> str:
         if len(self.extra_args) != 1:
             fail(
-                f"Give exactly one extension name (a module, or an installed entry-point name); got {len(self.extra_args)}."
+                "Give exactly one extension name (a module, an installed entry-point name, or the name "
+                f"`extension list` shows); got {len(self.extra_args)}."
             )
         return self.extra_args[0]
+
+    def resolve(self, name: str, candidates: Iterable[str], *, importable: bool = True) -> Resolved:
+        """The module ``name`` stands for (see :func:`resolve`); several candidates: fail naming them."""
+        resolved = resolve(name, candidates, importable=importable)
+        if len(resolved.ambiguous) > 1:
+            modules = resolved.ambiguous
+            fail(
+                f"{name!r} is the name of an extension in several modules ({', '.join(modules)}), so nothing was "
+                f"written: give the module, e.g. `jupyter server-lite extension {self.verb} {modules[0]}`."
+            )
+        if resolved.note:
+            print(f"{resolved.note}: using module {resolved.module}")
+        return resolved
+
+    def refuse(self, resolved: Resolved, record: ExtensionRecord) -> None:
+        message = f"{resolved.module!r} is not an importable jupyter_server_lite extension, so nothing was written:"
+        fail(f"{message}\n  {record.error}{resolved.hint}")
 
     def write(self, module: str, enabled: bool) -> None:
         try:
@@ -236,11 +277,13 @@ class _WriteCommand(_Command):
         except ConfigFileError as err:
             self.warn(f"a server would not start: {err}")
             return
-        if source is not None:
-            state = "enabled" if source.enabled else "disabled"
-            self.warn(
-                f"{written.name} stays {state}: {source.path} ({level_name(source.level)} level) says so and takes precedence."
-            )
+        if source is None:
+            return
+        state = "enabled" if source.enabled else "disabled"
+        why = f" ({precedence_note()})" if {written.level, source.level} == {"user", "sys-prefix"} else ""
+        self.warn(
+            f"{written.name} stays {state}: {source.path} ({source.level} level) says so and takes precedence{why}."
+        )
 
 
 def level_flags(cls: str) -> dict[str, Any]:
@@ -255,85 +298,150 @@ def level_flags(cls: str) -> dict[str, Any]:
     )
 
 
-def resolve(name: str) -> str:
-    """The module for ``name``: itself when importable, else an installed entry point's module."""
-    try:
-        if importlib.util.find_spec(name) is not None:
-            return name
-    except (ImportError, ValueError):
-        pass
+@dataclasses.dataclass(frozen=True)
+class Resolved:
+    """The module a name given to ``enable``/``disable``/``install`` stands for."""
+
+    module: str
+    #: How the name became the module, for the user (``""`` when the name is the module).
+    note: str = ""
+    #: For a name no module answers to: a "did you mean" for the error message (``""`` if none).
+    hint: str = ""
+    #: The modules with an extension of that name, when there are several.
+    ambiguous: tuple[str, ...] = ()
+
+
+def resolve(name: str, candidates: Iterable[str], *, importable: bool = True) -> Resolved:
+    """The module ``name`` stands for, tried in this order:
+
+    1. ``name`` itself, when it is an importable, valid extension module
+       (skipped with ``importable=False``: ``install`` wants installed ones);
+    2. the module of the installed entry point ``name`` (or whose module is ``name``);
+    3. the one module among ``candidates`` with an extension (an app) called
+       ``name`` -- what ``extension list``, the URLs and the dashboard show.
+
+    With several modules at step 3, ``ambiguous`` lists them; with none,
+    ``name`` itself comes back, with a "did you mean" ``hint`` when a
+    candidate's module or extension name is close.
+    """
+    if importable and _importable(name) and check_extension(name).ok:
+        return Resolved(name)
     entry = find_installed(name)
-    return entry.module if entry is not None else name
+    if entry is not None:
+        return Resolved(
+            entry.module, "" if entry.module == name else f"{name!r} is the entry point of module {entry.module}"
+        )
+    names = _extension_names(candidates)
+    modules = names.get(name, [])
+    if len(modules) == 1:
+        return Resolved(modules[0], f"{name!r} is the extension name of module {modules[0]}")
+    if modules:
+        return Resolved(name, ambiguous=tuple(modules))
+    spelled = {module: module for module in candidates} | {shown: found[0] for shown, found in names.items()}
+    close = difflib.get_close_matches(name, list(spelled), n=1)
+    hint = ""
+    if close:
+        where = "" if spelled[close[0]] == close[0] else f" (module {spelled[close[0]]})"
+        hint = f"\nDid you mean {close[0]!r}{where}?"
+    return Resolved(name, hint=hint)
 
 
-def refusal(name: str, record: ExtensionRecord) -> str:
-    return f"{name!r} is not an importable jupyter_server_lite extension, so nothing was written:\n  {record.error}"
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _extension_names(modules: Iterable[str]) -> dict[str, list[str]]:
+    """``{extension name: [modules with an app of that name]}`` for the importable, valid ``modules``."""
+    names: dict[str, list[str]] = {}
+    with contextlib.redirect_stdout(sys.stderr):  # an extension printing on import must not mix with ours
+        for module in sorted(set(modules)):
+            record = check_extension(module)
+            for shown in dict.fromkeys(cls.name for cls in record.app_classes) if record.ok else ():
+                names.setdefault(shown, []).append(module)
+    return names
 
 
 class EnableExtensionApp(_WriteCommand):
     """``extension enable NAME``."""
 
     name = "jupyter-server-lite-extension-enable"
-    description = """Enable the extension NAME (a module, or an installed entry-point
-    name) by writing <level>/jupyter_server_lite_config.d/<module>.json. The
-    extension must import and validate; it need not be installed through an
+    description = """Enable the extension NAME -- a module, an installed entry-point
+    name, or the extension's own name as `extension list` shows it when exactly one
+    module has it -- by writing <level>/jupyter_server_lite_config.d/<module>.json.
+    The extension must import and validate; it need not be installed through an
     entry point (an editable install or any module on sys.path works)."""
     examples = "jupyter server-lite extension enable jsl_hello --user"
     flags = level_flags("EnableExtensionApp")
+    verb = "enable"
 
     def start(self) -> None:
-        module = resolve(self.the_name())
-        record = check_extension(module)
+        name = self.the_name()
+        plan = self.read_plan()
+        candidates = {e.module for e in plan.extensions} | {e.module for e in installed_extensions()}
+        resolved = self.resolve(name, candidates)
+        record = check_extension(resolved.module)
         if not record.ok:
-            fail(refusal(module, record))
-        self.write(module, True)
+            self.refuse(resolved, record)
+        self.write(resolved.module, True)
 
 
 class DisableExtensionApp(_WriteCommand):
     """``extension disable NAME``."""
 
     name = "jupyter-server-lite-extension-disable"
-    description = """Disable the extension NAME by writing false into
-    <level>/jupyter_server_lite_config.d/<module>.json. A name some config file
+    description = """Disable the extension NAME (a module, an installed entry-point
+    name, or the extension's own name) by writing false into
+    <level>/jupyter_server_lite_config.d/<module>.json. A module some config file
     already mentions can be disabled even when it no longer imports (say, its
-    package was removed); any other name must be an importable extension."""
+    package was removed); any other name must stand for an importable extension."""
     examples = "jupyter server-lite extension disable jsl_hello"
     flags = level_flags("DisableExtensionApp")
+    verb = "disable"
 
     def start(self) -> None:
-        module = resolve(self.the_name())
-        if module not in self.read_view():
-            record = check_extension(module)
+        name = self.the_name()
+        plan = self.read_plan()
+        if plan.get(name) is not None:
+            self.write(name, False)
+            return
+        candidates = {e.module for e in plan.extensions} | {e.module for e in installed_extensions()}
+        resolved = self.resolve(name, candidates)
+        if plan.get(resolved.module) is None:
+            record = check_extension(resolved.module)
             if not record.ok:
-                fail(refusal(module, record))
-        self.write(module, False)
+                self.refuse(resolved, record)
+        self.write(resolved.module, False)
 
 
 class InstallExtensionApp(_WriteCommand):
     """``extension install NAME``."""
 
     name = "jupyter-server-lite-extension-install"
-    description = f"""Write the enabler for an installed extension: NAME is the module or
-    the name of an entry point in the group {ENTRY_POINT_GROUP}. Use it when a
-    package's own enabler file was not installed (an editable `pip install -e`,
-    a --user install, a wheel without data files) or to enable it at another
-    level."""
+    description = f"""Write the enabler for an installed extension: NAME is the module, the
+    name of an entry point in the group {ENTRY_POINT_GROUP}, or the extension's own
+    name when exactly one installed module has it. Use it when a package's own
+    enabler file was not installed (an editable `pip install -e`, a --user install,
+    a wheel without data files) or to enable it at another level."""
     examples = "jupyter server-lite extension install jsl_hello --user"
     flags = level_flags("InstallExtensionApp")
+    verb = "install"
 
     def start(self) -> None:
         name = self.the_name()
-        entry = find_installed(name)
-        if entry is None:
-            known = ", ".join(e.module for e in installed_extensions()) or "none"
+        installed = [e.module for e in installed_extensions()]
+        resolved = self.resolve(name, installed, importable=False)
+        if resolved.module not in installed:
             fail(
                 f"No installed package advertises an extension {name!r} "
-                f"(entry-point group {ENTRY_POINT_GROUP}; installed: {known})."
+                f"(entry-point group {ENTRY_POINT_GROUP}; installed: {', '.join(installed) or 'none'}).{resolved.hint}"
             )
-        record = check_extension(entry.module)
+        record = check_extension(resolved.module)
         if not record.ok:
-            fail(refusal(entry.module, record))
-        self.write(entry.module, True)
+            self.refuse(resolved, record)
+        self.write(resolved.module, True)
 
 
 # -- the command group --------------------------------------------------------------

@@ -55,6 +55,11 @@ flags.update(
             {"ServerApp": {"strict_extensions": True}},
             "Fail the start when any enabled extension fails to load.",
         ),
+        "hub": (
+            {"ServerApp": {"identity_provider_class": "jupyter_server_lite.auth.hub.HubIdentityProvider"}},
+            """Run as a JupyterHub single-user server (the [hub] extra): users log in with
+            the Hub's OAuth; address, port and base_url come from the Hub's environment.""",
+        ),
         "allow-remote-access": (
             {"ServerApp": {"allow_remote_access": True}},
             "Answer requests whose Host header is not a local name.",

@@ -4,7 +4,9 @@ An extension is a configurable application with a *name*, which is also its
 namespace on the server.  It declares what it serves and the server mounts
 it (see :mod:`.mount`), all below ``base_url``:
 
-* ``handlers``: routes relative to the namespace; a handler subclassing
+* ``handlers``: routes ``(pattern, Handler[, kwargs[, name]])`` relative to
+  the namespace, a name letting it build the route's URL
+  (:meth:`ExtensionApp.url_for`); a handler subclassing
   :class:`~.handler.ExtensionHandler` is a page at ``/<name>/...``, one
   subclassing :class:`~.handler.ExtensionAPIHandler` is an API at
   ``/extension/api/<name>/...``; a :class:`~.mount.Mount` puts routes in
@@ -35,6 +37,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jupyter_core.application import JupyterApp
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     import jinja2
 
     from ..serverapp import ServerApp
+    from .urls import RouteURL
 
 
 class ExtensionApp(JupyterApp):
@@ -64,7 +69,7 @@ class ExtensionApp(JupyterApp):
     hookspecs: ClassVar[Any] = None
 
     #: ``ServerApp`` traits applied when this extension launches the server
-    #: (``jupyter <name>``); the user's config files and command line win.
+    #: (``jupyter <name>``), as defaults: the user's config files and command line win.
     serverapp_config: ClassVar[dict[str, Any]] = {}
 
     #: Standard services this extension serves (``("contents",)``; the names
@@ -105,7 +110,7 @@ class ExtensionApp(JupyterApp):
     ).tag(config=True)
 
     handlers: List[Any] = List(
-        help="Routes (pattern, handler class[, kwargs]) relative to the extension's namespace, and Mounts."
+        help="Routes (pattern, handler class[, kwargs[, name]]) relative to the extension's namespace, and Mounts."
     )
     settings = Dict(
         help="The extension's settings: stored in the tornado settings under its name, read by its handlers."
@@ -113,6 +118,8 @@ class ExtensionApp(JupyterApp):
     jinja2_env: jinja2.Environment | None = None
     serverapp: ServerApp | None = None
     _static_versions: dict[str, str]
+    #: The named routes once mounted (set by the manager): what :meth:`url_for` builds.
+    _route_urls: Mapping[str, RouteURL] = MappingProxyType({})
 
     # -- the override points --------------------------------------------------
 
@@ -168,6 +175,25 @@ class ExtensionApp(JupyterApp):
             return ""
         return "/" + self.extension_url.lstrip("/")
 
+    def url_for(self, name: str, *args: Any) -> str:
+        """The URL path of this extension's route called ``name``, ``base_url`` included, percent-encoded.
+
+        Routes get a name as their fourth element,
+        ``("/items/([^/]+)", ItemHandler, {}, "item")``, in a Mount too;
+        ``args`` fill the pattern's groups in order (a trailing optional
+        group may be left out): ``url_for("item", "a b")`` ->
+        ``"<base_url>extension/api/<name>/items/a%20b"``.  Raises
+        :class:`~.urls.RouteNameError` for a name no route has (or before
+        the extension is mounted), ``TypeError`` for a wrong number of
+        arguments, ``ValueError`` for a value its group cannot match.
+        """
+        route = self._route_urls.get(name)
+        if route is None:
+            from .urls import unknown_name
+
+            raise unknown_name(self.name, name, dict(self._route_urls))
+        return route.build(*args)
+
     def static_version(self, path: str) -> str:
         """A short content hash of static file ``path`` (cached), ``""`` when absent."""
         cache = self.__dict__.setdefault("_static_versions", {})
@@ -197,11 +223,15 @@ class ExtensionApp(JupyterApp):
 
     @classmethod
     def make_serverapp(cls, **kwargs: Any) -> ServerApp:
-        """A ServerApp with this extension registered as its starter (not yet initialized)."""
+        """A ServerApp with this extension registered as its starter (not yet initialized).
+
+        ``serverapp_config`` becomes the server's ``starter_defaults``: below
+        the config files, so that they and the command line win.
+        """
         from ..serverapp import ServerApp
 
-        config = Config({"ServerApp": dict(cls.serverapp_config)})
-        serverapp = ServerApp.instance(config=config, **kwargs)
+        serverapp = ServerApp.instance(**kwargs)
+        serverapp.starter_defaults = Config({"ServerApp": dict(cls.serverapp_config)})
         serverapp.aliases = {**serverapp.aliases, **cls.aliases}
         serverapp.flags = {**serverapp.flags, **cls.flags}
         serverapp.classes = [*serverapp.classes, cls]  # --help-all lists its traits; its aliases' help finds them

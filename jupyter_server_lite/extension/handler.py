@@ -13,9 +13,10 @@ base second; it is authenticated before the upgrade.
 Both are the core's own handlers (``JupyterHandler`` / ``APIHandler``) plus
 what an extension needs: its app (``self.extension_app``, handed over by
 the mount, not found through a global; the server is ``self.serverapp``), its settings, ``static_url`` for
-its own ``/static/<name>/`` files with a cache-busting version, and
+its own ``/static/<name>/`` files with a cache-busting version, ``url_for``
+for the URL of one of its named routes (see :mod:`.urls`), and
 ``render_template`` from its jinja2 environment with the core's templates as
-fallback.  Every route is authenticated unless the handler class sets
+fallback (templates get ``url_for`` too).  Every route is authenticated unless the handler class sets
 ``allow_unauthenticated = True``.
 
 A handler's own ``initialize(**kwargs)`` receives the route's kwargs only;
@@ -80,6 +81,10 @@ class _ExtensionBound:
             url = f"{request.protocol}://{request.host}{url}"
         return url
 
+    def url_for(self, name: str, *args: Any) -> str:
+        """The URL path of this extension's route ``name``, ``base_url`` included (:meth:`.ExtensionApp.url_for`)."""
+        return self.extension_app.url_for(name, *args)
+
     def render_template(self, name: str, **ns: Any) -> str:
         """Render ``name`` from the extension's templates, the core's as fallback."""
         app = self.extension_app
@@ -89,6 +94,7 @@ class _ExtensionBound:
             "xsrf_form_html": self.xsrf_form_html,  # type: ignore[attr-defined]
             "version": self.serverapp.version,  # type: ignore[attr-defined]
             "static_url": self.static_url,
+            "url_for": self.url_for,
             "extension_name": app.name,
             "extension_url": url_path_join(self.base_url, app.page_url),
         }

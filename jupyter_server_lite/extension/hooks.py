@@ -35,12 +35,12 @@ def server_stopping(serverapp: ServerApp) -> None:
 
 @hookspec
 def kernel_started(serverapp: ServerApp, kernel_id: str, kernel_name: str) -> None:
-    """A kernel was started (by REST, a session, or a restart of the server's own)."""
+    """A new kernel answered kernel_info for the first time (started by REST, a session or a program)."""
 
 
 @hookspec
 def kernel_stopped(serverapp: ServerApp, kernel_id: str, kernel_name: str) -> None:
-    """A kernel was shut down or culled."""
+    """A kernel that had kernel_started was shut down, culled, or died for good."""
 
 
 @hookspec

@@ -1,14 +1,24 @@
-"""From enabled names to mounted extensions, one isolated step at a time.
+"""From an extension plan to mounted extensions, one isolated step at a time.
+
+The manager carries out an :class:`~.plan.ExtensionPlan` -- what to load,
+decided by the config layer -- and is handed only what that takes: the
+server's hooks, ``base_url``, strict mode, a log, and the server object,
+which it never reads but passes to the extensions (``configure(serverapp)``,
+``_load_jupyter_server_extension(serverapp)``).  :meth:`ExtensionManager.load_all`
+returns an :class:`ExtensionLoad`: the records, the tornado rules and
+settings, and the landing page it suggests, from which the server decides
+its ``default_url``.
 
 Each extension is one :class:`ExtensionRecord`, which moves through
 
     found -> imported -> configured -> loaded        (or ``failed``)
 
 ``found``
-    named in ``ServerApp.jpserver_extensions`` (true), or registered on the
-    server by a program (:meth:`ExtensionManager.register`).  Only enabled
-    names are read: entry points are never scanned on the start path.  A
-    malformed conf.d enabler fails its extension here (phase ``enable``).
+    an entry of the plan: enabled by name (an enabler in force says true),
+    or registered on the server by a program (the starter first).  Only
+    enabled names are read: entry points are never scanned on the start
+    path.  A malformed conf.d enabler fails its extension here (phase
+    ``enable``).
 ``imported``
     its module imported and its extension points resolved and validated:
     ``_jupyter_server_extension_points()`` -> ``[{"module", "app"}]``
@@ -33,8 +43,11 @@ it steps aside after import, is never configured, and says for whom
 An exception at any step fails that extension alone, keeping the exception,
 its traceback, the phase and the time spent per phase in the record; an
 extension whose requirement failed fails with ``requires X, which failed``.
-With ``ServerApp.strict_extensions`` a failure stops the start instead
-(:class:`ExtensionError`); with ``ServerApp.safe_mode`` nothing is loaded.
+In strict mode (``ServerApp.strict_extensions``) a failure stops the start
+instead (:class:`ExtensionError`); with the plan's ``safe_mode``
+(``ServerApp.safe_mode``) nothing is loaded.
+One INFO line sums the start up (``Extensions: 3 loaded (a, b, c), 1 failed
+(d)``), after one ERROR line per failure.
 
 The records and the import step are :mod:`.record`; who gets which name,
 prefix or service is :mod:`.claims`.
@@ -42,6 +55,8 @@ prefix or service is :mod:`.claims`.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import types
 from typing import TYPE_CHECKING, Any
 
@@ -49,13 +64,15 @@ from .application import ExtensionApp
 from .claims import settle_claims
 from .hooks import PROJECT_NAME
 from .ordering import load_order
+from .plan import CONFIG, STARTER
 from .points import LOAD_FUNCTION
-from .record import CONFIGURED, IMPORTED, LOADED, REPLACED, ExtensionRecord, check_extension, import_extension
+from .record import CONFIGURED, IMPORTED, LOADED, REPLACED, ExtensionRecord, check_extension, record_for
 
 if TYPE_CHECKING:
     from tornado.routing import Rule
 
-    from ..serverapp import ServerApp
+    from .plan import ExtensionPlan
+    from .plugins import Hooks
 
 _IMPL_ATTR = PROJECT_NAME + "_impl"
 
@@ -64,29 +81,50 @@ class ExtensionError(Exception):
     """Extensions failed and the user asked for a strict start; the message lists them."""
 
 
+@dataclasses.dataclass(frozen=True)
+class ExtensionLoad:
+    """What :meth:`ExtensionManager.load_all` hands back to the server."""
+
+    #: Every extension, in load order (failed ones last): what /api/extensions lists.
+    records: list[ExtensionRecord]
+    #: The tornado rules of every loaded extension, in load order.
+    rules: list[Rule]
+    #: ``{"extension_settings": {name: settings}}``: one key per loaded app.
+    tornado_settings: dict[str, Any]
+    #: The landing page it suggests for ``ServerApp.default_url`` (below base_url); ``""`` for none.
+    landing_page: str
+
+
 # -- the manager ----------------------------------------------------------------
 
 
 class ExtensionManager:
-    """Finds, imports, configures and loads the extensions of one server."""
+    """Carries out one :class:`~.plan.ExtensionPlan`: imports, configures and loads its extensions.
 
-    def __init__(self, serverapp: ServerApp) -> None:
-        self.serverapp = serverapp
-        self.log = serverapp.log
-        #: Every extension, in load order (failed ones last): what /api/extensions lists.
+    ``serverapp`` is only handed to the extensions; the manager reads nothing
+    from it.  ``hooks`` gets the extensions' hookspecs and implementations;
+    ``base_url`` prefixes every route; with ``strict`` a failure raises
+    :class:`ExtensionError` once every extension has had its turn.
+    """
+
+    def __init__(
+        self,
+        plan: ExtensionPlan,
+        *,
+        serverapp: Any,
+        hooks: Hooks,
+        base_url: str,
+        log: logging.Logger,
+        strict: bool = False,
+    ) -> None:
+        self.plan = plan
+        self.hooks = hooks
+        self.base_url = base_url
+        self.log = log
+        self.strict = strict
+        self._serverapp = serverapp
+        #: Every extension, in load order (failed ones last), once :meth:`load_all` ran.
         self.records: list[ExtensionRecord] = []
-        self._registered: list[tuple[Any, bool]] = []
-        self._loaded = False
-
-    def register(self, obj: Any, as_starter: bool = False) -> None:
-        """Add an extension directly: an ExtensionApp class or instance, a module, or a module name.
-
-        Registered extensions load with the enabled ones, without any conf.d
-        file; must be called before the server initializes.
-        """
-        if self._loaded:
-            raise RuntimeError("register extensions before ServerApp.initialize()")
-        self._registered.append((obj, as_starter))
 
     # -- queries ------------------------------------------------------------------
 
@@ -96,17 +134,7 @@ class ExtensionManager:
 
     @property
     def starter(self) -> ExtensionRecord | None:
-        return next((r for r in self.records if r.source == "starter"), None)
-
-    def rules(self) -> list[Rule]:
-        """The tornado rules of every loaded extension, in load order."""
-        return [rule for r in self.records if r.state == LOADED for rule in r.rules]
-
-    def tornado_settings(self) -> dict[str, Any]:
-        """``{"extension_settings": {name: settings}}``: one key per loaded app."""
-        return {
-            "extension_settings": {app.name: app.settings for r in self.records if r.state == LOADED for app in r.apps}
-        }
+        return next((r for r in self.records if r.source == STARTER), None)
 
     def links(self) -> list[tuple[str, str]]:
         """``(name, landing page below base_url)`` of loaded extensions that have one."""
@@ -114,16 +142,14 @@ class ExtensionManager:
 
     # -- the lifecycle --------------------------------------------------------------
 
-    def load_all(self) -> None:
-        """Run every extension through its lifecycle; raise only in strict mode."""
-        self._loaded = True
-        app = self.serverapp
-        if app.safe_mode:
-            enabled = sorted(n for n, on in app.jpserver_extensions.items() if on)
-            self.log.info(
-                "Safe mode: no extension loaded (%d enabled, %d registered)", len(enabled), len(self._registered)
-            )
-            return
+    def load_all(self) -> ExtensionLoad:
+        """Run every planned extension through its lifecycle; raise only in strict mode."""
+        if self.plan.safe_mode:
+            planned = self.plan.to_load()
+            enabled = sum(e.source == CONFIG and e.enabled for e in planned)
+            registered = sum(e.source != CONFIG for e in planned)
+            self.log.info("Safe mode: no extension loaded (%d enabled, %d registered)", enabled, registered)
+            return ExtensionLoad([], [], {"extension_settings": {}}, "")
         records = self._found()
         settle_claims(records, self.log)
         self.records = load_order(records)
@@ -134,67 +160,82 @@ class ExtensionManager:
         self.records = [r for r in self.records if r.ok] + sorted(
             (r for r in self.records if not r.ok), key=lambda r: r.name
         )
-        self._nest_prefixes()
-        self._set_landing_page()
-        for hook, plugin in app.hooks.unknown_hooks():
+        rules = [rule for r in self.records if r.state == LOADED for rule in r.rules]
+        self._nest_prefixes(rules)
+        for hook, plugin in self.hooks.unknown_hooks():
             self.log.warning("Extension %r implements hook %r, which no loaded extension declares", plugin, hook)
         for record in self.records:
             if not record.ok:
                 self.log.error("Extension %s failed (%s): %s", record.name, record.phase, record.error)
                 if record.traceback:
                     self.log.debug("Extension %s failed here:\n%s", record.name, record.traceback)
+        self.log.info("%s", self.summary())
         failed = [r for r in self.records if not r.ok]
-        if failed and app.strict_extensions:
+        if failed and self.strict:
             lines = "\n".join(f"  {r.name} ({r.phase}): {r.error}" for r in failed)
             raise ExtensionError(f"{len(failed)} extension(s) failed and ServerApp.strict_extensions is set:\n{lines}")
+        settings = {app.name: app.settings for r in self.records if r.state == LOADED for app in r.apps}
+        return ExtensionLoad(list(self.records), rules, {"extension_settings": settings}, self._landing_page())
+
+    def summary(self) -> str:
+        """The start-up line: ``Extensions: 2 loaded (a, b), 1 failed (c), 1 replaced (d, for e)``, by name."""
+        loaded = [r.name for r in self.records if r.state == LOADED]
+        failed = [r.name for r in self.records if not r.ok]
+        replaced = [
+            f"{r.name}, for {', '.join(sorted(set(r.replaced_by.values())))}"
+            for r in self.records
+            if r.state == REPLACED
+        ]
+        parts = [f"{len(loaded)} loaded" + (f" ({', '.join(loaded)})" if loaded else "")]
+        parts += [f"{len(failed)} failed ({', '.join(failed)})"] if failed else []
+        parts += [f"{len(replaced)} replaced ({'; '.join(replaced)})"] if replaced else []
+        return "Extensions: " + ", ".join(parts)
 
     def _found(self) -> list[ExtensionRecord]:
-        """Records of registered extensions (starter first), then enabled names, imported."""
-        app = self.serverapp
+        """Records of the plan's registered extensions (starter first), then of its enabled names, imported."""
         records: list[ExtensionRecord] = []
-        seen_classes: set[type] = set()
-        for obj, as_starter in sorted(self._registered, key=lambda item: not item[1]):
-            record = ExtensionRecord(module=_module_name(obj), source="starter" if as_starter else "registered")
-            import_extension(record, obj=None if isinstance(obj, str) else obj)
-            if record.ok and self._already_there(record, seen_classes):
+        owners: dict[type, ExtensionRecord] = {}
+        planned = self.plan.to_load()
+        for entry in (e for e in planned if e.source != CONFIG):
+            record = record_for(entry)
+            if record.ok and self._already_there(record, owners):
                 continue
             records.append(record)
-            if as_starter and record.ok:
+            if entry.source == STARTER and record.ok:
                 self._configure(record)
-        starter = next((r for r in records if r.source == "starter" and r.ok), None)
-        names = sorted(n for n, on in app.jpserver_extensions.items() if on)
-        broken = dict(getattr(app.loaded_config, "broken_enablers", {}) or {})
+        starter = next((r for r in records if r.source == STARTER and r.ok), None)
+        by_name = [e for e in planned if e.source == CONFIG]
         only: set[str] | None = None  # with load_other_extensions False: what the starter needs
         if starter is not None and not starter.apps[0].load_other_extensions:
             self.log.info(
                 "%s does not load other extensions (load_other_extensions is False); service providers still load",
                 starter.name,
             )
-            only = set(self._required_by(starter, names))
-            broken = {k: v for k, v in broken.items() if k in only}
-        taken = {r.module for r in records}
-        for name in sorted(set(names) | set(broken)):
-            if name in taken:
+            only = set(self._required_by(starter, [e.module for e in by_name if e.enabled]))
+        for entry in by_name:
+            if only is not None and entry.broken and entry.module not in only:
                 continue
-            record = ExtensionRecord(module=name, enabled_by=_enabled_by(app.loaded_config, name))
-            if name in broken:
-                record.fail("enable", broken[name])
-            else:
-                import_extension(record)
-                if only is not None and name not in only and not (record.ok and record.provides):
-                    continue  # the server's services are not "other extensions": whoever provides them loads
-                if record.ok and self._already_there(record, seen_classes):
-                    continue
+            record = record_for(entry)
+            if only is not None and entry.module not in only and not (record.ok and record.provides):
+                continue  # the server's services are not "other extensions": whoever provides them loads
+            if record.ok and self._already_there(record, owners):
+                continue
             records.append(record)
         return records
 
     @staticmethod
-    def _already_there(record: ExtensionRecord, seen: set[type]) -> bool:
-        """Whether every app of ``record`` is already provided (registered and enabled)."""
+    def _already_there(record: ExtensionRecord, owners: dict[type, ExtensionRecord]) -> bool:
+        """Whether every app of ``record`` is already another record's (registered, and enabled by name too).
+
+        That record then is this extension: it takes the enabler naming it.
+        """
         classes = {p.app_class for p in record.points if p.app_class is not None}
-        if classes and len(classes) == len(record.points) and classes <= seen:
+        if classes and len(classes) == len(record.points) and classes <= set(owners):
+            owner = owners[next(iter(classes))]
+            owner.enabled_by = owner.enabled_by or record.enabled_by
             return True
-        seen.update(classes)
+        for cls in classes:
+            owners.setdefault(cls, record)
         return False
 
     @staticmethod
@@ -220,13 +261,13 @@ class ExtensionManager:
                         specs = getattr(point.module_obj, "hookspecs", None)
                     elif point.app is None:
                         point.app = point.app_class(log=self.log.getChild(point.app_class.name))
-                        point.app.configure(self.serverapp)
+                        point.app.configure(self._serverapp)
                         specs = point.app_class.hookspecs
                     else:
-                        point.app.serverapp = self.serverapp
+                        point.app.serverapp = self._serverapp
                         specs = point.app_class.hookspecs
                     if specs is not None:
-                        self.serverapp.hooks.add_hookspecs(specs)
+                        self.hooks.add_hookspecs(specs)
             except (Exception, SystemExit) as err:  # an extension must not end the server
                 record.fail("configure", err)
                 return
@@ -255,14 +296,15 @@ class ExtensionManager:
                     app = point.app
                     if app is None:
                         step = LOAD_FUNCTION
-                        point.load(self.serverapp)  # type: ignore[misc]
+                        point.load(self._serverapp)  # type: ignore[misc]  # a function point has load
                         continue
                     for step in ("initialize_settings", "initialize_templates", "initialize_handlers"):
                         getattr(app, step)()
                     step = "mounting routes"
-                    more_rules, shown = mount_handlers(app, app.handlers, self.serverapp.base_url)
-                    rules += more_rules
-                    routes += shown
+                    mounted = mount_handlers(app, app.handlers, self.base_url)
+                    app._route_urls = types.MappingProxyType(mounted.urls)
+                    rules += mounted.rules
+                    routes += mounted.routes
                 step = "registering hooks"
                 self._register_hooks(record)
             except (Exception, SystemExit) as err:  # an extension must not end the server
@@ -273,7 +315,6 @@ class ExtensionManager:
         record.state = LOADED
 
     def _register_hooks(self, record: ExtensionRecord) -> None:
-        hooks = self.serverapp.hooks
         registered: list[str] = []
         try:
             for point in record.points:
@@ -281,29 +322,27 @@ class ExtensionManager:
                 if plugin is None:
                     continue
                 name = point.name
-                hooks.register(plugin, name)
+                self.hooks.register(plugin, name)
                 registered.append(name)
         except Exception:
             for name in registered:
-                hooks.unregister(name)
+                self.hooks.unregister(name)
             raise
 
-    def _nest_prefixes(self) -> None:
+    def _nest_prefixes(self, rules: list[Rule]) -> None:
         """The longest-prefix rule, applied once every extension is loaded (see :func:`.mount.exclude_nested`)."""
         from .mount import exclude_nested
 
-        exclude_nested(self.rules(), self.serverapp.base_url)
+        exclude_nested(rules, self.base_url)
 
-    def _set_landing_page(self) -> None:
-        """Point ``ServerApp.default_url`` (``/`` and the start-up URL) at the best landing page.
+    def _landing_page(self) -> str:
+        """The landing page to suggest for ``ServerApp.default_url`` (``/`` and the start-up URL).
 
-        ``default_url`` configured by the user wins; then the starter's landing
-        page; then that of the loaded app with the highest ``frontend_priority``
-        above 0 (the first in load order on a tie).  With none of these it stays
-        ``/``, the core's landing page.
+        The starter's landing page; else that of the loaded app with the
+        highest ``frontend_priority`` above 0 (the first in load order on a
+        tie); else ``""``.  The server decides: a ``default_url`` the user
+        configured wins over any suggestion.
         """
-        if "default_url" in self.serverapp.config.get("ServerApp", {}):
-            return
         starter = self.starter
         url = starter.landing_url if starter is not None and starter.state == LOADED else ""
         if not url:
@@ -312,8 +351,7 @@ class ExtensionManager:
                 for app in record.apps if record.state == LOADED else ():
                     if app.frontend_priority > best and record.landing_of(app):
                         best, url = app.frontend_priority, record.landing_of(app)
-        if url:
-            self.serverapp.default_url = url
+        return url
 
 
 def hook_plugin(app: ExtensionApp) -> types.SimpleNamespace | None:
@@ -334,17 +372,3 @@ def hook_plugin(app: ExtensionApp) -> types.SimpleNamespace | None:
             if callable(func) and hasattr(func, _IMPL_ATTR):
                 found[attr] = getattr(app, attr)
     return types.SimpleNamespace(**found) if found else None
-
-
-def _enabled_by(loaded_config: Any, name: str) -> dict[str, str] | None:
-    sources = getattr(loaded_config, "provenance", {}).get(name)
-    return {"path": sources[0].path, "level": sources[0].level} if sources else None
-
-
-def _module_name(obj: Any) -> str:
-    if isinstance(obj, str):
-        return obj
-    if isinstance(obj, types.ModuleType):
-        return obj.__name__
-    cls = obj if isinstance(obj, type) else type(obj)
-    return f"{cls.__module__}:{cls.__qualname__}"

@@ -8,8 +8,9 @@ Every extension owns three URL namespaces below ``base_url``:
 ``/static/<name>/...``     files from its ``static_paths``
 =========================  =============================================
 
-A bare route ``(pattern, Handler[, kwargs])`` goes to the first or the
-second by its handler's base class.  An extension may own more: the
+A bare route ``(pattern, Handler[, kwargs[, name]])`` goes to the first or
+the second by its handler's base class; a ``name`` lets the extension build
+the route's URL (``url_for``, see :mod:`.urls`).  An extension may own more: the
 top-level *page prefixes* it declares (``page_prefixes = ("tree",)``) and
 the paths of the standard services it *provides* (``provides =
 ("contents",)``, see :mod:`.services`).  :class:`Mount` is the one way to put
@@ -49,7 +50,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tornado import web
 from tornado.httputil import HTTPServerRequest
@@ -57,6 +58,7 @@ from tornado.routing import Matcher, Rule
 
 from ..web.handlers import JupyterHandler, url_path_join
 from .services import SERVICES, service_at, service_paths, top_level_services
+from .urls import RouteURL, route_urls
 
 if TYPE_CHECKING:
     from .application import ExtensionApp
@@ -71,6 +73,7 @@ RESERVED_NAMES = frozenset(
         "extensions",
         "login",
         "logout",
+        "oauth_callback",  # JupyterHub mode's OAuth callback (auth/hub.py)
         "kernelspecs",
         "kernels",
         "sessions",
@@ -165,19 +168,55 @@ def normalize_pattern(pattern: str) -> str:
     return pattern
 
 
-def split_route(route: Any) -> tuple[str, type, dict[str, Any]]:
-    """``(pattern, handler, kwargs)`` of a route tuple, checked; :class:`MountError` otherwise."""
-    if not isinstance(route, (tuple, list)) or len(route) not in (2, 3):
-        raise MountError(f"route {route!r} must be (pattern, handler class) or (pattern, handler class, kwargs)")
+def split_route(route: Any) -> tuple[str, type, dict[str, Any], str | None]:
+    """``(pattern, handler, kwargs, name)`` of a route tuple, checked; :class:`MountError` otherwise."""
+    if not isinstance(route, (tuple, list)) or len(route) not in (2, 3, 4):
+        raise MountError(
+            f"route {route!r} must be (pattern, handler class), (pattern, handler class, kwargs) "
+            "or (pattern, handler class, kwargs, name)"
+        )
     pattern, handler, *rest = route
     kwargs = rest[0] if rest else {}
+    name = rest[1] if len(rest) > 1 else None
     if not isinstance(kwargs, dict):
         raise MountError(f"route {pattern!r}: handler kwargs must be a dict, not {type(kwargs).__name__}")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise MountError(f"route {pattern!r}: its name must be a non-empty string, not {name!r}")
     if "extension_app" in kwargs:
         raise MountError(f"route {pattern!r}: 'extension_app' is set by the server, not by the route")
     check_pattern(pattern)
     route_kind(handler)
-    return pattern, handler, kwargs
+    return pattern, handler, kwargs, name
+
+
+def named_routes(owner: str, routes: Sequence[Any], base_url: str = "/") -> dict[str, RouteURL]:
+    """The named routes among ``routes`` (bare ones and Mounts' alike), checked as mounting checks them.
+
+    Raises :class:`MountError` for a name given twice or a named pattern that
+    no single URL stands for (see :mod:`.urls`).  A bare route's prefix needs
+    its handler's namespace; ``owner`` is the extension's name.
+    """
+    named: list[tuple[str, str, str]] = []
+    for prefix, route in _flatten(routes):
+        pattern, handler, _kwargs, name = split_route(route)
+        if name is not None:
+            where = prefix if prefix is not None else namespace_prefix("/", route_kind(handler), owner)
+            named.append((name, url_path_join(base_url, where), normalize_pattern(pattern)))
+    try:
+        return route_urls(named, owner)
+    except ValueError as err:
+        raise MountError(str(err)) from None
+
+
+def _flatten(routes: Sequence[Any]) -> list[tuple[str | None, Any]]:
+    """``(Mount prefix or None, route)`` for every route, Mounts opened."""
+    out: list[tuple[str | None, Any]] = []
+    for item in routes:
+        if isinstance(item, Mount):
+            out += [(item.prefix, route) for route in item.routes]
+        else:
+            out.append((None, item))
+    return out
 
 
 # -- Mount: routes in another prefix the extension owns ----------------------------
@@ -191,7 +230,7 @@ class Mount:
     prefix the extension owns: its name (``"lab/api/settings"``), one of its
     ``page_prefixes`` (``"tree"``), or a path of a service it ``provides``;
     the manager refuses any other with a :class:`MountError` saying what it
-    owns.  The routes are ``(pattern, handler[, kwargs])`` as usual, their
+    owns.  The routes are ``(pattern, handler[, kwargs[, name]])`` as usual, their
     patterns relative to ``prefix``; their handlers still subclass
     ExtensionHandler or ExtensionAPIHandler, which sets their behaviour only.
     """
@@ -337,20 +376,31 @@ def namespace_prefix(base_url: str, kind: str, name: str) -> str:
     return url_path_join(base_url, name)
 
 
-def mount_handlers(app: ExtensionApp, routes: Sequence[Any], base_url: str) -> tuple[list[Rule], list[str]]:
-    """Tornado rules for ``app``'s routes, Mounts and static files, and how each reads for people.
+class Mounted(NamedTuple):
+    """What :func:`mount_handlers` made of one app's routes."""
+
+    rules: list[Rule]
+    #: How each rule reads for people (the record's ``routes``).
+    routes: list[str]
+    #: The named routes, for ``url_for``.
+    urls: dict[str, RouteURL]
+
+
+def mount_handlers(app: ExtensionApp, routes: Sequence[Any], base_url: str) -> Mounted:
+    """Tornado rules for ``app``'s routes, Mounts and static files, how each reads, and the named ones.
 
     Every handler receives the extension app (``extension_app``) on top of
     the route's own keyword arguments.  Raises :class:`MountError` for the
-    first route or Mount that cannot be mounted, or a landing page outside
-    the app's pages; nothing is mounted then.
+    first route or Mount that cannot be mounted, a route name given twice, a
+    named route no URL stands for, or a landing page outside the app's
+    pages; nothing is mounted then.
     """
     check_landing(app)
     rules: list[Rule] = []
     shown: list[str] = []
 
     def add(prefix: str | None, route: Any) -> None:
-        pattern, handler, kwargs = split_route(route)
+        pattern, handler, kwargs, _name = split_route(route)
         if prefix is None:  # a bare route: the handler's base class picks the namespace
             prefix = namespace_prefix("/", route_kind(handler), app.name)
         regex = check_pattern(pattern)
@@ -361,10 +411,9 @@ def mount_handlers(app: ExtensionApp, routes: Sequence[Any], base_url: str) -> t
     for item in routes:
         if isinstance(item, Mount):
             check_mount(type(app), item)
-            for route in item.routes:
-                add(item.prefix, route)
-        else:
-            add(None, item)
+    for prefix, route in _flatten(routes):
+        add(prefix, route)
+    urls = named_routes(app.name, routes, base_url)
     static_paths = app.resolved_paths(app.static_paths)
     if static_paths:
         for path in static_paths:
@@ -375,7 +424,7 @@ def mount_handlers(app: ExtensionApp, routes: Sequence[Any], base_url: str) -> t
             Rule(NamespaceMatcher(prefix, re.compile(r"/(.*)")), ExtensionStaticHandler, {"roots": static_paths})
         )
         shown.append(namespace_prefix("/", "static", app.name) + "/(.*)")
-    return rules, shown
+    return Mounted(rules, shown, urls)
 
 
 def locate_static(roots: Sequence[str], path: str) -> tuple[str, str] | None:

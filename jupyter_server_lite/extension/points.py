@@ -86,8 +86,8 @@ def point_from_dict(module: types.ModuleType, item: Any) -> ExtensionPoint:
 
 
 def validate_point(point: ExtensionPoint) -> None:
-    """Check what the app class declares: name, requires, provides, page prefixes, routes."""
-    from .mount import Mount, check_mount, check_name, split_route
+    """Check what the app class declares: name, requires, provides, page prefixes, routes and their names."""
+    from .mount import Mount, check_mount, check_name, named_routes, split_route
     from .services import check_provides
 
     cls = point.app_class
@@ -118,6 +118,32 @@ def validate_point(point: ExtensionPoint) -> None:
                     split_route(inner)
             else:
                 split_route(route)
+        named_routes(cls.name, declared)
+
+
+def declaring_module(cls: type) -> str | None:
+    """The extension module whose only point is ``cls``, looked up from ``cls.__module__`` upwards.
+
+    ``jsl_hello.app.HelloApp`` -> ``"jsl_hello"`` when ``jsl_hello``'s
+    ``_jupyter_server_extension_points()`` is ``[{"app": HelloApp, ...}]``.
+    Only modules already imported are asked (the class's own are).  None when
+    no module lists it, when the one that does lists other points too (the
+    class then stands for itself, not for the whole module), or when asking
+    fails.
+    """
+    parts = cls.__module__.split(".")
+    for end in range(len(parts), 0, -1):
+        module = sys.modules.get(".".join(parts[:end]))
+        declare = getattr(module, POINTS_FUNCTION, None) if module is not None else None
+        if module is None or not callable(declare):
+            continue
+        try:
+            declared = declare()
+        except Exception:  # an extension's own bug shows when it loads, with its traceback
+            return None
+        if isinstance(declared, (list, tuple)) and any(isinstance(p, dict) and p.get("app") is cls for p in declared):
+            return module.__name__ if len(declared) == 1 else None
+    return None
 
 
 def version_of(module: types.ModuleType | None) -> str:

@@ -6,10 +6,11 @@ Every extension has exactly one :class:`ExtensionRecord`: its state
 took.  The HTTP API (``GET /api/extensions``), the CLI (``extension list``)
 and the dashboard all read it; :mod:`.manager` moves it along.
 
-Without a server, :func:`check_extension` runs the ``found -> imported``
-steps for one module name -- what ``jupyter server-lite extension list``
-and ``enable`` use to tell whether a name is an importable, valid
-extension::
+Without a server, :func:`record_for` runs the ``found -> imported`` steps
+for one entry of an :class:`~.plan.ExtensionPlan` -- the step a start takes
+first, and all ``jupyter server-lite extension list`` takes -- and
+:func:`check_extension` the same for a bare module name, which ``enable``
+uses to tell whether a name is an importable, valid extension::
 
     check_extension(module: str) -> ExtensionRecord
         record.ok        True when it imported and validated
@@ -41,7 +42,9 @@ from .points import ExtensionPoint, points_of, validate_point, version_of
 if TYPE_CHECKING:
     from tornado.routing import Rule
 
+    from ..configfiles import EnablerSource
     from .application import ExtensionApp
+    from .plan import PlannedExtension
 
 FOUND, IMPORTED, CONFIGURED, LOADED, FAILED = "found", "imported", "configured", "loaded", "failed"
 REPLACED = "replaced"
@@ -70,8 +73,8 @@ class ExtensionRecord:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
     #: How it was found: "config" (enabled by name), "registered" or "starter".
     source: str = "config"
-    #: For "config": the file whose setting is in force, ``{"path", "level"}``.
-    enabled_by: dict[str, str] | None = None
+    #: The enabler in force when it says true, ``{"path", "level", "directory"}`` (see :func:`enabler_model`).
+    enabled_by: dict[str, str | None] | None = None
     #: Whether its module is one of jupyter_server_lite.bundled.BUNDLED_EXTENSIONS.
     bundled: bool = False
     #: For a bundled extension that stepped aside: service -> the extension now providing it.
@@ -170,6 +173,32 @@ class ExtensionRecord:
 
 
 # -- import and validation (also used without a server) -----------------------
+
+
+def enabler_model(source: EnablerSource | None) -> dict[str, str | None] | None:
+    """``{"path", "level", "directory"}`` of an enabler: the file, the level's name and its config folder.
+
+    ``level`` is a name (user, sys-prefix, system, JUPYTER_CONFIG_PATH, other,
+    --config, bundled, program, command line); ``directory`` is the folder for
+    the folder levels, None for the others.
+    """
+    if source is None:
+        return None
+    return {"path": source.path, "level": source.level, "directory": source.directory}
+
+
+def record_for(entry: PlannedExtension) -> ExtensionRecord:
+    """The record of a planned extension after ``found -> imported``, without a server.
+
+    An enabled-by-name extension whose own enabler file is unreadable fails
+    here (phase ``enable``) without being imported.  Never raises.
+    """
+    record = ExtensionRecord(module=entry.module, source=entry.source, enabled_by=enabler_model(entry.enabled_by))
+    if entry.broken and entry.source == "config":
+        record.fail("enable", entry.broken)
+    else:
+        import_extension(record, obj=entry.obj)
+    return record
 
 
 def check_extension(module: str) -> ExtensionRecord:

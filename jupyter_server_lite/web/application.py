@@ -2,7 +2,8 @@
 
 Route order is the contract:
 
-1. core routes (auth pages, status, kernelspecs, kernels, sessions, pages);
+1. core routes (the identity provider's pages -- login, logout, JupyterHub's
+   OAuth callback --, status, kernelspecs, kernels, sessions, metrics, pages);
 2. routes mounted by extensions, each confined to a prefix its extension
    owns (its namespaces, page prefixes, the paths of the services it
    provides) and kept out of every longer prefix mounted or reserved for a
@@ -27,6 +28,7 @@ from tornado import web
 from tornado.routing import Rule
 
 from ..auth import login
+from ..metrics import handler as metrics
 from ..services import extensions, openapi, status
 from ..services.kernels import handlers as kernels
 from ..services.kernels import websocket as kernel_websocket
@@ -49,10 +51,12 @@ CORE_STATIC_PATH = os.path.join(PACKAGE_ROOT, "static")
 Route = tuple[str, type, dict[str, Any]] | tuple[str, type]
 
 
-def core_routes() -> list[Route]:
-    """The core's routes, in routing order: each module's ``default_handlers``."""
+def core_routes(auth_routes: Iterable[Route] = login.default_handlers) -> list[Route]:
+    """The core's routes, in routing order: each module's ``default_handlers``, the
+    authentication pages first (``auth_routes``: the identity provider's, see
+    ``IdentityProvider.routes``)."""
     return [
-        *login.default_handlers,
+        *auth_routes,
         *status.default_handlers,
         *kernelspecs.default_handlers,
         *kernels.default_handlers,
@@ -60,6 +64,7 @@ def core_routes() -> list[Route]:
         *openapi.default_handlers,
         *sessions.default_handlers,
         *extensions.default_handlers,
+        *metrics.default_handlers,
         *pages.default_handlers,
     ]
 
@@ -125,7 +130,8 @@ def make_application(
     """
     base_url = serverapp.base_url
     extra = list(extra_routes)
-    routes: list[Any] = prefix_routes(base_url, [*core_routes(), *(r for r in extra if not isinstance(r, Rule))])
+    core = core_routes(serverapp.identity_provider.routes())
+    routes: list[Any] = prefix_routes(base_url, [*core, *(r for r in extra if not isinstance(r, Rule))])
     routes += [r for r in extra if isinstance(r, Rule)]
     routes += prefix_routes(base_url, [(r"/api/.*", APINotFoundHandler), (r"/extension/api/.*", APINotFoundHandler)])
     app_settings: dict[str, Any] = {
@@ -140,8 +146,8 @@ def make_application(
         "static_handler_class": StaticHandler,
         "static_url_prefix": url_path_join(base_url, "static", "jupyter_server_lite") + "/",
         "default_handler_class": PageNotFoundHandler,
-        "log_function": log_request,
-        "websocket_max_message_size": serverapp.max_body_size,
+        "log_function": serverapp.metrics.log_function(log_request),  # the access log, then the request metrics
+        "websocket_max_message_size": serverapp.websocket_max_message_size,
     }
     app_settings.update(serverapp.tornado_settings)
     app_settings.update(settings or {})

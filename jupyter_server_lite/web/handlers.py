@@ -21,6 +21,14 @@ off) echoes the ``_xsrf`` cookie.  Tornado's own early XSRF check is
 deferred to that last step, so an anonymous POST hears "authentication
 required", not "XSRF".
 
+Who the caller is, the identity provider says (``ServerApp.identity_provider``),
+at the credentials step, once per request.  A provider that must ask
+elsewhere (JupyterHub) answers with an awaitable, so :meth:`JupyterHandler.prepare`
+is a coroutine; a subclass that extends it writes ``async def prepare(self):
+await super().prepare()`` -- a plain ``def prepare`` is refused when the
+class is made, since calling the coroutine without awaiting it would skip
+the admission.
+
 Bodies are streamed (see :mod:`.bodies`): all of that runs when the
 headers are in, before a byte of the body is read, so a body the caller may
 not send is never buffered.  By the time the HTTP method runs, an admitted
@@ -35,6 +43,7 @@ body ever carries a traceback: the log has it.
 from __future__ import annotations
 
 import functools
+import inspect
 import ipaddress
 import json
 import logging
@@ -122,30 +131,48 @@ class JupyterHandler(web.RequestHandler):
     def base_url(self) -> str:
         return self.settings.get("base_url", "/")
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a subclass whose ``prepare`` is not a coroutine (see the module docstring)."""
+        super().__init_subclass__(**kwargs)
+        prepare = cls.__dict__.get("prepare")
+        if prepare is not None and not inspect.iscoroutinefunction(prepare):
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__}.prepare must be a coroutine that awaits the base's: "
+                "async def prepare(self): await super().prepare()"
+            )
+
     # -- identity ---------------------------------------------------------
 
     def get_current_user(self) -> User | None:
-        user, method = self.identity_provider.get_user(self)
-        self.auth_method = method
-        return user
+        """Nobody until :meth:`admit` has asked the identity provider, which it
+        does before any HTTP method runs (so only an error answered earlier,
+        such as tornado's 405, sees ``None`` here)."""
+        return None
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:
         """Admit the request (:meth:`admit`), then make room for its body (:meth:`expect_body`).
 
         Runs when the headers are in, before the body is read.
         """
-        self.admit()
+        await self.admit()
         self.expect_body()
 
-    def admit(self) -> None:
+    async def admit(self) -> None:
         """Host, then Origin, then credentials, then the path itself; the first failure answers.
 
-        An anonymous ``OPTIONS`` (a CORS preflight carries no credentials)
-        passes on an allowed Origin alone and gets :meth:`answer_preflight`,
-        the same on every path.
+        The credentials are the identity provider's to judge
+        (``get_user``, which sets :attr:`current_user` and :attr:`auth_method`);
+        only a provider that must ask elsewhere makes this wait.  An anonymous
+        ``OPTIONS`` (a CORS preflight carries no credentials) passes on an
+        allowed Origin alone and gets :meth:`answer_preflight`, the same on
+        every path.
         """
         self.check_host()
         self.check_cross_origin()
+        found = self.identity_provider.get_user(self)
+        if not isinstance(found, tuple):  # an awaitable: the provider asks elsewhere (JupyterHub)
+            found = await found
+        self.current_user, self.auth_method = found
         if self.request.method == "OPTIONS" and self.current_user is None:
             self.answer_preflight()
             raise web.Finish()
@@ -250,7 +277,6 @@ class JupyterHandler(web.RequestHandler):
         """
         if self.settings.get("disable_check_xsrf"):
             return
-        self.current_user  # noqa: B018 -- identifying the request sets auth_method
         if self.auth_method in ("header", "query"):
             return
         try:
@@ -361,8 +387,12 @@ class JupyterHandler(web.RequestHandler):
         super().log_exception(typ, value, tb)
 
     def set_default_headers(self) -> None:
+        """Every answer's headers; then ``tornado_settings["headers"]`` (Jupyter Server's
+        setting: extra headers, or a replacement ``Content-Security-Policy``)."""
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Content-Security-Policy", "frame-ancestors 'self'")
+        for name, value in self.settings.get("headers", {}).items():
+            self.set_header(name, value)
 
     def render_template(self, name: str, **ns: Any) -> str:
         env = self.settings["jinja2_env"]
@@ -440,8 +470,8 @@ class APINotFoundHandler(APIHandler):
     which routes exist); the XSRF check is skipped because nothing is done.
     """
 
-    def prepare(self) -> None:
-        self.admit()
+    async def prepare(self) -> None:
+        await self.admit()
         raise web.HTTPError(404, f"No API route at {self.request.path}")
 
 
@@ -450,8 +480,8 @@ class PageNotFoundHandler(JupyterHandler):
 
     allow_unauthenticated = True
 
-    def prepare(self) -> None:
-        self.admit()
+    async def prepare(self) -> None:
+        await self.admit()
         raise web.HTTPError(404)
 
 

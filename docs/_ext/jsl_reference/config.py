@@ -1,8 +1,9 @@
 """The configuration reference: every configurable trait the server knows, from the classes.
 
 The classes are found, not listed: ``ServerApp``, its ``classes``, the
-classes its ``*_class`` traits name by default (the swappable parts, and
-what they name in turn), and the app of every bundled extension.  A trait
+classes its ``*_class`` traits name by default or by a flag of its command
+line (the swappable parts -- ``--hub``'s identity provider too -- and what
+they name in turn), and the app of every bundled extension.  A trait
 added to any of them appears here with its ``help=``, its type and its real
 default -- the sentence of :func:`jupyter_server_lite.traitdoc.computed_default`
 for a default computed at start-up -- without anyone editing a table.
@@ -52,12 +53,21 @@ def _named_classes(cls: type[Configurable]) -> Iterator[type[Configurable]]:
             yield value
 
 
+def flag_classes(flags: dict[str, Any]) -> Iterator[type[Configurable]]:
+    """The classes of ours that command-line flags put in ``*_class`` traits (``--hub``)."""
+    for settings, _help in flags.values():
+        for section in settings.values():
+            for name, value in section.items():
+                if name.endswith("_class") and isinstance(value, str) and value.startswith(PACKAGE + "."):
+                    yield import_item(value)
+
+
 def documented_classes() -> list[type[Configurable]]:
     """Every configurable class of the server and its bundled extensions, once each, ServerApp first."""
     from jupyter_server_lite.serverapp import ServerApp
 
     found: list[type[Configurable]] = []
-    queue: list[type[Configurable]] = [ServerApp, *ServerApp.classes]
+    queue: list[type[Configurable]] = [ServerApp, *ServerApp.classes, *flag_classes(ServerApp.flags)]
     for app in bundled_apps():
         queue += [app, *getattr(app, "classes", [])]
     while queue:

@@ -37,10 +37,11 @@ class HelloApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         # Patterns are relative to the namespace the handler's base class picks:
         # a page handler lands at /hello/..., an API handler at /extension/api/hello/...
+        # The fourth element names the route: handlers build its URL with url_for(name).
         self.handlers.extend(
             [
-                (r"/?", HelloPageHandler),
-                (r"/greeting", GreetingHandler),
+                (r"/?", HelloPageHandler, {}, "page"),
+                (r"/greeting", GreetingHandler, {}, "greeting"),
             ]
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from tornado.web import HTTPError
 
 from jupyter_server_lite.extension.handler import ExtensionAPIHandler, ExtensionHandler
-from jupyter_server_lite.web.handlers import url_path_join
 
 
 class HelloPageHandler(ExtensionHandler):
@@ -18,7 +17,7 @@ class HelloPageHandler(ExtensionHandler):
                 "hello.html",
                 greeting=app.greeting,
                 max_name_length=app.max_name_length,
-                api_url=url_path_join(self.base_url, "extension", "api", app.name, "greeting"),
+                api_url=self.url_for("greeting"),  # base_url included, whatever it is
                 xsrf_token=self.xsrf_token.decode(),
             )
         )

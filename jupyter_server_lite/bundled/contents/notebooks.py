@@ -17,17 +17,29 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from types import ModuleType
 from typing import Any
 
 from tornado import web
+
+from ...deferred import import_jsonschema
 
 #: The notebook format this server reads to and writes.
 NBFORMAT = 4
 
 
+def _nbformat() -> ModuleType:
+    """nbformat, imported on first use (see the module docstring), jsonschema
+    under it without its slow optional grammar (see :mod:`jupyter_server_lite.deferred`)."""
+    import_jsonschema()
+    import nbformat
+
+    return nbformat
+
+
 def _validator(minor: Any) -> Any:
     """nbformat's fast validator for 4.<minor> (compiled once per minor by nbformat)."""
-    from nbformat import validator  # imported on first use: see the module docstring
+    validator = _nbformat().validator
 
     return validator.get_validator(version=NBFORMAT, version_minor=minor if isinstance(minor, int) else None)
 
@@ -102,8 +114,7 @@ def _join_bundle(bundle: Any) -> None:
 
 
 def _convert(nb: dict[str, Any], path: str) -> dict[str, Any]:
-    import nbformat  # imported on first use: see the module docstring
-
+    nbformat = _nbformat()
     try:
         return json.loads(json.dumps(nbformat.convert(nbformat.from_dict(nb), NBFORMAT)))
     except Exception as err:
@@ -129,16 +140,14 @@ def serialize(content: Any, path: str) -> bytes:
         _validator(content.get("nbformat_minor")).validate(content)
     except Exception as err:
         raise web.HTTPError(400, f"Notebook {path!r} is not valid: {describe(content)}") from err
-    import nbformat  # imported on first use: see the module docstring
-
+    nbformat = _nbformat()
     text = nbformat.writes(nbformat.from_dict(content), version=nbformat.NO_CONVERT)
     return (text if text.endswith("\n") else text + "\n").encode("utf-8")
 
 
 def new_notebook() -> dict[str, Any]:
     """An empty notebook, as nbformat makes one."""
-    import nbformat  # imported on first use: see the module docstring
-
+    nbformat = _nbformat()
     return json.loads(nbformat.writes(nbformat.v4.new_notebook()))
 
 
@@ -150,7 +159,7 @@ def describe(nb: dict[str, Any]) -> str:
     why: the sub-schema for the cell's own ``cell_type`` is the one whose
     errors are shown.
     """
-    from nbformat import validator  # imported on first use: see the module docstring
+    validator = _nbformat().validator
 
     checker = validator.get_validator(version=NBFORMAT, version_minor=_minor(nb), name="jsonschema")
     errors = list(checker.iter_errors(nb))

@@ -57,7 +57,7 @@ class DashboardApp(ExtensionApp):
         return ["templates"]
 
     def initialize_handlers(self) -> None:
-        self.handlers.append((r"/?", DashboardHandler))
+        self.handlers.append((r"/?", DashboardHandler, {}, "page"))
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -15,10 +15,12 @@ one listener to the active contents manager (``serverapp.contents_manager``,
 whichever extension provides it) and emits each announcement --
 ``get``, ``save``, ``rename``, ``copy``, ``delete`` -- under Jupyter
 Server's ``https://events.jupyter.org/jupyter_server/contents_service/v1``
-schema, with the same data.
+schema, with the same data, whenever anyone listens (a subscriber, or a
+listener in Python): every read is announced, and a server nobody watches
+need not build an event per request.
 
 Starting the server imports nothing beyond this package and tornado: the
-validator (``fastjsonschema``) comes with the first event.
+validator (``fastjsonschema``) comes with the first event emitted.
 """
 
 from __future__ import annotations
@@ -85,7 +87,6 @@ class EventsApp(ExtensionApp):
     def _default_event_logger(self) -> EventLogger:
         logger = EventLogger(log=self.log)
         logger.register_event_schema(CONTENTS_SCHEMA)
-        logger.add_listener(listener=self._broadcast)
         return logger
 
     @default("extension_url")
@@ -94,9 +95,31 @@ class EventsApp(ExtensionApp):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        #: The connected /api/events/subscribe clients.
-        self.subscribers: set[SubscribeHandler] = set()
+        self._subscribers: set[SubscribeHandler] = set()
         self._contents: Any = None  # the contents manager listened to, once the server runs
+
+    @property
+    def subscribers(self) -> frozenset[SubscribeHandler]:
+        """The connected /api/events/subscribe clients."""
+        return frozenset(self._subscribers)
+
+    def subscribe(self, subscriber: SubscribeHandler) -> None:
+        """Send every event to ``subscriber`` from now on.
+
+        The bus hears the app only while someone subscribes, so that a
+        server nobody watches builds no event for nobody (see
+        :meth:`~.logger.EventLogger.listened`).
+        """
+        if not self._subscribers:
+            self.event_logger.add_listener(listener=self._broadcast)
+        self._subscribers.add(subscriber)
+
+    def unsubscribe(self, subscriber: SubscribeHandler) -> None:
+        """Stop sending to ``subscriber``; one not subscribed is ignored."""
+        if subscriber in self._subscribers:
+            self._subscribers.discard(subscriber)
+            if not self._subscribers:
+                self.event_logger.remove_listener(listener=self._broadcast)
 
     def initialize_handlers(self) -> None:
         from ...extension.mount import Mount
@@ -106,10 +129,8 @@ class EventsApp(ExtensionApp):
 
     def _broadcast(self, *, logger: EventLogger, schema_id: str, data: dict[str, Any]) -> None:
         """Send one event to every subscriber, serialized once."""
-        if not self.subscribers:
-            return
         message = json.dumps({"schema_id": schema_id, **{k: v for k, v in data.items() if k != "schema_id"}}).encode()
-        for subscriber in list(self.subscribers):
+        for subscriber in list(self._subscribers):
             subscriber.send_event(message)
 
     # -- contents announcements -----------------------------------------------------
@@ -118,10 +139,10 @@ class EventsApp(ExtensionApp):
     def server_started(self, serverapp: ServerApp) -> None:
         try:
             contents = serverapp.contents_manager
-        except RuntimeError:
-            self.log.debug("No contents service: no contents events")
+            contents.add_listener(self._contents_changed)
+        except (RuntimeError, AttributeError) as err:  # no contents service, or one without a ContentsManager
+            self.log.debug("No contents events: %s", err)
             return
-        contents.add_listener(self._contents_changed)
         self._contents = contents
 
     @hookimpl
@@ -129,11 +150,12 @@ class EventsApp(ExtensionApp):
         if self._contents is not None:
             self._contents.remove_listener(self._contents_changed)
             self._contents = None
-        for subscriber in list(self.subscribers):
+        for subscriber in list(self._subscribers):
             subscriber.close(1001, "the server is stopping")
 
     def _contents_changed(self, event: dict[str, str]) -> None:
-        self.event_logger.emit(schema_id=CONTENTS_SCHEMA_ID, data=event)
+        if self.event_logger.listened(CONTENTS_SCHEMA_ID):  # every read is announced: for nobody, skip it
+            self.event_logger.emit(schema_id=CONTENTS_SCHEMA_ID, data=event)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

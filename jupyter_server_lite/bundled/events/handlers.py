@@ -31,6 +31,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ...extension.handler import ExtensionAPIHandler
+from ...web.bodies import declared_body
 from .schema import EventError
 
 if TYPE_CHECKING:
@@ -69,14 +70,22 @@ class EventsHandler(ExtensionAPIHandler):
     def events_app(self) -> EventsApp:
         return self.extension_app  # type: ignore[return-value]  # mounted by EventsApp only
 
-    def post(self) -> None:
+    async def prepare(self) -> None:
+        """Refuse a declared body past the bound before reading it (a chunked one: once read)."""
+        await super().prepare()
+        length, _chunked = declared_body(self.request.headers)
+        if length is not None:
+            self.refuse_larger(length)
+
+    def refuse_larger(self, size: int) -> None:
         limit = self.events_app.subscriber_buffer_bytes
-        if len(self.request.body) > limit:
+        if size > limit:
             raise web.HTTPError(
-                413,
-                f"The event is {len(self.request.body)} bytes; events are at most {limit} "
-                "(EventsApp.subscriber_buffer_bytes)",
+                413, f"The event is {size} bytes; events are at most {limit} (EventsApp.subscriber_buffer_bytes)"
             )
+
+    def post(self) -> None:
+        self.refuse_larger(len(self.request.body))
         body = self.get_json_body()
         if body is None:
             raise web.HTTPError(400, 'No JSON data provided: send {"schema_id", "version", "data"}')
@@ -130,13 +139,13 @@ class SubscribeHandler(WebSocketHandler, ExtensionAPIHandler):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._pending = collections.deque()
-        self.events_app.subscribers.add(self)
+        self.events_app.subscribe(self)
 
     def on_message(self, message: str | bytes) -> None:
         """Subscribers only listen; what they send is ignored, as in Jupyter Server."""
 
     def on_close(self) -> None:
-        self.events_app.subscribers.discard(self)
+        self.events_app.unsubscribe(self)
 
     def send_event(self, message: bytes) -> None:
         """Queue one event for this client, or cut it off if that would pass the bound."""
@@ -145,7 +154,7 @@ class SubscribeHandler(WebSocketHandler, ExtensionAPIHandler):
             self._pending_bytes -= pending.popleft()[1]
         limit = self.events_app.subscriber_buffer_bytes
         if self._pending_bytes + len(message) > limit:
-            self.events_app.subscribers.discard(self)
+            self.events_app.unsubscribe(self)
             self.log.warning(
                 "Events subscriber %s cut off: it has not read %d bytes of events, and the next would pass "
                 "EventsApp.subscriber_buffer_bytes (%d)",
@@ -158,7 +167,7 @@ class SubscribeHandler(WebSocketHandler, ExtensionAPIHandler):
         try:
             future = self.write_message(message)
         except WebSocketClosedError:  # gone without a close handshake; on_close follows
-            self.events_app.subscribers.discard(self)
+            self.events_app.unsubscribe(self)
             return
         if not future.done():
             pending.append((future, len(message)))

@@ -155,6 +155,14 @@ class EventLogger:
             raise TypeError(f"an event listener must be callable, not {listener!r}")
         self._listeners.setdefault(schema_id, []).append(listener)
 
+    def listened(self, schema_id: str) -> bool:
+        """Whether an event of ``schema_id`` would reach any listener now.
+
+        For an emitter whose data costs something to build: with nobody
+        listening it may skip the emit (and its validation) altogether.
+        """
+        return bool(self._listeners.get(schema_id) or self._listeners.get(None))
+
     def remove_listener(self, *, listener: Listener, schema_id: str | None = None) -> None:
         """Stop calling ``listener`` for ``schema_id`` -- or for anything, when it is None.
 

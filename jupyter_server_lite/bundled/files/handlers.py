@@ -101,8 +101,8 @@ class FilesHandler(ExtensionAPIHandler):
         super().set_default_headers()
         self.set_header("Content-Security-Policy", "frame-ancestors 'self'; sandbox allow-scripts")
 
-    def prepare(self) -> None:
-        super().prepare()
+    async def prepare(self) -> None:
+        await super().prepare()
         if self.request.headers.get("Sec-Fetch-Site") == "cross-site" and self.auth_method == "cookie":
             raise web.HTTPError(403, "Files are not served to other sites")
 

@@ -37,7 +37,7 @@ def schema_problem(schema: dict[str, Any], instance: Any) -> str:
     schema that is itself invalid is reported the same way, as a problem of
     the schema.
     """
-    import jsonschema  # type: ignore[import-untyped]  # no stubs installed; imported on first validation: over a second to import here
+    import jsonschema  # imported on first validation: over a second to import here
 
     try:
         jsonschema.Draft7Validator.check_schema(schema)

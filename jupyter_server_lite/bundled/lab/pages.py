@@ -91,6 +91,6 @@ class LabMissingHandler(ExtensionHandler):
 class LabMissingAPIHandler(ExtensionAPIHandler):
     """``/lab/api/...`` without JupyterLab's assets: a JSON 404 saying how to install them."""
 
-    def prepare(self) -> None:
-        super().prepare()
+    async def prepare(self) -> None:
+        await super().prepare()
         raise web.HTTPError(404, type(self.extension_app).missing_assets())

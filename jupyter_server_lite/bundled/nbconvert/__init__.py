@@ -59,7 +59,7 @@ class NbconvertApp(ExtensionApp):
         nbconvert takes effect at the next request.
         """
         if self._formats is None:
-            self._formats = asyncio.ensure_future(asyncio.to_thread(convert.export_formats))
+            self._formats = asyncio.ensure_future(asyncio.to_thread(convert.export_formats, self.log))
         try:
             return await asyncio.shield(self._formats)
         except Exception:

@@ -20,6 +20,8 @@ import importlib.util
 import os
 from typing import Any
 
+from ...deferred import import_jsonschema
+
 #: How to get the package, for every message that says it is missing.
 INSTALL_HINT = "pip install 'jupyter_server_lite[nbconvert]'"
 
@@ -45,14 +47,19 @@ def require_nbconvert() -> None:
     if not nbconvert_installed():
         raise NbconvertMissing(f"nbconvert is not installed: the nbconvert service needs it ({INSTALL_HINT})")
     try:
+        import_jsonschema()  # under nbformat: without its slow optional grammar
         import nbconvert  # noqa: F401  (optional and slow: see the module docstring)
     except ImportError as err:
         raise NbconvertMissing(f"nbconvert is installed but cannot be imported: {err} ({INSTALL_HINT})") from err
 
 
-def export_formats() -> dict[str, str]:
+def export_formats(log: Any) -> dict[str, str]:
     """Every enabled exporter nbconvert knows, by name, with its output MIME type (``""`` when
-    it depends on the notebook, as for ``script``).  Blocking: seconds on first call."""
+    it depends on the notebook, as for ``script``).  Blocking: seconds on first call.
+
+    An exporter that cannot be loaded (a broken plugin package) is left out
+    with one WARNING line, rather than taking the whole list down.
+    """
     require_nbconvert()
     from nbconvert.exporters.base import ExporterDisabledError, get_export_names, get_exporter
 
@@ -62,6 +69,8 @@ def export_formats() -> dict[str, str]:
             formats[name] = get_exporter(name).output_mimetype or ""
         except (ExporterDisabledError, ValueError):
             continue  # disabled by config, or uninstalled meanwhile
+        except Exception as err:
+            log.warning("nbconvert exporter %r cannot be loaded, so it is not offered: %s", name, err)
     return formats
 
 
@@ -76,19 +85,26 @@ def make_exporter(format: str, config: Any, log: Any, sanitize_html: bool | None
 
 
 def notebook_node(content: Any) -> Any:
-    """``content`` (a notebook as a dict) as an nbformat node, validated; :class:`NotebookInvalid` if not."""
+    """``content`` (a notebook as a dict) as a version-4 nbformat node; :class:`NotebookInvalid` if it is not valid.
+
+    A notebook as stored on disk (lines as lists of strings) or from an
+    older nbformat reads the same as JupyterLab's in-memory model.
+    """
     import nbformat
+    from nbformat.v4.rwbase import rejoin_lines
 
     if not isinstance(content, dict):
         raise NotebookInvalid(f"a notebook is a JSON object, not {type(content).__name__}")
     node = nbformat.from_dict(content)
     try:
         nbformat.validate(node)
+        if node.get("nbformat") != 4:
+            node = nbformat.convert(node, 4)
     except nbformat.ValidationError as err:
         raise NotebookInvalid(str(err.message)) from err
     except Exception as err:  # no schema for its nbformat version, and the like
         raise NotebookInvalid(str(err)) from err
-    return node
+    return rejoin_lines(node)
 
 
 def convert(exporter: Any, content: Any, resources: dict[str, Any]) -> tuple[str | bytes, dict[str, Any]]:

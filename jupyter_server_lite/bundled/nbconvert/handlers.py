@@ -17,7 +17,9 @@ An export with extra files (the images of a markdown export) is one zip
 in an opaque origin and cannot act as the server's.  Conversions run in a
 worker thread, never on the event loop.
 
-Errors are JSON, as for ``/files/``: ``400`` for an unknown format, a file
+As for ``/files/``, a cross-site request authenticated by cookie
+(``Sec-Fetch-Site: cross-site``) is refused, so another site cannot embed a
+user's notebooks, and errors are JSON: ``400`` for an unknown format, a file
 that is not a notebook, or a notebook that is not valid (not JSON, or
 breaking the nbformat schema); ``404`` for a missing one; ``503`` when
 nbconvert is not installed (the message says how to install it) or no
@@ -55,6 +57,11 @@ class NbconvertHandler(ExtensionAPIHandler):
     @property
     def nbconvert_app(self) -> NbconvertApp:
         return self.extension_app  # type: ignore[return-value]  # mounted by NbconvertApp only
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.request.headers.get("Sec-Fetch-Site") == "cross-site" and self.auth_method == "cookie":
+            raise web.HTTPError(403, "Notebooks are not converted for other sites")
 
     async def formats(self) -> dict[str, str]:
         """The exporters, by name; ``503`` when nbconvert is missing."""

@@ -1,312 +1,278 @@
-"""Kernel channels per websocket session: ZMQ streams, routing, replay, restarts.
+"""A kernel's channels as its websockets see them: routing, fan-out, replay, restarts.
 
-Each websocket ``session_id`` on a kernel gets one :class:`KernelChannels`:
-its own shell, control, stdin and iopub ZMQ sockets, all with one identity,
-so the kernel sends every reply (shell, control, stdin) to the client that
-asked, while iopub reaches every client of the kernel.
+There is one :class:`KernelChannels` per kernel, shared by every websocket
+of that kernel, on top of the kernel's one ZMQ connection (see
+:mod:`.connection`).  Clients are told apart by their websocket
+``session_id``:
 
-The channels outlive the websocket.  When a client drops, what the kernel
-says next goes into a bounded :class:`~.replay.ReplayBuffer`; a client that
-reconnects with the same ``session_id`` gets it replayed, then live traffic.
-Nobody back within ``replay_buffer_seconds``: the sockets are closed.
+* **Client to kernel**: a message is signed and sent on the kernel's shell,
+  control or stdin socket; for a ``*_request`` the server remembers which
+  session sent that ``msg_id``.
+* **Kernel to client**: iopub goes to every session; a reply (shell,
+  control) or a stdin request goes to the session whose request its parent
+  header names -- only that ``msg_id`` is parsed.  A reply nobody is
+  waiting for is dropped.
+* **Absent sessions**: a session whose websocket closed, or was closed for
+  falling behind, is kept for ``replay_buffer_seconds``: what the kernel
+  says meanwhile goes into the kernel's one :class:`~.replay.ReplayLog`
+  (bounded in bytes and age), and a client that reconnects with the same
+  ``session_id`` gets it first, then live traffic.  At most
+  :data:`MAX_ABSENT` absent sessions are kept per kernel; past that the one
+  away longest is forgotten.
+* **Held messages**: until the kernel (or a restarted kernel) has answered,
+  client messages wait here, in order, bounded in bytes.
 
-A new set of sockets is *nudged* before client messages go through: a ZMQ
-subscription takes a moment to reach the kernel, and output published before
-it arrives is lost for good.  So the client's first messages are held until
-an iopub message proves the subscription works (after a start, reconnect of
-the sockets or a kernel restart).
-
-:class:`~.websocket.KernelWebsocketManager` owns all of them and forwards
-the kernel manager's events (restarts, death, shutdown) to them.
+The number of ZMQ sockets is therefore four per kernel, whatever the clients
+do.  :class:`~.websocket.KernelWebsocketManager` creates these objects and
+forwards the kernel manager's events (restarts, death, shutdown) to them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-from functools import partial
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import zmq
-from jupyter_client.session import Session
-from zmq.eventloop.zmqstream import ZMQStream
-
-from .replay import ReplayBuffer
-from .wire import CHANNELS
+from .replay import ReplayLog
+from .wire import KernelMessage, Parts, WireError
 
 if TYPE_CHECKING:
+    from .kernel import ServerKernelManager
     from .websocket import KernelWebsocketManager
 
-DELIM = b"<IDS|MSG>"
-#: Seconds between two kernel_info_requests while waiting for iopub to flow.
-NUDGE_INTERVAL = 0.5
-#: Seconds after which client messages go through even if iopub stayed silent.
-NUDGE_TIMEOUT = 10.0
-#: Seconds a restart may take before held messages are tried on the kernel anyway.
-RESTART_HOLD_LIMIT = 60.0
+#: Absent sessions kept per kernel (each costs a cursor and a timer; their messages are shared).
+MAX_ABSENT = 64
+#: Requests awaiting a reply remembered per kernel; past it the oldest is forgotten.
+MAX_PENDING = 10_000
 
 
 class Client(Protocol):
     """What the channels need of a websocket connection."""
 
-    def send_kernel_message(self, channel: str, parts: list[bytes]) -> bool:
-        """Send; False when the connection is closed (the message is then kept)."""
+    v1: bool
+
+    def send_frame(self, payload: bytes, binary: bool) -> bool:
+        """Send an encoded message; False when the connection is closed or was just
+        closed for falling behind (the message is then kept for a reconnection)."""
 
     def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
 
-class KernelChannels:
-    """The ZMQ side of one websocket session on one kernel (see the module docstring)."""
+@dataclass
+class Absent:
+    """A session whose client is away: where its replay starts, and when it is forgotten."""
 
-    def __init__(self, owner: KernelWebsocketManager, kernel_id: str, session_id: str) -> None:
+    cursor: int
+    expiry: asyncio.TimerHandle
+
+
+class KernelChannels:
+    """The websocket side of one kernel (see the module docstring)."""
+
+    def __init__(self, owner: KernelWebsocketManager, km: ServerKernelManager) -> None:
         self.owner = owner
         self.log = owner.log
-        self.kernel_id = kernel_id
-        self.session_id = session_id
-        self.client: Client | None = None
+        self.km = km
+        self.kernel_id: str = km.kernel_id
+        self.attached: dict[str, Client] = {}
+        self.absent: dict[str, Absent] = {}
+        self.replay = ReplayLog(owner.replay_buffer_bytes, owner.replay_buffer_seconds)
+        self._pending: dict[str, str] = {}  # request msg_id -> session_id
+        self._held: list[tuple[str, str, Parts, dict[str, Any]]] = []
+        self._held_bytes = 0
+        self._held_overflow = False
         self.closed = False
-        km = owner.kernel_manager.get_kernel(kernel_id)
-        self.session = Session(
-            parent=owner, key=km.session.key, signature_scheme=km.session.signature_scheme, session=session_id
-        )
-        self.replay = ReplayBuffer(owner.replay_buffer_bytes)
-        # A fresh identity per set of sockets: a kernel's ROUTER refuses a second
-        # peer with an identity it still knows, which would swallow its replies.
-        self._identity = f"{session_id}-{secrets.token_hex(4)}".encode()
-        self.streams: dict[str, ZMQStream] = {}
-        self._held: list[tuple[str, list[bytes]]] | None = None
-        self._iopub_seen: asyncio.Future[None] | None = None
-        self._nudge_task: asyncio.Task[None] | None = None
-        self._expiry: asyncio.TimerHandle | None = None
-        self._restart_overdue: asyncio.TimerHandle | None = None
-        self._open_streams()
+        km.receiver = self
 
     def __repr__(self) -> str:
-        return f"<KernelChannels kernel={self.kernel_id} session={self.session_id}>"
+        return f"<KernelChannels kernel={self.kernel_id} attached={len(self.attached)} absent={len(self.absent)}>"
 
-    # -- sockets ---------------------------------------------------------------
+    # -- kernel -> clients ---------------------------------------------------------
 
-    def _open_streams(self) -> None:
-        """Connect the four sockets to the kernel's current ports, then nudge."""
-        km = self.owner.kernel_manager.get_kernel(self.kernel_id)
-        self._ports = _ports_of(km)
-        for channel in CHANNELS:
-            stream = getattr(km, f"connect_{channel}")(identity=self._identity)
-            stream.on_recv(partial(self._from_kernel, channel))
-            self.streams[channel] = stream
-        self.nudge(km)
-
-    def _close_streams(self) -> None:
-        for stream in self.streams.values():
-            _close_stream(stream)
-        self.streams = {}
-
-    def nudge(self, km: Any) -> None:
-        """Hold client messages until the kernel's iopub reaches these sockets."""
-        if self._nudge_task is None or self._nudge_task.done():
-            if self._held is None:
-                self._held = []
-            self._nudge_task = asyncio.ensure_future(self._nudge(km))
-
-    async def _nudge(self, km: Any) -> None:
-        loop = asyncio.get_running_loop()
-        seen = self._iopub_seen = loop.create_future()
-        try:
-            deadline = loop.time() + NUDGE_TIMEOUT
-            while not seen.done() and loop.time() < deadline:
-                # Fresh sockets per attempt: closing them drops requests a kernel
-                # not yet listening never got, so they do not pile up.  Separate
-                # from the client's, so the replies never reach it; control too,
-                # which a kernel busy with a long cell still answers.
-                probes = [km.connect_shell(), km.connect_control()]
-                try:
-                    for probe in probes:
-                        self.session.send(probe.socket, "kernel_info_request")
-                    await asyncio.wait([seen], timeout=NUDGE_INTERVAL)
-                finally:
-                    for probe in probes:
-                        _close_stream(probe)
-        finally:
-            self._iopub_seen = None
-        if self._restart_overdue is not None:
-            return  # a restart began meanwhile: its end nudges again
-        if not seen.done():
-            self.log.warning(
-                "Kernel %s sent nothing on iopub within %gs; passing session %s's messages on anyway",
-                self.kernel_id,
-                NUDGE_TIMEOUT,
-                self.session_id,
-            )
-        held, self._held = self._held or [], None
-        for channel, parts in held:
-            self.to_kernel(channel, parts)
-
-    def kernel_restarting(self) -> None:
-        """The kernel process is being replaced: tell the client, hold its messages.
-
-        The client gets an iopub ``restarting`` status for a requested restart
-        and for a dead kernel the restarter replaces alike: it is what Jupyter
-        Server sends, JupyterLab then drops the requests the old process will
-        never answer, and its message validator refuses any other value (such
-        as ``autorestarting``, which it derives from ``restarting`` itself).
-        Messages sent meanwhile would queue for the old process's ports; they
-        go out once the new process answers (:meth:`kernel_restarted`).
-        """
-        if self._held is None:
-            self._held = []
-        if self._restart_overdue is None:
-            loop = asyncio.get_running_loop()
-            self._restart_overdue = loop.call_later(RESTART_HOLD_LIMIT, self.kernel_restarted)
-        self.send_status("restarting")
-
-    def kernel_restarted(self) -> None:
-        """The kernel process was replaced: follow it to new ports if it moved, and nudge.
-
-        Also called when a restart did not report back within
-        ``RESTART_HOLD_LIMIT``, so held messages never wait forever.
-        """
-        if self._restart_overdue is not None:
-            self._restart_overdue.cancel()
-            self._restart_overdue = None
-        if self.closed:
-            return
-        km = self.owner.kernel_manager.get_kernel(self.kernel_id)
-        self.session.key = km.session.key
-        if _ports_of(km) != self._ports:
-            self._close_streams()
-            self._open_streams()
+    def from_kernel(self, message: KernelMessage) -> None:
+        """Deliver a kernel message: iopub to everyone, a reply to the session that asked."""
+        seq = self.replay.next_seq()
+        if message.channel == "iopub":
+            for session_id, client in list(self.attached.items()):
+                self._send(session_id, client, message, seq)
+            target = None
         else:
-            self.nudge(km)
-
-    # -- kernel -> client ------------------------------------------------------------
-
-    def _from_kernel(self, channel: str, frames: list[bytes]) -> None:
-        try:
-            parts = frames[frames.index(DELIM) + 2 :]
-        except ValueError:
-            parts = []
-        if len(parts) < 4:
+            msg_id = message.parent_msg_id
+            # stdin requests come before their execute_reply: only a reply ends the wait
+            found = self._pending.get(msg_id) if message.channel == "stdin" else self._pending.pop(msg_id, None)
+            if found is None:
+                self.log.debug(
+                    "Kernel %s: %s reply to unknown request %r dropped", self.kernel_id, message.channel, msg_id
+                )
+                return
+            asker = self.attached.get(found)
+            if asker is not None:
+                self._send(found, asker, message, seq)
+            if found not in self.absent:
+                return
+            target = found
+        if self.absent and self.replay.append(seq, target, message):
             self.log.warning(
-                "Kernel %s sent a malformed %s message (%d frames); dropped", self.kernel_id, channel, len(frames)
-            )
-            return
-        seen = self._iopub_seen
-        if seen is not None and channel == "iopub" and not seen.done():
-            seen.set_result(None)
-        self.deliver(channel, parts)
-
-    def deliver(self, channel: str, parts: list[bytes]) -> None:
-        """Send a kernel message to the client, or keep it for the next one."""
-        client = self.client
-        if client is not None and client.send_kernel_message(channel, parts):
-            return
-        if self.replay.append(channel, parts):
-            self.log.warning(
-                "Replay buffer of kernel %s, session %s passed %d bytes while no client is connected; "
+                "Replay buffer of kernel %s passed %d bytes while clients are away; "
                 "dropping the oldest messages (KernelWebsocketManager.replay_buffer_bytes)",
                 self.kernel_id,
-                self.session_id,
                 self.replay.max_bytes,
             )
 
-    def send_status(self, execution_state: str) -> None:
-        """Tell the client about the kernel's state with an iopub ``status`` message."""
-        msg = self.session.msg("status", content={"execution_state": execution_state})
-        pack = self.session.pack
-        self.deliver(
-            "iopub", [pack(msg["header"]), pack(msg["parent_header"]), pack(msg["metadata"]), pack(msg["content"])]
-        )
-
-    # -- client -> kernel --------------------------------------------------------------
-
-    def to_kernel(self, channel: str, parts: list[bytes]) -> None:
-        """Sign and send a client's message, or hold it while nudging."""
-        if self._held is not None:
-            self._held.append((channel, parts))
-            return
-        stream = self.streams.get(channel)
-        if stream is None:  # closed meanwhile
-            return
+    def _send(self, session_id: str, client: Client, message: KernelMessage, seq: int) -> None:
         try:
-            self.session.send_raw(stream.socket, parts, flags=zmq.NOBLOCK)
-        except zmq.Again:
+            payload, binary = message.encoded(client.v1)
+        except WireError as err:
+            self.log.warning("Kernel %s sent a message the websocket cannot carry; dropped: %s", self.kernel_id, err)
+            return
+        if not client.send_frame(payload, binary):
+            self._leave(session_id, client, seq)
+
+    def send_status(self, execution_state: str) -> None:
+        """Tell every session about the kernel's state with an iopub ``status`` message."""
+        session = self.km.session
+        msg = session.msg("status", content={"execution_state": execution_state})
+        parts = [session.pack(msg[key]) for key in ("header", "parent_header", "metadata", "content")]
+        self.from_kernel(KernelMessage("iopub", parts))
+
+    # -- clients -> kernel ------------------------------------------------------------
+
+    def to_kernel(self, session_id: str, channel: str, parts: Parts, header: dict[str, Any]) -> None:
+        """Send a client's message (decoded by :mod:`.wire`), or hold it until the kernel answers."""
+        if self._held or not self.km.ready_for_clients:
+            self._hold(session_id, channel, parts, header)
+            return
+        connection = self.km.connection
+        if connection is None:
+            self._hold(session_id, channel, parts, header)
+            return
+        msg_id = header.get("msg_id")
+        if isinstance(msg_id, str) and header["msg_type"].endswith("_request"):
+            self._pending[msg_id] = session_id
+            if len(self._pending) > MAX_PENDING:
+                del self._pending[next(iter(self._pending))]
+        if not connection.send(channel, parts):
             self.log.warning(
                 "Kernel %s is not reading its %s channel; dropped a message of session %s",
                 self.kernel_id,
                 channel,
-                self.session_id,
+                session_id,
             )
 
-    # -- clients -----------------------------------------------------------------------
+    def _hold(self, session_id: str, channel: str, parts: Parts, header: dict[str, Any]) -> None:
+        size = sum(map(len, parts))
+        if self._held_bytes + size > self.owner.client_backlog_bytes:
+            if not self._held_overflow:
+                self._held_overflow = True
+                self.log.warning(
+                    "Kernel %s is not ready and %d bytes of client messages wait for it; dropping more "
+                    "(KernelWebsocketManager.client_backlog_bytes)",
+                    self.kernel_id,
+                    self._held_bytes,
+                )
+            return
+        self._held.append((session_id, channel, parts, header))
+        self._held_bytes += size
 
-    def attach(self, client: Client) -> None:
-        """Make ``client`` the receiver: replay what it missed, then live traffic.
+    def kernel_ready(self) -> None:
+        """The kernel answers: send the held messages, in order."""
+        held, self._held, self._held_bytes, self._held_overflow = self._held, [], 0, False
+        for session_id, channel, parts, header in held:
+            self.to_kernel(session_id, channel, parts, header)
+
+    def kernel_restarting(self) -> None:
+        """The kernel process is being replaced: tell every session; requests to the old one are void.
+
+        The clients get an iopub ``restarting`` status for a requested restart
+        and for a dead kernel the restarter replaces alike: it is what Jupyter
+        Server sends, JupyterLab then drops the requests the old process will
+        never answer, and its message validator refuses any other value (such
+        as ``autorestarting``, which it derives from ``restarting`` itself).
+        Messages sent meanwhile are held until the new process answers.
+        """
+        self._pending.clear()
+        self.send_status("restarting")
+
+    # -- sessions ---------------------------------------------------------------------
+
+    def attach(self, session_id: str, client: Client) -> None:
+        """Make ``client`` the connection of ``session_id``: replay what it missed, then live traffic.
 
         A client already attached with the same session_id is a stale
         connection (the network dropped without a close): it is closed.
         """
-        previous, self.client = self.client, None
+        previous = self.attached.pop(session_id, None)
         if previous is not None:
             self.log.info(
-                "Kernel %s, session %s: a new connection replaces the previous one", self.kernel_id, self.session_id
+                "Kernel %s, session %s: a new connection replaces the previous one", self.kernel_id, session_id
             )
             previous.close(1000, "Replaced by a newer connection with the same session_id")
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
-        missed = self.replay.drain()
-        if missed:
-            self.log.info("Kernel %s, session %s: replaying %d messages", self.kernel_id, self.session_id, len(missed))
-        for channel, parts in missed:
-            if not client.send_kernel_message(channel, parts):
-                self.replay.append(channel, parts)
-        self.client = client
-
-    def detach(self, client: Client) -> None:
-        """``client`` went away: keep messages for ``replay_buffer_seconds``, then close."""
-        if self.client is not client or self.closed:
+        absent = self.absent.pop(session_id, None)
+        self.attached[session_id] = client
+        if absent is None:
             return
-        self.client = None
-        loop = asyncio.get_running_loop()
-        self._expiry = loop.call_later(self.owner.replay_buffer_seconds, self._expire)
+        absent.expiry.cancel()
+        if not self.replay.complete_since(absent.cursor):
+            self.log.info("Kernel %s, session %s: the oldest missed messages were dropped", self.kernel_id, session_id)
+        missed = list(self.replay.since(absent.cursor, session_id))
+        self._trim()
+        if missed:
+            self.log.info("Kernel %s, session %s: replaying %d messages", self.kernel_id, session_id, len(missed))
+        for seq, message in missed:
+            self._send(session_id, client, message, seq)
+            if session_id not in self.attached:
+                break  # it fell behind again: away once more, from that message on
 
-    def _expire(self) -> None:
-        self._expiry = None
-        if self.client is None:
+    def detach(self, session_id: str, client: Client) -> None:
+        """``client`` went away: keep its session for ``replay_buffer_seconds``."""
+        if self.attached.get(session_id) is client:
+            self._leave(session_id, client, self.replay.cursor)
+
+    def _leave(self, session_id: str, client: Client, cursor: int) -> None:
+        """Mark a session absent from message ``cursor`` on."""
+        if self.attached.get(session_id) is not client or self.closed:
+            return
+        del self.attached[session_id]
+        loop = asyncio.get_running_loop()
+        expiry = loop.call_later(self.owner.replay_buffer_seconds, self._expire, session_id)
+        self.absent[session_id] = Absent(cursor, expiry)
+        if len(self.absent) > MAX_ABSENT:
+            oldest = next(iter(self.absent))
+            self.log.debug("Kernel %s: more than %d sessions away; forgetting %s", self.kernel_id, MAX_ABSENT, oldest)
+            self._forget(oldest)
+
+    def _expire(self, session_id: str) -> None:
+        if session_id in self.absent:
             self.log.info(
-                "Kernel %s, session %s: no reconnection within %gs; closing its channels (%d buffered messages dropped)",
+                "Kernel %s, session %s: no reconnection within %gs; its missed messages are dropped",
                 self.kernel_id,
-                self.session_id,
+                session_id,
                 self.owner.replay_buffer_seconds,
-                len(self.replay),
             )
-            self.owner.discard(self)
-            self.close()
+            self._forget(session_id)
+
+    def _forget(self, session_id: str) -> None:
+        absent = self.absent.pop(session_id)
+        absent.expiry.cancel()
+        self._trim()
+
+    def _trim(self) -> None:
+        """Drop replay messages no absent session needs any more."""
+        self.replay.trim(min((a.cursor for a in self.absent.values()), default=None))
 
     def close(self, reason: str | None = None) -> None:
-        """Close the sockets, and the websocket with ``reason`` (code 1000) if one is attached."""
+        """Close every websocket with ``reason`` (code 1000) and forget every session."""
         if self.closed:
             return
         self.closed = True
-        for timer in (self._expiry, self._restart_overdue):
-            if timer is not None:
-                timer.cancel()
-        if self._nudge_task is not None:
-            self._nudge_task.cancel()
-        client, self.client = self.client, None
-        if client is not None:
+        if self.km.receiver is self:
+            self.km.receiver = None
+        for absent in self.absent.values():
+            absent.expiry.cancel()
+        self.absent.clear()
+        self.replay.trim(None)
+        clients, self.attached = list(self.attached.values()), {}
+        for client in clients:
             client.close(1000, reason)
-        self._close_streams()
-        self.replay.drain()
-
-
-def _close_stream(stream: ZMQStream) -> None:
-    """Close on the next loop turn: a ZMQStream may already have scheduled a
-    look at its socket, which would find it closed and log a warning."""
-    stream.on_recv(None)
-    stream.io_loop.add_callback(stream.close, linger=0)
-
-
-def _ports_of(km: Any) -> tuple[Any, ...]:
-    info = km.get_connection_info()
-    return tuple(info.get(key) for key in ("transport", "ip", "shell_port", "iopub_port", "stdin_port", "control_port"))
+        self._held.clear()
+        self._pending.clear()

@@ -4,18 +4,24 @@ On top of :class:`~jupyter_client.multikernelmanager.AsyncMultiKernelManager`:
 
 * **Where kernels run**: ``root_dir``/``path``, never outside ``root_dir``; an
   unknown kernel name or an escaping path is an HTTP 4xx naming the problem.
-* **Live state**: one iopub subscription per kernel, owned here, keeps each
-  kernel's ``execution_state`` and ``last_activity`` current from its
-  ``status`` messages; every kernel message also counts as server activity.
-  Nothing else touches them, so polling ``GET /api/kernels`` never does.
-* **Readiness**: after a start or restart the manager asks the kernel for
-  ``kernel_info`` and waits for the answer, so the state leaves ``starting``
-  without any client connected, and a restart is "done" when the kernel answers.
-* **Events** for the websocket layer and sessions (:meth:`add_kernel_listener`):
-  ``restarting`` (a REST restart begins), ``autorestarting`` (jupyter_client's
-  restarter replaces a dead kernel), ``restarted`` (a restart finished and the
-  kernel answers), ``dead`` (the restarter gave up), ``shutdown`` (removed).
-* **Connections** counted per kernel, reported by the websocket layer.
+* **One connection per kernel**: each kernel process gets one
+  :class:`~.connection.KernelConnection` (shell, control, stdin, iopub),
+  opened here when it starts and replaced when it restarts.  Its iopub keeps
+  the kernel's ``execution_state`` and ``last_activity`` current (see
+  :mod:`.kernel`); every websocket of the kernel talks through it too.
+  Polling ``GET /api/kernels`` touches neither.
+* **Readiness**: after a start or restart the manager probes the kernel
+  (:meth:`~.kernel.ServerKernelManager.wait_until_ready`), so the state
+  leaves ``starting`` without any client connected; until then client
+  messages are held.
+* **Events** (:meth:`MappingKernelManager.add_kernel_listener`): ``started``
+  (a new kernel answered), ``restarting`` (a REST restart begins),
+  ``autorestarting`` (jupyter_client's restarter replaces a dead kernel),
+  ``restarted`` (a restart finished and the kernel answers), ``dead`` (the
+  restarter gave up), ``shutdown`` (removed).  The server turns them into
+  hooks and activity; the websocket layer and sessions follow them too.
+* **A warm pool** (``pool_size``, :mod:`.pool`): kernels started ahead of
+  need, handed out by :meth:`~MappingKernelManager.start_kernel`.
 * **Culling** of idle kernels (``cull_*`` traits, as in jupyter_server).
 """
 
@@ -23,98 +29,36 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
-from jupyter_client.ioloop.manager import AsyncIOLoopKernelManager
-from jupyter_client.manager import KernelManager
 from jupyter_client.multikernelmanager import AsyncMultiKernelManager
-from jupyter_client.provisioning.local_provisioner import LocalPortCache
-from jupyter_client.session import Session
 from tornado import web
 from tornado.ioloop import PeriodicCallback
-from traitlets import Bool, DottedObjectName, Float, Instance, Unicode, default
-from zmq.eventloop.zmqstream import ZMQStream
+from traitlets import Bool, Dict, DottedObjectName, Float, Integer, Unicode
 
 from ...activity import isoformat, utcnow
+from ..kernelspecs.manager import KernelSpecManager
+from .kernel import STARTING_STATES, ServerKernelManager
+from .pool import KernelPool
 
-if TYPE_CHECKING:
-    from ...serverapp import ServerApp
+__all__ = ["KERNEL_EVENTS", "MappingKernelManager", "ServerKernelManager"]
 
 KernelListener = Callable[[str, str], None]
 
 #: The events a kernel listener receives (see MappingKernelManager.add_kernel_listener).
-KERNEL_EVENTS = ("restarting", "autorestarting", "restarted", "dead", "shutdown")
-#: The connection-info attributes holding a kernel's TCP ports.
-PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
-#: States of a kernel process that has not answered yet.
-STARTING_STATES = ("starting", "restarting", "autorestarting")
-#: Seconds the readiness probe waits, after the kernel_info reply, for the matching "idle".
-PROBE_IDLE_GRACE = 1.0
-
-
-class ServerKernelManager(AsyncIOLoopKernelManager):
-    """One kernel: jupyter_client's manager plus the state its REST model shows.
-
-    Both a REST restart and jupyter_client's autorestarter go through
-    :meth:`restart_kernel`, so it is the one place that tells the server a
-    new kernel process exists (``on_restarted``).
-    """
-
-    execution_state = Unicode("starting", help="The kernel's last reported execution state.")
-    last_activity = Instance(datetime, help="When the kernel last sent a message (or was started).")
-    on_restarted: Callable[[], None] | None = None
-    #: The pending readiness probe: its request's msg_id, and a future set when
-    #: iopub reports the kernel idle after that request.
-    probe: tuple[str, asyncio.Future[None]] | None = None
-
-    @default("last_activity")
-    def _default_last_activity(self) -> datetime:
-        return utcnow()
-
-    #: Done when the restart under way (requested or automatic) has finished.
-    restart_done: asyncio.Future[None] | None = None
-
-    async def restart_kernel(self, now: bool = False, newports: bool = False, **kw: Any) -> None:  # type: ignore[override]
-        done = self.restart_done = asyncio.get_running_loop().create_future()
-        try:
-            await super().restart_kernel(now=now, newports=newports, **kw)
-        finally:
-            done.set_result(None)
-            self.restart_done = None
-        if self.on_restarted is not None:
-            self.on_restarted()
-
-    def cleanup_random_ports(self) -> None:
-        """Forget the kernel's ports, so that the restart picks new ones.
-
-        The restarter asks for new ports when a kernel dies while starting,
-        typically because another process took one of its ports.  jupyter_client
-        only forgets ports it left to the kernel to choose, but its local
-        provisioner chooses them up front, so without this the restart would
-        try the taken port again, five times, and give up.
-        """
-        super().cleanup_random_ports()
-        provisioner = self.provisioner
-        if provisioner is None or not getattr(provisioner, "ports_cached", False):
-            return
-        cache = LocalPortCache.instance()
-        for name in PORT_NAMES:
-            cache.return_port(getattr(self, name))
-            setattr(self, name, 0)
-        provisioner.ports_cached = False  # type: ignore[attr-defined]  # checked above (LocalProvisioner)
-        self.cleanup_connection_file()
+KERNEL_EVENTS = ("started", "restarting", "autorestarting", "restarted", "dead", "shutdown")
 
 
 class MappingKernelManager(AsyncMultiKernelManager):
     """The server's kernels, by id (see the module docstring for what it adds)."""
 
     kernel_manager_class = DottedObjectName(
-        "jupyter_server_lite.services.kernels.manager.ServerKernelManager",
+        "jupyter_server_lite.services.kernels.kernel.ServerKernelManager",
         help="""The class managing one kernel; a replacement must subclass
-        jupyter_server_lite.services.kernels.manager.ServerKernelManager.""",
+        jupyter_server_lite.services.kernels.kernel.ServerKernelManager.""",
     ).tag(config=True)
 
     cull_idle_timeout = Float(
@@ -132,29 +76,36 @@ class MappingKernelManager(AsyncMultiKernelManager):
         config=True
     )
     kernel_info_timeout = Float(
-        60, help="Seconds to wait for a started or restarted kernel to answer kernel_info before warning."
+        60,
+        help="""Seconds to wait for a started or restarted kernel to answer kernel_info;
+        past it a warning is logged and client messages go to the kernel unanswered-for.""",
+    ).tag(config=True)
+    pool_size = Dict(
+        key_trait=Unicode(),
+        value_trait=Integer(min=0),
+        help="""Idle kernels kept started per kernelspec, e.g. {"python3": 1}: a new kernel
+        of that name (POST /api/kernels, a new session) is taken from the pool, moved to
+        its folder, and the pool refills in the background. Empty (the default): no pool.""",
     ).tag(config=True)
 
-    @default("connection_dir")
-    def _default_connection_dir(self) -> str:
-        return self.serverapp.runtime_dir
-
-    @property
-    def serverapp(self) -> ServerApp:
-        """The server whose kernels these are (the traitlets parent)."""
-        return cast("ServerApp", self.parent)
+    root_dir = Unicode(help="The folder kernels start in, with a request's path below it (from ServerApp.root_dir).")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._listeners: list[KernelListener] = []
         self._connections: dict[str, int] = {}
-        self._iopub: dict[str, ZMQStream] = {}
-        self._probes: dict[str, asyncio.Task[bool]] = {}
+        self._probes: dict[str, asyncio.Task[None]] = {}
         self._shutdowns: dict[str, asyncio.Task[None]] = {}
         self._launching: dict[str, ServerKernelManager] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._culler: PeriodicCallback | None = None
         self._closing = False
+        self.pool = KernelPool(self)
+
+    @property
+    def kernelspecs(self) -> KernelSpecManager:
+        """The server's kernelspec manager (ServerApp gives ours, a subclass of jupyter_client's)."""
+        return cast(KernelSpecManager, self.kernel_spec_manager)
 
     # -- the contract used by handlers, sessions and the websocket --------------
 
@@ -163,10 +114,13 @@ class MappingKernelManager(AsyncMultiKernelManager):
         if kernel_id not in self._kernels:
             raise web.HTTPError(404, f"Kernel does not exist: {kernel_id}")
 
+    def get_kernel(self, kernel_id: str) -> ServerKernelManager:
+        return cast(ServerKernelManager, super().get_kernel(kernel_id))
+
     def kernel_model(self, kernel_id: str) -> dict[str, Any]:
         """``{id, name, last_activity, execution_state, connections}`` of one kernel."""
         self.check_kernel_id(kernel_id)
-        km = self._kernels[kernel_id]
+        km = self.get_kernel(kernel_id)
         return {
             "id": kernel_id,
             "name": km.kernel_name,
@@ -176,8 +130,14 @@ class MappingKernelManager(AsyncMultiKernelManager):
         }
 
     def list_kernels(self) -> list[dict[str, Any]]:
-        """The models of every running kernel."""
+        """The models of every running kernel (pooled kernels are not listed)."""
         return [self.kernel_model(kid) for kid in list(self._kernels)]
+
+    @property
+    def last_activity(self) -> datetime | None:
+        """The latest message of any listed kernel (None without kernels); pooled ones do not count."""
+        seen = [cast(ServerKernelManager, km)._last_seen for km in self._kernels.values()]
+        return datetime.fromtimestamp(max(seen), timezone.utc) if seen else None
 
     async def start_kernel(self, kernel_name: str | None = None, path: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]
         """Start a kernel in ``root_dir``/``path`` and return its id.
@@ -185,17 +145,23 @@ class MappingKernelManager(AsyncMultiKernelManager):
         ``path`` is relative to ``root_dir`` (a file's path means its folder; a
         missing folder falls back to its nearest existing parent).  An unknown
         ``kernel_name`` or a path leaving ``root_dir`` is a 400; a kernel that
-        cannot be launched is a 500 with the reason, never a traceback.
+        cannot be launched is a 500 with the reason, never a traceback.  With
+        a warm pool for the kernelspec, an idle pooled kernel is taken
+        instead (see :mod:`.pool`); it has answered already.
         """
         if self._closing:
             raise web.HTTPError(503, "The server is stopping; no new kernels")
         name = (kernel_name or self.default_kernel_name).lower()
-        available = self.serverapp.kernel_spec_manager.kernel_names()
+        available = self.kernelspecs.kernel_names()
         if name not in available:
             raise web.HTTPError(
                 400, f"No such kernel {kernel_name!r}; available kernels: {', '.join(available) or 'none'}"
             )
-        kwargs["cwd"] = self.cwd_for_path(path)
+        cwd = self.cwd_for_path(path)
+        pooled = None if kwargs else await self.pool.take(name, cwd)
+        if pooled is not None:
+            return self._adopt_pooled(pooled)
+        kwargs["cwd"] = cwd
         kernel_id = self.new_kernel_id()
         try:
             await super().start_kernel(kernel_name=name, kernel_id=kernel_id, **kwargs)
@@ -204,19 +170,34 @@ class MappingKernelManager(AsyncMultiKernelManager):
             raise web.HTTPError(500, f"Kernel {name!r} failed to start: {err}") from err
         finally:
             self._launching.pop(kernel_id, None)
-        km = self._kernels[kernel_id]
-        km.on_restarted = partial(self._attach, kernel_id, "restarted")
-        km.add_restart_callback(partial(self._on_autorestart, kernel_id), "restart")
-        km.add_restart_callback(partial(self._on_dead, kernel_id), "dead")
-        self._attach(kernel_id, None)
-        self.log.info("Kernel started: %s (%s) in %s", kernel_id, name, kwargs["cwd"])
-        self.serverapp.activity.touch()
-        self._start_culler()
-        self.serverapp.call_hook("kernel_started", kernel_id=kernel_id, kernel_name=name)
+        km = self.get_kernel(kernel_id)
+        km.cwd = cwd
+        self._watch(kernel_id, km)
+        self._attach(kernel_id, "started")
+        self.log.info("Kernel started: %s (%s) in %s", kernel_id, name, cwd)
         if self._closing:  # stop_server began while this kernel was starting
             await self.shutdown_kernel(kernel_id, now=True)
             raise web.HTTPError(503, "The server is stopping; the kernel was shut down")
         return kernel_id
+
+    def _adopt_pooled(self, km: ServerKernelManager) -> str:
+        """List a kernel taken from the pool: it answered already, so it is ``started`` at once."""
+        kernel_id = cast(str, km.kernel_id)
+        self._kernels[kernel_id] = km
+        km.last_activity = utcnow()
+        km.autorestart = True  # the pool keeps it off: a pooled kernel that dies is simply replaced
+        km.start_restarter()
+        self._watch(kernel_id, km)
+        self.log.info("Kernel started: %s (%s) in %s, from the pool", kernel_id, km.kernel_name, km.cwd)
+        self._notify("started", kernel_id)
+        return kernel_id
+
+    def _watch(self, kernel_id: str, km: ServerKernelManager) -> None:
+        """Follow a listed kernel's restarts and death, and cull it when idle."""
+        km.on_restarted = partial(self._attach, kernel_id, "restarted")
+        km.add_restart_callback(partial(self._on_autorestart, kernel_id), "restart")
+        km.add_restart_callback(partial(self._on_dead, kernel_id), "dead")
+        self._start_culler()
 
     def pre_start_kernel(self, kernel_name: str | None, kwargs: Any) -> tuple[Any, str, str]:
         """jupyter_client's, remembering the new kernel's manager while it launches."""
@@ -245,18 +226,16 @@ class MappingKernelManager(AsyncMultiKernelManager):
         await asyncio.shield(task)
 
     async def _shutdown(self, kernel_id: str, now: bool, restart: bool) -> None:
-        km = self._kernels[kernel_id]
+        km = self.get_kernel(kernel_id)
         if km.restart_done is not None:
             await km.restart_done  # else the restart would start a process nobody stops
-        self._detach(kernel_id)
+        self._detach(kernel_id, km)
         try:
             await super().shutdown_kernel(kernel_id, now=now, restart=restart)
         finally:
             self._kernels.pop(kernel_id, None)
             self._connections.pop(kernel_id, None)
-            self.serverapp.activity.touch()
             self._notify("shutdown", kernel_id)
-            self.serverapp.call_hook("kernel_stopped", kernel_id=kernel_id, kernel_name=km.kernel_name)
 
     async def restart_kernel(self, kernel_id: str, now: bool = False) -> None:  # type: ignore[override]
         """Restart a kernel and wait until it answers again.
@@ -265,8 +244,9 @@ class MappingKernelManager(AsyncMultiKernelManager):
         kernel that cannot be started again is reported ``dead`` and removed.
         """
         self.check_kernel_id(kernel_id)
-        km = self._kernels[kernel_id]
+        km = self.get_kernel(kernel_id)
         km.execution_state = "restarting"
+        self._detach(kernel_id, km)
         self._notify("restarting", kernel_id)
         try:
             await super().restart_kernel(kernel_id, now=now)
@@ -281,11 +261,11 @@ class MappingKernelManager(AsyncMultiKernelManager):
     async def interrupt_kernel(self, kernel_id: str) -> None:  # type: ignore[override]
         """Interrupt what the kernel is running (SIGINT or an interrupt_request, per its spec)."""
         self.check_kernel_id(kernel_id)
-        await self._kernels[kernel_id].interrupt_kernel()
+        await self.get_kernel(kernel_id).interrupt_kernel()
         self.log.info("Kernel interrupted: %s", kernel_id)
 
     async def shutdown_all(self, now: bool = False) -> None:  # type: ignore[override]
-        """Shut down every kernel, those still starting included; no new ones start."""
+        """Shut down every kernel, those still starting and the pooled ones included; no new ones start."""
         self._closing = True
         self._stop_culler()
         for task in list(self._pending_kernels.values()):
@@ -295,9 +275,9 @@ class MappingKernelManager(AsyncMultiKernelManager):
                 pass
         kernel_ids = sorted(set(self._kernels) | set(self._shutdowns))
         results = await asyncio.gather(
-            *(self.shutdown_kernel(kid, now=now) for kid in kernel_ids), return_exceptions=True
+            self.pool.close(), *(self.shutdown_kernel(kid, now=now) for kid in kernel_ids), return_exceptions=True
         )
-        for kernel_id, result in zip(kernel_ids, results):
+        for kernel_id, result in zip(["(pool)", *kernel_ids], results):
             if isinstance(result, Exception):
                 self.log.error("Kernel %s did not shut down cleanly: %s", kernel_id, result)
         self._closing = False
@@ -342,6 +322,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
             return
         self.log.warning("Kernel %s (%s) died unexpectedly; restarting it", kernel_id, km.kernel_name)
         km.execution_state = "autorestarting"
+        self._detach(kernel_id, km)
         self._notify("autorestarting", kernel_id)
 
     def _on_dead(self, kernel_id: str) -> None:
@@ -359,95 +340,52 @@ class MappingKernelManager(AsyncMultiKernelManager):
         self._notify("dead", kernel_id)
         await self.shutdown_kernel(kernel_id, now=True)
 
-    # -- iopub watching and readiness ----------------------------------------------------
+    # -- connection and readiness ----------------------------------------------------
 
-    def _attach(self, kernel_id: str, event: str | None) -> None:
-        """Subscribe to a (new) kernel process's iopub and ask it for kernel_info.
+    def _attach(self, kernel_id: str, event: str) -> None:
+        """Connect to a (new) kernel process and probe it; ``event`` once it answers.
 
         Called after a start and after every restart: a restart may move the
-        kernel to new ports, so the old subscription is replaced.
+        kernel to new ports, so the previous connection is replaced.
         """
-        self._detach(kernel_id)
-        km = self._kernels[kernel_id]
-        session = km.session.clone()  # own digest history: others read the same messages
-        stream = km.connect_iopub()
-        stream.on_recv(partial(self._on_iopub, km, session))
-        self._iopub[kernel_id] = stream
-        probe = self._probes[kernel_id] = asyncio.ensure_future(self._probe(kernel_id, km, event))
+        km = self.get_kernel(kernel_id)
+        self._detach(kernel_id, km)
+        km.open_connection()
+        probe = self._probes[kernel_id] = asyncio.ensure_future(self._announce_when_ready(kernel_id, km, event))
         probe.add_done_callback(
             lambda t: self._probes.pop(kernel_id, None) if self._probes.get(kernel_id) is t else None
         )
 
-    def _detach(self, kernel_id: str) -> None:
-        stream = self._iopub.pop(kernel_id, None)
-        if stream is not None:
-            # Stop reading now, close on the next loop turn: a read the stream
-            # already scheduled then finds it open instead of warning "Got events
-            # for closed stream".
-            stream.on_recv(None)
-            stream.io_loop.add_callback(stream.close, 0)
+    def _detach(self, kernel_id: str, km: ServerKernelManager) -> None:
+        """Close the kernel's connection (its process is going away) and stop probing it."""
+        km.close_connection()
         probe = self._probes.pop(kernel_id, None)
         if probe is not None:
             probe.cancel()
 
-    def _on_iopub(self, km: ServerKernelManager, session: Session, frames: list[bytes]) -> None:
-        km.last_activity = utcnow()
-        self.serverapp.activity.touch()
+    async def _announce_when_ready(self, kernel_id: str, km: ServerKernelManager, event: str) -> None:
+        """``event`` once the kernel answers, however late; past ``kernel_info_timeout``
+        a warning, and held client messages are let through meanwhile."""
+        ready = asyncio.ensure_future(km.wait_until_ready(self.kernel_info_timeout))
         try:
-            _idents, parts = session.feed_identities(frames)
-            if session.unpack(parts[1]).get("msg_type") != "status":
-                return
-            msg = session.deserialize(parts)  # checks the signature before we trust the content
-        except Exception as err:
-            self.log.debug("Ignoring a malformed iopub message from kernel %s: %s", km.kernel_id, err)
-            return
-        km.execution_state = msg["content"].get("execution_state", km.execution_state)
-        probe = km.probe
-        if (
-            probe is not None
-            and km.execution_state == "idle"
-            and msg["parent_header"].get("msg_id") == probe[0]
-            and not probe[1].done()
-        ):
-            probe[1].set_result(None)
-
-    async def _probe(self, kernel_id: str, km: ServerKernelManager, event: str | None) -> bool:
-        """Ask for kernel_info and wait for the answer (at most kernel_info_timeout).
-
-        A reply proves the new process serves requests; it also makes the
-        kernel publish ``busy``/``idle``, so its state is known without a client.
-        """
-        request = km.session.msg("kernel_info_request")
-        idle: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        km.probe = probe = (request["header"]["msg_id"], idle)
-        socket = KernelManager.connect_shell(km)  # a plain asyncio socket, closed below
-        try:
-            km.session.send(socket, request)  # queued by zmq until the kernel listens
-            try:
-                await asyncio.wait_for(
-                    cast("Awaitable[list[bytes]]", socket.recv_multipart()), timeout=self.kernel_info_timeout
-                )
-            except asyncio.TimeoutError:
-                self.log.warning("Kernel %s did not answer kernel_info within %gs", kernel_id, self.kernel_info_timeout)
-                return False
-            try:  # the reply comes before the kernel's "idle" on iopub: wait for that too, briefly
-                await asyncio.wait_for(idle, timeout=PROBE_IDLE_GRACE)
-            except asyncio.TimeoutError:
-                if km.execution_state in STARTING_STATES:
-                    km.execution_state = "idle"  # it answered; its "idle" went out before we subscribed
+            await asyncio.wait_for(asyncio.shield(ready), timeout=self.kernel_info_timeout)
+        except asyncio.TimeoutError:
+            self.log.warning(
+                "Kernel %s did not answer kernel_info within %gs; passing client messages on anyway",
+                kernel_id,
+                self.kernel_info_timeout,
+            )
+            km.set_ready_for_clients()
+            await ready
         finally:
-            socket.close(linger=0)
-            if km.probe is probe:  # a restart's newer probe may have replaced it
-                km.probe = None
-        if event is not None:
-            self._notify(event, kernel_id)
-        return True
+            ready.cancel()  # when this probe is cancelled (shutdown, restart); a no-op once done
+        self._notify(event, kernel_id)
 
     # -- paths -------------------------------------------------------------------
 
     def cwd_for_path(self, path: str | None) -> str:
         """The working directory for a kernel at API path ``path`` (see start_kernel)."""
-        root = self.serverapp.root_dir
+        root = self.root_dir or os.getcwd()
         parts = [p for p in (path or "").replace("\\", "/").split("/") if p]
         target = os.path.normpath(os.path.join(root, *parts))
         if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
@@ -476,12 +414,12 @@ class MappingKernelManager(AsyncMultiKernelManager):
             self._culler = None
 
     async def cull_kernels(self) -> None:
-        """Shut down every kernel idle for longer than cull_idle_timeout."""
+        """Shut down every kernel idle for longer than cull_idle_timeout (never one still starting)."""
         limit = timedelta(seconds=self.cull_idle_timeout)
         now = utcnow()
         for kernel_id, km in list(self._kernels.items()):
             idle = now - km.last_activity
-            if idle <= limit or kernel_id in self._shutdowns:
+            if idle <= limit or kernel_id in self._shutdowns or km.execution_state in STARTING_STATES:
                 continue
             if km.execution_state == "busy" and not self.cull_busy:
                 continue

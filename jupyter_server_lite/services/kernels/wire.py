@@ -17,8 +17,14 @@ back, for the two protocols a client may choose:
 Outgoing messages are spliced from the kernel's own bytes rather than decoded
 and encoded again: only the header is parsed (for the top-level ``msg_id`` and
 ``msg_type`` of the JSON protocol).  Incoming ``v1`` frames pass through the
-same way.  A frame that cannot be decoded raises :class:`WireError`, whose
-text names the problem in one line for the log.
+same way.  A frame that cannot be decoded -- malformed, or JSON nested too
+deeply for the parser -- raises :class:`WireError`, whose text names the
+problem in one line for the log.
+
+:class:`KernelMessage` is one message from a kernel on its way to the
+websockets: raw parts, parsed only as far as somebody asks (the header for
+the JSON protocol and the state tracker, the parent's ``msg_id`` for
+routing), and encoded at most once per protocol however many clients get it.
 """
 
 from __future__ import annotations
@@ -36,10 +42,89 @@ Parts = list[bytes]
 
 _U32 = struct.Struct("!I")
 _U64 = struct.Struct("<Q")
+#: What json raises on input it cannot take: malformed text, or nesting past the recursion limit.
+_JSON_ERRORS = (ValueError, RecursionError)
 
 
 class WireError(ValueError):
     """A websocket frame that is not a kernel message; the text says why."""
+
+
+def _loads(data: str | bytes, what: str) -> Any:
+    """``json.loads``, with every failure (deep nesting included) a :class:`WireError`."""
+    try:
+        return json.loads(data)
+    except RecursionError as err:
+        raise WireError(f"{what} is nested too deeply") from err
+    except ValueError as err:
+        raise WireError(f"{what} is not valid JSON: {err}") from err
+
+
+class KernelMessage:
+    """One kernel message, ``[header, parent_header, metadata, content, *buffers]``, and its signature.
+
+    Parsed lazily and at most once: :attr:`header` (a dict; ``{}`` if the
+    kernel sent something else), :attr:`parent_msg_id` (``""`` if there is
+    none).  :meth:`encoded` caches the websocket frame per protocol, so a
+    message broadcast to many clients is encoded once per protocol;
+    :meth:`forget_encodings` frees those copies when the message is kept
+    for later.
+    """
+
+    __slots__ = ("_header", "_json", "_parent_msg_id", "_v1", "channel", "nbytes", "parts", "signature")
+
+    def __init__(self, channel: str, parts: Parts, signature: bytes = b"") -> None:
+        self.channel = channel
+        self.parts = parts
+        self.signature = signature
+        self.nbytes = sum(map(len, parts))
+        self._header: dict[str, Any] | None = None
+        self._parent_msg_id: str | None = None
+        self._json: tuple[bytes, bool] | None = None
+        self._v1: bytes | None = None
+
+    @property
+    def header(self) -> dict[str, Any]:
+        if self._header is None:
+            self._header = _object_or_empty(self.parts[0])
+        return self._header
+
+    @property
+    def msg_type(self) -> str:
+        value = self.header.get("msg_type")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def parent_msg_id(self) -> str:
+        if self._parent_msg_id is None:
+            value = _object_or_empty(self.parts[1]).get("msg_id")
+            self._parent_msg_id = value if isinstance(value, str) else ""
+        return self._parent_msg_id
+
+    def encoded(self, v1: bool) -> tuple[bytes, bool]:
+        """The websocket frame for the chosen protocol: ``(payload, is_binary)``.
+
+        Raises :class:`WireError` (JSON protocol only) when the header is not
+        a JSON object.
+        """
+        if v1:
+            if self._v1 is None:
+                self._v1 = encode_v1(self.channel, self.parts)
+            return self._v1, True
+        if self._json is None:
+            self._json = encode_json(self.channel, self.parts, self.header or None)  # {}: let it say why
+        return self._json
+
+    def forget_encodings(self) -> None:
+        self._json = self._v1 = None
+
+
+def _object_or_empty(data: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except _JSON_ERRORS:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _pack(obj: Any) -> bytes:
@@ -50,21 +135,25 @@ def _pack(obj: Any) -> bytes:
 # -- server -> client ---------------------------------------------------------
 
 
-def encode_json(channel: str, parts: Sequence[bytes]) -> tuple[bytes, bool]:
+def encode_json(channel: str, parts: Sequence[bytes], fields: dict[str, Any] | None = None) -> tuple[bytes, bool]:
     """Encode kernel frames for the default protocol: ``(payload, is_binary)``.
 
     The JSON object carries ``header, msg_id, msg_type, parent_header,
     metadata, content, buffers, channel`` like Jupyter Server's; with binary
     buffers it is wrapped in the offset framing and ``buffers`` is left out.
-    Raises :class:`WireError` when the header is not a JSON object.
+    ``fields`` is the header already parsed, if the caller has it.  Raises
+    :class:`WireError` when the header is not a JSON object.
     """
     header = parts[0]
-    try:
-        fields = json.loads(header)
-        msg_id = fields.get("msg_id", "")
-        msg_type = fields.get("msg_type", "")
-    except (ValueError, AttributeError) as err:
-        raise WireError(f"kernel message header is not a JSON object: {err}") from err
+    if fields is None:
+        try:
+            fields = json.loads(header)
+        except _JSON_ERRORS as err:
+            raise WireError(f"kernel message header is not a JSON object: {err!r}") from err
+    if not isinstance(fields, dict):
+        raise WireError(f"kernel message header is not a JSON object: {type(fields).__name__}")
+    msg_id = fields.get("msg_id", "")
+    msg_type = fields.get("msg_type", "")
     head = b"".join(
         (
             b'{"header":',
@@ -124,25 +213,21 @@ def encode_v1(channel: str, parts: Sequence[bytes]) -> bytes:
 
 # -- client -> server ---------------------------------------------------------
 # A client may send on shell, control and stdin; iopub only flows to clients.
+# Each decoder returns ``(channel, parts, header)``: the header (a dict with a
+# string ``msg_type``) is what routing the reply needs.
+
+ClientMessage = tuple[str, Parts, dict[str, Any]]
 
 
-def decode_json(text: str | bytes) -> tuple[str, Parts]:
-    """Decode a text frame of the default protocol into ``(channel, parts)``."""
-    try:
-        msg = json.loads(text)
-    except ValueError as err:
-        raise WireError(f"frame is not valid JSON: {err}") from err
-    return _parts_of(msg, [])
+def decode_json(text: str | bytes) -> ClientMessage:
+    """Decode a text frame of the default protocol."""
+    return _parts_of(_loads(text, "frame"), [])
 
 
-def decode_json_binary(data: bytes) -> tuple[str, Parts]:
+def decode_json_binary(data: bytes) -> ClientMessage:
     """Decode a binary frame of the default protocol (JSON plus buffers)."""
     chunks = unframe_binary(data)
-    try:
-        msg = json.loads(chunks[0])
-    except ValueError as err:
-        raise WireError(f"binary frame's JSON part is not valid JSON: {err}") from err
-    return _parts_of(msg, chunks[1:])
+    return _parts_of(_loads(chunks[0], "binary frame's JSON part"), chunks[1:])
 
 
 def unframe_binary(data: bytes) -> list[bytes]:
@@ -157,8 +242,8 @@ def unframe_binary(data: bytes) -> list[bytes]:
     return _slices(data, [*offsets, len(data)], table_end, "binary frame")
 
 
-def decode_v1(data: bytes) -> tuple[str, Parts]:
-    """Decode a ``v1.kernel.websocket.jupyter.org`` frame into ``(channel, parts)``.
+def decode_v1(data: bytes) -> ClientMessage:
+    """Decode a ``v1.kernel.websocket.jupyter.org`` frame.
 
     The JSON parts are passed on as they came; only the header is parsed, to
     refuse a message that has none.
@@ -181,12 +266,9 @@ def decode_v1(data: bytes) -> tuple[str, Parts]:
     _check_channel(channel)
     if not parts[0]:
         raise WireError("message has no header")
-    try:
-        header = json.loads(parts[0])
-    except ValueError as err:
-        raise WireError(f"message header is not valid JSON: {err}") from err
+    header = _loads(parts[0], "message header")
     _check_header(header)
-    return channel, parts
+    return channel, parts, header
 
 
 def _slices(data: bytes, bounds: list[int], table_end: int, what: str) -> list[bytes]:
@@ -218,7 +300,7 @@ def _check_header(header: Any) -> None:
         raise WireError("message header has no msg_type")
 
 
-def _parts_of(msg: Any, buffers: list[bytes]) -> tuple[str, Parts]:
+def _parts_of(msg: Any, buffers: list[bytes]) -> ClientMessage:
     """Check a decoded JSON message and serialize its parts for the kernel."""
     if not isinstance(msg, dict):
         raise WireError(f"message is a {type(msg).__name__}, not a JSON object")
@@ -241,4 +323,6 @@ def _parts_of(msg: Any, buffers: list[bytes]) -> tuple[str, Parts]:
         parts = [_pack(header), *map(_pack, others)]
     except ValueError as err:  # NaN/Infinity, lone surrogates
         raise WireError(f"message is not strict JSON: {err}") from err
-    return channel, parts + buffers
+    except RecursionError as err:
+        raise WireError("message is nested too deeply") from err
+    return channel, parts + buffers, header
