@@ -19,5 +19,6 @@ ORDER = [
     "kernel_parallel",
     "terminal_ws",
     "contents",
+    "frontends",
     "memory",
 ]
