@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from journeys import wait_until
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def open_lab(page: Any, server: Any, path: str = "lab") -> None:

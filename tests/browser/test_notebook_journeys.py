@@ -13,7 +13,7 @@ import json
 import pytest
 from journeys import KernelWatch, wait_until
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 #: Errors Notebook 7's own scripts log in these journeys; each one happens just the same with
