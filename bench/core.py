@@ -32,6 +32,7 @@ LABELS = {
     "zmq": "raw ZMQ",
     "pty": "bare pty",
     "ours-without": "jupyter_server_lite, contents and files off",
+    "ours-metrics-off": "jupyter_server_lite, request metrics off",
 }
 
 

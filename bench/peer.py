@@ -2,8 +2,10 @@
 
 The bench creates ``bench/.peer-venv`` (gitignored) on request with the
 standard library's ``venv`` and installs ``jupyter_server`` and ``ipykernel``
-into it with pip, so the project's own environment never sees
-jupyter_server.  An existing venv is reused; ``--peer-refresh`` rebuilds it.
+into it with pip -- with JupyterLab and Notebook 7 (and the prebuilt
+``jupyterlab_widgets`` extension our environment also has, so both serve
+the same lab extensions) for the frontend workloads -- so the project's own
+environment never sees jupyter_server.  An existing venv is reused; ``--peer-refresh`` rebuilds it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import sys
 from pathlib import Path
 
 VENV = Path(__file__).resolve().parent / ".peer-venv"
-PACKAGES = ["jupyter_server==2.21.1", "ipykernel"]  # the peer the results in docs/benchmarks.md name
+# The peer the results in docs/benchmarks.md name: jupyter_server as people run it, with the frontends.
+PACKAGES = [
+    "jupyter_server==2.21.1",
+    "ipykernel",
+    "jupyterlab>=4.6,<4.7",
+    "notebook>=7.6,<7.7",
+    "jupyterlab_widgets>=3",
+]
 
 
 def peer_python(venv: Path = VENV) -> Path:
@@ -27,7 +36,7 @@ def ensure_peer(refresh: bool = False, venv: Path = VENV, log=print) -> Path:
     if refresh and venv.exists():
         shutil.rmtree(venv)
     if not _usable(python):
-        log(f"[bench] creating the peer venv {venv} (jupyter_server, ipykernel) ...")
+        log(f"[bench] creating the peer venv {venv} ({', '.join(PACKAGES)}) ...")
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         pip = subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PACKAGES],
@@ -42,7 +51,9 @@ def ensure_peer(refresh: bool = False, venv: Path = VENV, log=print) -> Path:
 def _usable(python: Path) -> bool:
     if not python.exists():
         return False
-    probe = subprocess.run([str(python), "-c", "import jupyter_server, ipykernel"], capture_output=True)
+    probe = subprocess.run(
+        [str(python), "-c", "import jupyter_server, ipykernel, jupyterlab, notebook"], capture_output=True
+    )
     return probe.returncode == 0
 
 

@@ -1,20 +1,21 @@
-"""ServerApp: configuration, command line, start and stop of one server.
+"""ServerApp: the configuration of one server and the order in which it is built.
 
-The flow of a start (see ``ARCHITECTURE.md``)::
+The flow of a start (see ``docs/architecture.md``)::
 
     initialize(argv)  parse CLI -> load config files -> identity provider's
                       settings (JupyterHub's environment) -> extension plan
                       -> core managers -> extensions (import, configure,
-                      load; see extension/plan.py, manager.py) -> web app
-    start_server()    identity provider starts -> bind -> runtime file
+                      load; see extension/plan.py, manager.py) -> metrics -> web app
+    start_server()    listen, runtime file, start-up lines (lifecycle.Serving)
                       -> hooks ``server_started``
-    stop_server()     hooks ``server_stopping`` -> identity provider stops
-                      -> close sockets -> shut down kernels -> remove runtime file
+    stop_server()     hooks ``server_stopping`` -> stop listening, sessions,
+                      kernels, runtime file (lifecycle.Serving)
 
 ``initialize`` never needs a running event loop, so a program can build a
 server, inspect it, and serve it from its own loop with ``await
 start_server()``; ``start()`` is the command-line path that owns the loop
-and stops on SIGINT/SIGTERM.
+and stops on SIGINT/SIGTERM (:func:`.lifecycle.serve_until_stopped`).  Where
+the server can be reached is :mod:`.addresses`.
 """
 
 from __future__ import annotations
@@ -22,15 +23,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import secrets
-import signal
-import socket
 import sys
-import webbrowser
 from copy import deepcopy
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import quote, urlencode
 
 from jupyter_core.application import JupyterApp
 from tornado import httpserver, web
@@ -52,24 +48,26 @@ from traitlets import (
 )
 from traitlets.config import Config
 
+from . import addresses
 from ._version import __version__
-from .activity import Activity, IdleWatch
+from .activity import Activity
 from .auth.identity import IdentityProvider
 from .cli import options as cli_options
-from .configfiles import load_config_files, with_switches
+from .configfiles import load_config_files
 from .extension.manager import ExtensionLoad, ExtensionManager
-from .extension.plan import ExtensionPlan, Registration, build_plan
+from .extension.plan import ExtensionPlan, Registration, build_plan, enablers_in
 from .extension.plugins import Hooks
-from .listen import bind_with_retries, tls_context
-from .runtime import remove_runtime_file, runtime_file_path, write_runtime_file
+from .lifecycle import Serving, serve_until_stopped
+from .metrics import ServerMetrics
 from .services.kernels.manager import MappingKernelManager
 from .services.kernels.websocket import KernelWebsocketManager
 from .services.kernelspecs.manager import KernelSpecManager
 from .services.sessions.manager import SessionManager
+from .services.status import status_model
 from .traitdoc import computed_default
 from .web.application import make_application
 from .web.handlers import host_is_local, url_path_join
-from .web.logs import SHOWS_TOKEN, add_redaction_to_logging_config, install_redaction
+from .web.logs import add_redaction_to_logging_config, install_redaction
 
 if TYPE_CHECKING:
     from .bundled.contents.base import ContentsManager
@@ -199,7 +197,7 @@ class ServerApp(JupyterApp):
         value = proposal["value"]
         if "\\" in value:
             raise TraitError(f"ServerApp.base_url: {value!r} holds a backslash, which browsers read as '/'")
-        return url_path_join("/", encode_url_path(value), "/")
+        return url_path_join("/", addresses.encode_url_path(value), "/")
 
     certfile = Unicode("", help="TLS certificate file: serve https when set (with keyfile).").tag(config=True)
     keyfile = Unicode("", help="TLS private key file for certfile.").tag(config=True)
@@ -315,6 +313,22 @@ class ServerApp(JupyterApp):
         no state-changing request. 0 (the default) never stops.""",
     ).tag(config=True)
 
+    # -- metrics ---------------------------------------------------------------
+
+    authenticate_prometheus = Bool(
+        True,
+        help="""Require credentials (the token, or the login cookie) for GET /metrics, as for
+        every other route. False lets a Prometheus server that cannot send a token scrape
+        anonymously: whoever reaches the port then sees the counts /metrics shows (kernels,
+        extensions, requests by route), never a path, a token or any content.""",
+    ).tag(config=True)
+    record_http_request_metrics = Bool(
+        True,
+        help="""Record the http_request_duration_seconds histogram of /metrics: a series per
+        method, route pattern and status code seen, each with 17 buckets. False stops
+        recording requests; the other metrics stay.""",
+    ).tag(config=True)
+
     # -- extensions -----------------------------------------------------------
 
     jpserver_extensions = Dict(
@@ -401,6 +415,7 @@ class ServerApp(JupyterApp):
     _kernel_manager: MappingKernelManager | None = None
     _session_manager: SessionManager | None = None
     _kernel_websocket_manager: KernelWebsocketManager | None = None
+    _metrics: ServerMetrics | None = None
 
     @property
     def kernel_spec_manager(self) -> KernelSpecManager:
@@ -423,6 +438,11 @@ class ServerApp(JupyterApp):
         return _built(self._kernel_websocket_manager, "kernel_websocket_manager")
 
     @property
+    def metrics(self) -> ServerMetrics:
+        """What ``/metrics`` reports, counted while the server runs (see metrics/)."""
+        return _built(self._metrics, "metrics")
+
+    @property
     def contents_manager(self) -> ContentsManager:
         """The contents manager of the extension that provides the ``contents`` service.
 
@@ -431,12 +451,7 @@ class ServerApp(JupyterApp):
         service (it is disabled, or its provider failed): callers that can
         do without contents (sessions) never ask.
         """
-        for record in self.extension_manager.records:
-            if record.state == "loaded" and "contents" in record.provides:
-                for app in record.apps:
-                    if "contents" in type(app).provides:
-                        return cast("ContentsManager", app.contents_manager)  # type: ignore[attr-defined]  # the provider's contract
-        raise RuntimeError("no contents service: no loaded extension provides 'contents' (see docs/services.md)")
+        return cast("ContentsManager", self.extension_manager.provided("contents", "contents_manager"))
 
     @property
     def event_logger(self) -> EventLogger:
@@ -448,12 +463,7 @@ class ServerApp(JupyterApp):
         may use it while they load.  ``RuntimeError`` when no extension
         provides ``events`` (it is disabled, or its provider failed).
         """
-        for record in self.extension_manager.records:
-            if record.state in ("configured", "loaded") and "events" in record.provides:
-                for app in record.apps:
-                    if "events" in type(app).provides:
-                        return cast("EventLogger", app.event_logger)  # type: ignore[attr-defined]  # the provider's contract
-        raise RuntimeError("no events service: no loaded extension provides 'events' (see docs/services.md)")
+        return cast("EventLogger", self.extension_manager.provided("events", "event_logger", configured=True))
 
     hooks = Instance(Hooks, help="The plugin manager: extensions' hook implementations and calls.")
 
@@ -494,14 +504,13 @@ class ServerApp(JupyterApp):
 
     @default("activity")
     def _default_activity(self) -> Activity:
-        return Activity(self._kernel_activity)
+        return Activity(self.kernel_activity)
 
-    def _kernel_activity(self) -> Any:
+    def kernel_activity(self) -> Any:
         """The latest kernel message (the kernel manager keeps it; read when asked)."""
         return self._kernel_manager.last_activity if self._kernel_manager is not None else None
 
     web_app = Instance(web.Application, allow_none=True)
-    http_server = Instance(httpserver.HTTPServer, allow_none=True)
     started = Bool(False, help="Whether start_server() has finished.")
     loaded_config: Any = None
 
@@ -526,6 +535,7 @@ class ServerApp(JupyterApp):
         self.plan_extensions(program_config, self.cli_config)
         self.init_configurables()
         self.init_extensions()
+        self.init_metrics()
         self.init_webapp()
 
     def init_logging_bridge(self) -> None:
@@ -599,8 +609,8 @@ class ServerApp(JupyterApp):
         self.extension_plan = build_plan(
             self.loaded_config,
             registered=self.registered_extensions,
-            program=_enablers_in(program_config),
-            command_line=_enablers_in(cli_config),
+            program=enablers_in(program_config),
+            command_line=enablers_in(cli_config),
             safe_mode=self.safe_mode,
         )
         self.jpserver_extensions = self.extension_plan.switches()
@@ -618,127 +628,73 @@ class ServerApp(JupyterApp):
         if self._extensions.landing_page and "default_url" not in self.config.get("ServerApp", {}):
             self.default_url = self._extensions.landing_page
 
+    def init_metrics(self) -> None:
+        """Start counting what ``/metrics`` reports: requests, kernel events and, when a
+        contents service is loaded, its operations (nothing without prometheus_client)."""
+        self._metrics = ServerMetrics(record_requests=self.record_http_request_metrics)
+        try:
+            contents: ContentsManager | None = self.contents_manager
+        except (RuntimeError, AttributeError):  # no contents service, or a provider without a contents manager
+            contents = None
+        self._metrics.follow(self.kernel_manager, contents)
+
     def init_webapp(self) -> None:
         loaded = _built(self._extensions, "extension_manager")
         self.web_app = make_application(self, loaded.rules, loaded.tornado_settings)
 
     # -- serving ------------------------------------------------------------
 
+    _serving: Serving | None = None
+
     @property
     def actual_port(self) -> int:
-        return self._bound_port
+        """The port bound by start_server() (``port`` may be 0 or taken); 0 before."""
+        return self._serving.port if self._serving is not None else 0
 
-    _bound_port = 0
-    _runtime_file = ""
-
-    def _bind(self) -> list[socket.socket]:
-        """Listening sockets for ip/port (see :mod:`.listen`)."""
-        return bind_with_retries(self.ip, self.port, self.port_retries, self.log)
+    @property
+    def http_server(self) -> httpserver.HTTPServer | None:
+        """tornado's HTTP server while serving, else None."""
+        return self._serving.http_server if self._serving is not None else None
 
     async def start_server(self) -> None:
         """Listen, write the runtime file and announce the server (needs a running loop).
 
         Raises :class:`StartupError` (with a message for the user) when the
         port, address or TLS files cannot be used, or the identity provider
-        cannot start (JupyterHub unreachable).
+        cannot start (JupyterHub unreachable). See :mod:`.lifecycle`.
         """
-        await self.identity_provider.start(self)
-        self.http_server = httpserver.HTTPServer(
-            self.web_app,
-            ssl_options=tls_context(self.certfile, self.keyfile, self.client_ca),
-            xheaders=bool(self.tornado_settings.get("xheaders")),
-            max_body_size=self.max_body_size,  # our handlers check bodies before reading them (web/bodies.py)
-            max_buffer_size=self.max_buffer_size,
-            idle_connection_timeout=self.header_timeout,  # tornado's name for its header timeout
-            body_timeout=self.body_timeout,
-        )
-        sockets = self._bind()
-        self._bound_port = sockets[0].getsockname()[1]
-        self.http_server.add_sockets(sockets)
-        self._runtime_file = runtime_file_path(self._bound_port, runtime_dir=self.runtime_dir)
-        write_runtime_file(self.server_info(), self._runtime_file)
-        self.activity = Activity(self._kernel_activity)  # "started" is when serving began, not when first asked
-        self.kernel_manager.start_serving()
+        self._serving = Serving(self)
+        await self._serving.start()
         self.started = True
         self.stop_requested.clear()
-        if self.shutdown_no_activity_timeout > 0:
-            self._idle_watch = IdleWatch(self.shutdown_no_activity_timeout, self._is_idle, self.request_stop, self.log)
-        self.log.info(
-            "Jupyter Server Lite %s is running at:\n%s",
-            __version__,
-            "\n".join(self.display_urls),
-            extra={SHOWS_TOKEN: True},  # the one line that may show the token
-        )
-        if not self.identity_provider.auth_enabled:
-            self.log.warning(
-                "AUTHENTICATION IS OFF: no token and no password (IdentityProvider.token is empty). Anyone who "
-                "can reach %s can run code as %s. Remove the empty token (from the command line or config files) "
-                "to get a random one at every start, or set a password with `jupyter server-lite password`.",
-                self.url,
-                self.identity_provider.username,
-            )
         self.call_hook("server_started")
 
-    _idle_watch: IdleWatch | None = None
-
-    def _is_idle(self) -> bool:
-        status = self.status_model()
-        return not (status["kernels"] or status["connections"]) and (
-            self.activity.idle_seconds() >= self.shutdown_no_activity_timeout
-        )
-
     async def stop_server(self) -> None:
-        """Stop serving and clean up; safe to call twice."""
-        if self._idle_watch is not None:
-            self._idle_watch.stop()
-            self._idle_watch = None
+        """Stop serving and clean up (kernels, sessions, runtime file); safe to call twice."""
         if self.started:
             self.call_hook("server_stopping")
-        if self.trait_has_value("identity_provider"):
-            await self.identity_provider.stop()  # its last report to JupyterHub, its password-check thread
-        if self.http_server is not None:
-            self.http_server.stop()
-            await self.http_server.close_all_connections()
-            self.http_server = None
-        if self._session_manager is not None:
-            self._session_manager.close()  # first: a session file keeps the rows of the kernels stopped below
-        if self._kernel_manager is not None:
-            await self._kernel_manager.shutdown_all()
-        if self._runtime_file:
-            remove_runtime_file(self._runtime_file)
-            self._runtime_file = ""
+        if self._serving is not None:
+            await self._serving.stop()
+        else:
+            await self.shutdown_managers()  # initialized, never served: kernels may still have been started
         self.started = False
 
+    async def shutdown_managers(self) -> None:
+        """Close the session store, then shut every kernel down (the order keeps a session file's rows)."""
+        if self._session_manager is not None:
+            self._session_manager.close()
+        if self._kernel_manager is not None:
+            await self._kernel_manager.shutdown_all()
+
     def start(self) -> None:
-        """Command-line start: own the event loop until SIGINT/SIGTERM."""
+        """Command-line start: own the event loop until SIGINT/SIGTERM (see :mod:`.lifecycle`)."""
         if self.subapp is not None:
             self.subapp.start()
             return
         if self.generate_config:
             self.write_default_config()
             return
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self._on_signal, sig)
-        try:
-            await self.start_server()
-            if self.open_browser:
-                self._launch_browser()
-            await self.stop_requested.wait()
-        finally:
-            await self.stop_server()
-
-    def _on_signal(self, sig: int) -> None:
-        """First SIGINT/SIGTERM: a clean stop.  The handlers are then removed, so
-        a second signal acts at once (a shutdown stuck on a kernel can be cut short)."""
-        self.log.info("Received %s, shutting down (send it again to stop at once)", signal.Signals(sig).name)
-        loop = asyncio.get_running_loop()
-        for handled in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(handled)
-        self.request_stop()
+        asyncio.run(serve_until_stopped(self))
 
     stop_requested = Instance(
         asyncio.Event,
@@ -751,109 +707,38 @@ class ServerApp(JupyterApp):
         """Ask the server to stop: start() then runs stop_server() and returns."""
         self.stop_requested.set()
 
-    # -- information --------------------------------------------------------
+    # -- information (see addresses.py) ---------------------------------------
 
     @property
     def connection_host(self) -> str:
-        if self.ip in ("", "0.0.0.0", "::"):
-            return socket.gethostname()
-        return f"[{self.ip}]" if ":" in self.ip else self.ip
+        return addresses.connection_host(self.ip)
 
     @property
     def url(self) -> str:
-        scheme = "https" if self.certfile else "http"
-        return f"{scheme}://{self.connection_host}:{self.actual_port}{self.base_url}"
+        """``scheme://host:port/base_url/`` of the started server."""
+        return addresses.server_url(self)
 
     @property
     def display_url(self) -> str:
-        """The start-up URL, the one place a token may be printed: a random one.
-        A token the user chose (config, ``--token``, ``JUPYTER_TOKEN[_FILE]``)
-        shows as ``?token=...``: they know it, and logs outlive terminals."""
-        return self._with_token(self.url + self.default_url.lstrip("/"))
+        """The start-up URL, with the token a person needs (see :mod:`.addresses`)."""
+        return self.display_urls[0]
 
     @property
     def display_urls(self) -> list[str]:
         """The start-up URLs: on every interface, the loopback one too."""
-        urls = [self.display_url]
-        if self.ip in ("", "0.0.0.0", "::"):
-            scheme = "https" if self.certfile else "http"
-            urls.append(
-                self._with_token(
-                    f"{scheme}://127.0.0.1:{self.actual_port}{self.base_url}{self.default_url.lstrip('/')}"
-                )
-            )
-        return urls
-
-    def _with_token(self, url: str) -> str:
-        provider = self.identity_provider
-        if not provider.token:
-            return url
-        if not provider.token_generated:
-            return f"{url}?token=..."
-        return f"{url}?{urlencode({'token': provider.token})}"
+        return addresses.display_urls(self)
 
     def server_info(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "port": self.actual_port,
-            "pid": os.getpid(),
-            "token": self.identity_provider.token,
-            "base_url": self.base_url,
-            "root_dir": self.root_dir,
-            "secure": bool(self.certfile),
-            "password": bool(self.identity_provider.hashed_password),
-            "version": __version__,
-        }
+        """The runtime file's record."""
+        return addresses.server_info(self)
 
     def status_model(self) -> dict[str, Any]:
-        model: dict[str, Any] = {}
-        for _plugin, fields in self.call_hook("status_fields"):
-            if isinstance(fields, dict):
-                model.update(fields)
-        model.update(
-            {
-                "started": self.activity.started,
-                "last_activity": self.activity.last_activity,
-                "connections": self._kernel_manager.total_connections if self._kernel_manager is not None else 0,
-                "kernels": len(self._kernel_manager) if self._kernel_manager is not None else 0,
-            }
-        )
-        return model
+        """The ``GET /api/status`` model (see services/status.py)."""
+        return status_model(self)
 
     def extension_links(self) -> list[tuple[str, str]]:
         """(name, URL) of each loaded extension's landing page, for the landing page."""
         return [(name, url_path_join(self.base_url, url)) for name, url in self.extension_manager.links()]
-
-    def _launch_browser(self) -> None:
-        try:
-            browser = webbrowser.get(self.browser or None)
-        except webbrowser.Error as err:
-            self.log.warning("No web browser found: %s. Open the URL above by hand.", err)
-            return
-        browser.open(self.display_url, new=2)
-
-
-#: What a browser sends unencoded in a path (RFC 3986 pchar, plus what the
-#: WHATWG URL standard leaves alone: ``[ ] ^ |``); everything else is encoded.
-_PATH_SAFE = "/%!$&'()*+,;=:@[]^|"
-
-
-def encode_url_path(path: str) -> str:
-    """``path`` as a browser sends it: ``/my lab/`` is ``/my%20lab/``.
-
-    An escape already there (``%40``) is kept; a ``%`` that starts none is
-    ``%25``. Routes match the path as sent, so base_url must be spelled so.
-    """
-    path = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", path)
-    return quote(path, safe=_PATH_SAFE)
-
-
-def _enablers_in(config: Config) -> dict[str, bool]:
-    """The enablers of ``config``: its ``ServerApp.jpserver_extensions``, plus the bundled extensions
-    one of jupyter_server's switches (``ServerApp.terminals_enabled``) turns on or off."""
-    section = config.get("ServerApp", {}) if "ServerApp" in config else {}
-    names = dict(section.get("jpserver_extensions", {}) or {}) if "jpserver_extensions" in section else {}
-    return with_switches(names, section)
 
 
 def _gateway_url(config: Config) -> str:

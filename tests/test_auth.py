@@ -271,7 +271,8 @@ async def cookie_session(fetch: Any, app: Any) -> tuple[str, str]:
     The landing page with ``?token=`` sets the login cookie; the login form
     (rendered for an anonymous visitor) sets the ``_xsrf`` cookie.
     """
-    logged_in = await fetch("", params={"token": app.identity_provider.token}, authenticated=False)
+    # a 302 when / goes on to a frontend (JupyterLab, when its assets are found): the cookie is set all the same
+    logged_in = await fetch("", params={"token": app.identity_provider.token}, authenticated=False, raise_error=False)
     form = await fetch("login", authenticated=False)
     return cookie_header(logged_in, form), cookies_of(form)["_xsrf"].value
 

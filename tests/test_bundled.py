@@ -149,6 +149,7 @@ def editable_venv(tmp_path):
     return venv
 
 
+@pytest.mark.slow
 def test_an_editable_install_serves_the_dashboard_until_an_enabler_says_false(editable_venv, jsl_dirs):
     python = editable_venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -169,7 +169,8 @@ def test_start_status_list_stop(cli):
     assert cli.run("server-lite", "list").stdout.strip() == "No running servers."
 
     log = server.log.read_text()
-    assert f"is running at:\n    {info['url']}?token={info['token']}" in log
+    # the test extra installs the frontends ([lab]): the start-up URL is JupyterLab's, with the token
+    assert f"is running at:\n    {info['url']}lab?token={info['token']}" in log
     assert "Received SIGTERM, shutting down" in log
     assert re.search(r"\[D [\d:.]+ jupyter_server_lite\.access\] 200 GET /api/status\?token=\[secret\] ", log), log
     token_lines = [line for line in log.splitlines() if info["token"] in line]
@@ -359,7 +360,7 @@ def test_token_from_the_environment_stays_off_the_command_line_and_out_of_the_lo
     server.proc.send_signal(signal.SIGTERM)
     assert server.wait() == 0
     log = server.log.read_text()
-    assert f"{server.info['url']}?token=...\n" in log and "env-token" not in log
+    assert f"{server.info['url']}lab?token=...\n" in log and "env-token" not in log
 
 
 def test_unreadable_token_file_fails_the_start_naming_it(cli, tmp_path):
@@ -594,6 +595,7 @@ async def test_slow_body_is_closed_after_body_timeout(jsl_server_factory):
     assert await closed_within(slow_form.actual_port, f"{anonymous}Content-Length: 100\r\n\r\npass".encode(), 10)
 
 
+@pytest.mark.slow
 def test_running_out_of_file_descriptors_pauses_accepting_without_a_traceback_flood(cli):
     """Idle half-sent requests take every descriptor the server may open: it logs one
     warning (not a traceback per turn of its loop), closes them after header_timeout,

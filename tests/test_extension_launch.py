@@ -107,6 +107,8 @@ async def test_launch_serves_its_landing_page(launch, jsl_dirs):
         ("nbconvert_service", "config", "loaded"),
         ("serverconfig", "config", "loaded"),
         ("terminado", "config", "loaded"),
+        ("lab", "config", "loaded"),
+        ("notebook", "config", "loaded"),
     }
     # the starter is found by its module too, and no file enables it
     by_module = await server.get("api/extensions/ext_launch")

@@ -43,7 +43,7 @@ from jupyter_server_lite.auth.hub import hub_environment_config
 from jupyter_server_lite.auth.hub_activity import ActivityReporter
 from jupyter_server_lite.listen import StartupError
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 ACTIVITY_INTERVAL = 1  # seconds, so that a test sees a report soon
 
@@ -59,6 +59,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         "JUPYTERHUB_ACTIVITY_INTERVAL": str(ACTIVITY_INTERVAL),
         "PYTHONUNBUFFERED": "1",
     }
+    # These tests look for the core's landing page at /user/<name>/; with the [lab] extra installed
+    # / would go on to JupyterLab (the browser tests cover that), so keep / where they expect it.
+    config = folder / "jupyter-config" / "jupyter_server_lite_config.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({"ServerApp": {"default_url": "/"}}), encoding="utf-8")
     running = start_hub(folder, spawned)
     try:
         yield running

@@ -92,7 +92,7 @@ async def test_interrupt_and_restart(jsl_fetch, jsl_serverapp):
     events = []
     km.add_kernel_listener(lambda event, kernel_id: events.append((event, kernel_id)))
     kid = (await start_kernel(jsl_fetch))["id"]
-    await wait_idle(jsl_serverapp, kid)
+    await wait_for(lambda: events == [("started", kid)])  # it answered (idle on iopub may come first)
     r = await jsl_fetch("api", "kernels", kid, "interrupt", method="POST")
     assert r.code == 204
     old_pid = km.get_kernel(kid).provisioner.pid
@@ -105,9 +105,19 @@ async def test_interrupt_and_restart(jsl_fetch, jsl_serverapp):
 
 
 async def test_restart_right_after_start(jsl_fetch, jsl_serverapp):
+    events = []
+    jsl_serverapp.kernel_manager.add_kernel_listener(lambda event, kernel_id: events.append((event, kernel_id)))
     kid = (await start_kernel(jsl_fetch))["id"]  # its readiness probe is still waiting
+    unanswered = not events
     r = await jsl_fetch("api", "kernels", kid, "restart", method="POST")
     assert json.loads(r.body)["execution_state"] == "idle"
+    if unanswered:  # restarted before its first answer: the new process's answer is its start
+        assert events == [("restarting", kid), ("started", kid)]
+    else:
+        assert events == [("started", kid), ("restarting", kid), ("restarted", kid)]
+    await jsl_fetch("api", "kernels", kid, method="DELETE")
+    assert events[-1] == ("shutdown", kid)
+    assert kid not in jsl_serverapp.kernel_manager._unannounced
 
 
 def kernel_processes(kernel_id):

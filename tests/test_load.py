@@ -165,6 +165,7 @@ def rss_mib() -> float:
     raise AssertionError("no VmRSS in /proc/self/status")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 async def test_load_every_request_answered_once_to_its_client(jsl_fetch, jsl_ws_connect, jsl_serverapp):
     kernel_ids = await start_kernels(jsl_fetch, LOAD_KERNELS)
@@ -204,6 +205,7 @@ async def test_load_every_request_answered_once_to_its_client(jsl_fetch, jsl_ws_
         await jsl_fetch("api", "kernels", kernel_id, method="DELETE")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 async def test_soak_kernels_come_and_go_without_leaks(jsl_fetch, jsl_ws_connect, jsl_serverapp):
     km = jsl_serverapp.kernel_manager

@@ -74,7 +74,7 @@ def test_dry_run_prints_everything_and_writes_nothing(setup, capsys):
         'jupyter_server_config.py: line 9: c.ServerApp.root_dir = os.path.expanduser("~"): cannot be translated statically',
         "jupyter_server_config.py: line 10: open(",
         "no_such_extension.json: extension no_such_extension: not a jupyter_server_lite extension here: ModuleNotFoundError",
-        "jupyterlab.json: extension jupyterlab: provided here by the bundled 'lab' frontend",
+        "jupyterlab.json: extension jupyterlab: nothing to do: the bundled jupyter_server_lite.bundled.lab is on by default",
     ]:
         assert expected in not_carried, expected
 

@@ -16,6 +16,8 @@ import pytest
 from support import process_running, wait_for
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from jupyter_server_lite.lifecycle import serve_until_stopped
+
 
 def children_of(parent: int) -> set[int]:
     """Pids whose parent is ``parent`` (a server subprocess this test started)."""
@@ -130,7 +132,7 @@ async def test_signal_stops_server_and_its_kernels(jsl_dirs, signum):
 def test_idle_server_stops_by_itself(jsl_server_factory, io_loop, jsl_dirs):
     app = jsl_server_factory(config={"ServerApp": {"shutdown_no_activity_timeout": 1}}, start=False)
     started = time.monotonic()
-    io_loop.run_sync(app._serve, timeout=60)  # the command line's serve loop returns once idle
+    io_loop.run_sync(lambda: serve_until_stopped(app), timeout=60)  # the command line's loop returns once idle
     assert time.monotonic() - started >= 1
     assert not app.started
     assert not list(jsl_dirs.runtime.glob("jsl-server-*.json"))
@@ -141,10 +143,10 @@ async def test_idle_check_waits_for_kernels_and_connections(jsl_fetch, jsl_serve
     app.shutdown_no_activity_timeout = 1
     kid = json.loads((await jsl_fetch("api", "kernels", method="POST")).body)["id"]
     app.activity.last_activity = app.activity.started.replace(year=2000)
-    assert not app._is_idle()  # a kernel is running
+    assert not app._serving.is_idle()  # a kernel is running
     await jsl_fetch("api", "kernels", kid, method="DELETE")
     app.kernel_manager.connection_opened(kid)
     app.activity.last_activity = app.activity.started.replace(year=2000)
-    assert not app._is_idle()  # a client is still connected
+    assert not app._serving.is_idle()  # a client is still connected
     app.kernel_manager.connection_closed(kid)
-    assert app._is_idle()
+    assert app._serving.is_idle()

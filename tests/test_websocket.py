@@ -63,7 +63,9 @@ async def test_json_protocol_messages_carry_jupyter_server_fields(start_kernel, 
     assert reply["msg_id"] == reply["header"]["msg_id"]
     assert reply["channel"] == "shell" and reply["buffers"] == []
     assert reply["content"]["implementation"] == "ipython"
-    await client.status("idle")
+    # iopub and shell are separate channels: the idle may have come before the reply
+    idle = await client.first(lambda m: is_idle_after(m, msg_id))
+    assert idle["channel"] == "iopub" and idle["msg_type"] == "status"
 
 
 ECHO_COMM = """

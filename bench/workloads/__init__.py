@@ -12,11 +12,13 @@ ORDER = [
     "importtime",
     "extensions",
     "rest",
+    "metrics",
     "kernel_start",
     "kernel_pool",
     "kernel_ws",
     "kernel_parallel",
     "terminal_ws",
     "contents",
+    "frontends",
     "memory",
 ]

@@ -30,7 +30,9 @@ BUNDLED_EXTENSIONS: tuple[str, ...] = (
     "jupyter_server_lite.bundled.dashboard",
     "jupyter_server_lite.bundled.events",
     "jupyter_server_lite.bundled.files",
+    "jupyter_server_lite.bundled.lab",
     "jupyter_server_lite.bundled.nbconvert",
+    "jupyter_server_lite.bundled.notebook",
     "jupyter_server_lite.bundled.terminals",
 )
 

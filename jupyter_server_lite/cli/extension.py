@@ -193,6 +193,7 @@ def extension_model(
         "prefixes": list(record.prefixes),
         "bundled": record.bundled,
         "replaced_by": dict(record.replaced_by),
+        "missing_assets": record.missing_assets,
     }
 
 
@@ -202,6 +203,8 @@ def describe(row: dict[str, Any]) -> list[str]:
     status = "ok" if row["ok"] else f"FAILED ({row['phase']}): {row['error']}"
     if row["replaced_by"]:
         status = "replaced: " + ", ".join(f"{s} provided by {by}" for s, by in row["replaced_by"].items())
+    if row["ok"] and row["missing_assets"]:
+        status += ", not installed: " + row["missing_assets"]
     app = f" [{row['name']}{' ' + row['version'] if row['version'] else ''}]" if row["ok"] else ""
     lines = [f"  {row['module']}{app}: {enabled}, {status}"]
     if row["provides"]:

@@ -135,6 +135,20 @@ class ExtensionApp(JupyterApp):
     def initialize_handlers(self) -> None:
         """Fill ``self.handlers``; called last.  Default: keep the class's ``handlers``."""
 
+    @classmethod
+    def missing_assets(cls) -> str:
+        """Why this extension cannot serve its pages here, and how to install what it lacks; ``""`` when it can.
+
+        For an extension whose assets are an optional install (the frontends
+        of the ``[lab]`` extra): it loads all the same -- a missing optional
+        install is no failure -- and its own pages say how to install them.
+        The message shows in ``extension list``, in ``GET /api/extensions``
+        (``missing_assets``) and on the server's landing page.  Called when
+        the extension is imported, so keep it cheap (a few ``stat`` calls).
+        Default: ``""``.
+        """
+        return ""
+
     # -- derived values ---------------------------------------------------------
 
     @classmethod

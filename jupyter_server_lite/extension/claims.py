@@ -9,7 +9,10 @@ server start and for ``extension list``, so the two cannot disagree:
    :data:`jupyter_server_lite.bundled.BUNDLED_EXTENSIONS`) that provides a
    service an imported, non-bundled extension also provides is marked
    ``replaced`` (logged at INFO, naming both) and claims nothing.  That is
-   how a user swaps a service: enable another provider.  If the new
+   how a user swaps a service: enable another provider.  The same goes for
+   a bundled extension whose name or page prefix a non-bundled one claims
+   (the frontends' ``/tree``, ``/lab``...), and for a bundled extension
+   that requires one that stepped aside.  If the new
    provider fails later (configure, load), the bundled one does not come
    back: a user who moved their contents elsewhere must not silently get
    the local disk instead.
@@ -77,22 +80,56 @@ def _top_level_claims(cls: type[ExtensionApp]) -> list[tuple[str, str]]:
 
 
 def _step_aside(records: Iterable[ExtensionRecord], log: logging.Logger | None) -> None:
-    """Mark each bundled provider of a service a non-bundled record also provides as replaced."""
+    """Mark as replaced each bundled record a non-bundled one supersedes (see the module docstring).
+
+    ``replaced_by`` maps what was taken -- a service name, or a top-level
+    path such as ``/tree`` -- to the extension that has it now.
+    """
     records = list(records)
     others: dict[str, ExtensionRecord] = {}
     for record in records:
         if record.ok and not record.bundled:
             for service in record.provides:
                 others.setdefault(service, record)
+            for cls in record.app_classes:
+                for _what, segment in _top_level_claims(cls):
+                    others.setdefault("/" + segment.lower(), record)
     for record in records:
-        taken = {s: others[s] for s in record.provides if s in others} if record.ok and record.bundled else {}
-        if not taken:
+        if not (record.ok and record.bundled):
             continue
-        record.step_aside({service: other.name for service, other in taken.items()})
-        if log is not None:
-            log.info(
-                "Bundled extension %s (%s) steps aside: %s",
-                record.name,
-                record.module,
-                "; ".join(f"{other.name} ({other.module}) provides {service}" for service, other in taken.items()),
-            )
+        wanted = [
+            *record.provides,
+            *("/" + seg.lower() for cls in record.app_classes for _, seg in _top_level_claims(cls)),
+        ]
+        taken = {key: others[key] for key in wanted if key in others}
+        if taken:
+            _replace(record, taken, log)
+    changed = True
+    while changed:  # a bundled extension needing one that stepped aside steps aside with it
+        changed = False
+        gone = {key: r for r in records if r.replaced_by for key in (r.name, r.module)}
+        for record in records:
+            needed = next((gone[req] for req in record.requires if req in gone), None)
+            if record.ok and record.bundled and not record.replaced_by and needed is not None:
+                _replace(record, {key: needed for key in needed.replaced_by}, log, because=needed)
+                changed = True
+
+
+def _replace(
+    record: ExtensionRecord,
+    taken: dict[str, ExtensionRecord],
+    log: logging.Logger | None,
+    because: ExtensionRecord | None = None,
+) -> None:
+    """Step ``record`` aside for the records in ``taken`` (what -> who), or with ``because``, which it requires."""
+    if because is not None:
+        record.step_aside(dict(because.replaced_by))
+        reason = f"it requires {because.name}, which stepped aside"
+    else:
+        record.step_aside({key: other.name for key, other in taken.items()})
+        reason = "; ".join(
+            f"{other.name} ({other.module}) {'has' if key.startswith('/') else 'provides'} {key}"
+            for key, other in taken.items()
+        )
+    if log is not None:
+        log.info("Bundled extension %s (%s) steps aside: %s", record.name, record.module, reason)

@@ -136,6 +136,21 @@ class ExtensionManager:
     def starter(self) -> ExtensionRecord | None:
         return next((r for r in self.records if r.source == STARTER), None)
 
+    def provided(self, service: str, attribute: str, *, configured: bool = False) -> Any:
+        """``attribute`` of the app that provides ``service`` (its contract: ``contents_manager``...).
+
+        Only a loaded provider counts, or with ``configured`` one that is at
+        least configured (an object others may use while they load).
+        ``RuntimeError`` naming the service when there is none.
+        """
+        states = (CONFIGURED, LOADED) if configured else (LOADED,)
+        for record in self.records:
+            if record.state in states and service in record.provides:
+                for app in record.apps:
+                    if service in type(app).provides:
+                        return getattr(app, attribute)
+        raise RuntimeError(f"no {service} service: no loaded extension provides {service!r} (see docs/services.md)")
+
     def links(self) -> list[tuple[str, str]]:
         """``(name, landing page below base_url)`` of loaded extensions that have one."""
         return [(r.name, r.landing_url) for r in self.records if r.state == LOADED and r.landing_url]

@@ -41,7 +41,7 @@ import types
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..configfiles import EnablerSource, EnablerTypo, LoadedConfig, load_config_files, quiet_log
+from ..configfiles import EnablerSource, EnablerTypo, LoadedConfig, load_config_files, quiet_log, with_switches
 from .points import declaring_module
 
 #: The level of enablers in the config a program built the ServerApp with.
@@ -168,6 +168,14 @@ def build_plan(
     names = set(enablers) | set(loaded.broken_enablers) | set(typos)
     entries += [planned(module) for module in sorted(names - taken)]
     return ExtensionPlan(tuple(entries), safe_mode=safe_mode, typos=tuple(loaded.enabler_typos))
+
+
+def enablers_in(config: Mapping[str, Any]) -> dict[str, bool]:
+    """The enablers of a traitlets ``config``: its ``ServerApp.jpserver_extensions``, plus the bundled
+    extensions one of jupyter_server's switches (``ServerApp.terminals_enabled``) turns on or off."""
+    section = config.get("ServerApp", {}) if "ServerApp" in config else {}
+    names = dict(section.get("jpserver_extensions", {}) or {}) if "jpserver_extensions" in section else {}
+    return with_switches(names, section)
 
 
 def read_plan(paths: Sequence[str] | None = None) -> ExtensionPlan:

@@ -20,6 +20,8 @@ uses to tell whether a name is an importable, valid extension::
         record.version, record.description, record.requires, record.timings
         record.provides  the services its apps provide; record.prefixes, the
                          URL prefixes they own; record.bundled
+        record.missing_assets  why its pages cannot be served (optional assets
+                         not installed), "" when they can
         record.to_model() the JSON model of GET /api/extensions
 """
 
@@ -77,6 +79,8 @@ class ExtensionRecord:
     bundled: bool = False
     #: For a bundled extension that stepped aside: service -> the extension now providing it.
     replaced_by: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Why it cannot serve its pages, its optional assets not installed (``ExtensionApp.missing_assets``); not a failure.
+    missing_assets: str = ""
     points: list[ExtensionPoint] = dataclasses.field(default_factory=list, repr=False)
     rules: list[Rule] = dataclasses.field(default_factory=list, repr=False)
 
@@ -162,6 +166,7 @@ class ExtensionRecord:
             "enabled_by": self.enabled_by,
             "bundled": self.bundled,
             "replaced_by": dict(self.replaced_by),
+            "missing_assets": self.missing_assets,
             "load_time_ms": round(1000 * self.load_time, 3),
             "timings_ms": {k: round(1000 * v, 3) for k, v in self.timings.items()},
         }
@@ -227,5 +232,6 @@ def import_extension(record: ExtensionRecord, obj: Any = None) -> None:
     classes = record.app_classes
     record.provides = list(dict.fromkeys(s for cls in classes for s in cls.provides))
     record.prefixes = list(dict.fromkeys(p for cls in classes for p in url_prefixes(cls)))
+    record.missing_assets = next((m for cls in classes if (m := cls.missing_assets())), "")
     record.description = next((p.app_class.description for p in points if p.app_class and p.app_class.description), "")
     record.version = version_of(first.module_obj or sys.modules.get(first.module))

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tornado.web import HTTPError
 
 from .._version import __version__
 from ..web.errors import loads_json
 from ..web.handlers import APIHandler
+
+if TYPE_CHECKING:
+    from ..serverapp import ServerApp
+
+
+def status_model(app: ServerApp) -> dict[str, Any]:
+    """``GET /api/status``: extensions' ``status_fields``, then the core's, which win."""
+    model: dict[str, Any] = {}
+    for _plugin, fields in app.call_hook("status_fields"):
+        if isinstance(fields, dict):
+            model.update(fields)
+    kernels = app.kernel_manager
+    model.update(
+        {
+            "started": app.activity.started,
+            "last_activity": app.activity.last_activity,
+            "connections": kernels.total_connections,
+            "kernels": len(kernels),
+        }
+    )
+    return model
 
 
 class APIVersionHandler(APIHandler):

@@ -3,7 +3,7 @@
 Route order is the contract:
 
 1. core routes (the identity provider's pages -- login, logout, JupyterHub's
-   OAuth callback --, status, kernelspecs, kernels, sessions, pages);
+   OAuth callback --, status, kernelspecs, kernels, sessions, metrics, pages);
 2. routes mounted by extensions, each confined to a prefix its extension
    owns (its namespaces, page prefixes, the paths of the services it
    provides) and kept out of every longer prefix mounted or reserved for a
@@ -28,6 +28,7 @@ from tornado import web
 from tornado.routing import Rule
 
 from ..auth import login
+from ..metrics import handler as metrics
 from ..services import extensions, openapi, status
 from ..services.kernels import handlers as kernels
 from ..services.kernels import websocket as kernel_websocket
@@ -63,6 +64,7 @@ def core_routes(auth_routes: Iterable[Route] = login.default_handlers) -> list[R
         *openapi.default_handlers,
         *sessions.default_handlers,
         *extensions.default_handlers,
+        *metrics.default_handlers,
         *pages.default_handlers,
     ]
 
@@ -144,7 +146,7 @@ def make_application(
         "static_handler_class": StaticHandler,
         "static_url_prefix": url_path_join(base_url, "static", "jupyter_server_lite") + "/",
         "default_handler_class": PageNotFoundHandler,
-        "log_function": log_request,
+        "log_function": serverapp.metrics.log_function(log_request),  # the access log, then the request metrics
         "websocket_max_message_size": serverapp.websocket_max_message_size,
     }
     app_settings.update(serverapp.tornado_settings)

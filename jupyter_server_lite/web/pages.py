@@ -1,8 +1,17 @@
-"""``/``: the way in -- a frontend's landing page when there is one, else the core's page."""
+"""``/``: the way in -- a frontend's landing page when there is one, else the core's page.
+
+Also ``/static/favicons/``: the icons Jupyter frontends ask for by that path
+(Notebook 7's scripts hard-code ``static/favicons/favicon-notebook.ico`` and
+the busy icon), served from the core's static folder as jupyter_server does.
+"""
 
 from __future__ import annotations
 
-from .handlers import JupyterHandler, url_path_join
+import os
+
+from .handlers import JupyterHandler, StaticHandler, url_path_join
+
+FAVICONS_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "favicons")
 
 
 class LandingHandler(JupyterHandler):
@@ -22,7 +31,17 @@ class LandingHandler(JupyterHandler):
             url = url_path_join(self.base_url, target)
             self.redirect(f"{url}?{self.request.query}" if self.request.query else url)
             return
-        self.finish(self.render_template("index.html", extension_links=app.extension_links()))
+        not_installed = [
+            (record.name, record.missing_assets)
+            for record in app.extension_manager.records
+            if record.state == "loaded" and record.missing_assets
+        ]
+        self.finish(
+            self.render_template("index.html", extension_links=app.extension_links(), not_installed=not_installed)
+        )
 
 
-default_handlers = [(r"/?", LandingHandler)]
+default_handlers: list[tuple[str, type] | tuple[str, type, dict[str, str]]] = [
+    (r"/?", LandingHandler),
+    (r"/static/favicons/(.*)", StaticHandler, {"path": FAVICONS_PATH}),
+]

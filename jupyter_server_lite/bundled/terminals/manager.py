@@ -118,6 +118,11 @@ class TerminalManager(LoggingConfigurable):
     def __len__(self) -> int:
         return 0 if self._ptys is None else len(self._ptys.terminals)
 
+    @property
+    def connections(self) -> int:
+        """Open websocket clients, over every terminal (for /metrics)."""
+        return 0 if self._ptys is None else sum(len(term.clients) for term in self._ptys.terminals.values())
+
     def terminal(self, name: str) -> Terminal:
         """Terminal ``name``; a JSON 404 when there is none."""
         term = self._ptys.terminals.get(name) if self._ptys is not None else None

@@ -18,7 +18,9 @@ On top of :class:`~jupyter_client.multikernelmanager.AsyncMultiKernelManager`:
   (a new kernel answered), ``restarting`` (a REST restart begins),
   ``autorestarting`` (jupyter_client's restarter replaces a dead kernel),
   ``restarted`` (a restart finished and the kernel answers), ``dead`` (the
-  restarter gave up), ``shutdown`` (removed).  The server turns them into
+  restarter gave up), ``shutdown`` (removed).  A kernel restarted before
+  it ever answered gets ``started``, not ``restarted``, when the new process
+  answers: every kernel that answers has ``started`` once.  The server turns them into
   hooks and activity; the websocket layer and sessions follow them too.
 * **A warm pool** (``pool_size``, :mod:`.pool`): kernels started ahead of
   need, handed out by :meth:`~MappingKernelManager.start_kernel`.
@@ -95,6 +97,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
         self._listeners: list[KernelListener] = []
         self._connections: dict[str, int] = {}
         self._probes: dict[str, asyncio.Task[None]] = {}
+        self._unannounced: set[str] = set()  # listed kernels that have not had ``started`` yet
         self._shutdowns: dict[str, asyncio.Task[None]] = {}
         self._launching: dict[str, ServerKernelManager] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -183,6 +186,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
         km = self._local(kernel_id)
         km.cwd = cwd
         self._watch(kernel_id, km)
+        self._unannounced.add(kernel_id)
         self._attach(kernel_id, "started")
         self.log.info("Kernel started: %s (%s) in %s", kernel_id, name, cwd)
         if self._closing:  # stop_server began while this kernel was starting
@@ -320,6 +324,10 @@ class MappingKernelManager(AsyncMultiKernelManager):
             self._listeners.remove(callback)
 
     def _notify(self, event: str, kernel_id: str) -> None:
+        if event == "restarted" and kernel_id in self._unannounced:
+            event = "started"  # restarted before its first answer: this is the first listeners hear of it
+        if event in ("started", "shutdown"):
+            self._unannounced.discard(kernel_id)
         for callback in list(self._listeners):
             try:
                 callback(event, kernel_id)
