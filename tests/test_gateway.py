@@ -27,6 +27,8 @@ from jupyter_server_lite.gateway.managers import GatewayKernelSpecManager, Gatew
 
 __all__ = ["connect", "node_client", "start_kernel"]  # fixtures, imported to be found by pytest
 
+pytestmark = pytest.mark.slow  # starts a real Kernel Gateway process (its kernels too) for the module
+
 ALLOWED = "JSL_ALLOWED_VAR"
 
 

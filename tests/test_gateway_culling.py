@@ -19,6 +19,8 @@ from kernel_ws_client import connect, wait_for
 
 __all__ = ["connect"]  # a fixture, imported to be found by pytest
 
+pytestmark = pytest.mark.slow  # starts a real Kernel Gateway process (its kernels too) for the module
+
 CULLING = """
 c.MappingKernelManager.cull_idle_timeout = 2
 c.MappingKernelManager.cull_interval = 1

@@ -24,6 +24,8 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
+pytestmark = pytest.mark.slow  # starts a real Kernel Gateway process (its kernels too) for the module
+
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory) -> Iterator[Gateway]:
