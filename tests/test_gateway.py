@@ -175,7 +175,7 @@ async def test_sessions_stay_here_and_follow_their_kernel(jsl_fetch, jsl_servera
     assert kid not in gateway.kernel_ids()
 
 
-async def test_a_kernel_deleted_on_the_gateway_leaves_at_once_when_connected(
+async def test_a_kernel_deleted_on_the_gateway_leaves_at_the_refresh_with_its_clients_told(
     jsl_fetch, jsl_serverapp, gateway, start_kernel, connect
 ):
     sessions = jsl_serverapp.session_manager

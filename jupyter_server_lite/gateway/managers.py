@@ -20,8 +20,9 @@ it; unless set) and ``KERNEL_LAUNCH_TIMEOUT`` (always: the time
 :meth:`~.client.GatewayClient.start_timeout` allows).  The kernel list is refreshed
 from the gateway every ``refresh_interval`` seconds while there are kernels
 (and before each culling pass): a kernel the gateway culled or lost leaves
-the list then, or at once when a client is connected to it (its websocket
-to the gateway tells).  The events are the local manager's: ``started``
+the list then (a Kernel Gateway keeps the websocket of a kernel it shut
+down open; when a gateway closes it, the reconnection's 404 removes the
+kernel sooner).  The events are the local manager's: ``started``
 once the gateway has the kernel, ``restarting``/``restarted`` around a
 restart, ``dead`` then ``shutdown`` for a kernel gone from the gateway, and
 ``shutdown`` after a delete.  Stopping the server deletes its kernels on the
@@ -119,7 +120,7 @@ class GatewayMappingKernelManager(MappingKernelManager):
         min=0.1,
         help="""Seconds between two refreshes of the kernel list from the gateway while this
         server has kernels there: a kernel the gateway culled or lost leaves the list within
-        this time (at once when a client is connected to it).""",
+        this time, clients connected to it or not.""",
     ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
