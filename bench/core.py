@@ -24,7 +24,7 @@ from typing import Any
 from .env import Sandbox
 from .targets import Server, Target, start_server
 
-#: Display names of the targets; "bare", "zmq" and "pty" are the ceilings.
+#: Display names of the targets; "bare", "zmq", "pty" and "gateway" are the ceilings.
 LABELS = {
     "ours": "jupyter_server_lite",
     "peer": "jupyter_server",
@@ -33,6 +33,7 @@ LABELS = {
     "pty": "bare pty",
     "ours-without": "jupyter_server_lite, contents and files off",
     "ours-metrics-off": "jupyter_server_lite, request metrics off",
+    "gateway": "Kernel Gateway, direct",
 }
 
 

@@ -101,9 +101,16 @@ def chart(path: Path, series: list[tuple[str, str, dict[str, list[float]]]]) -> 
     cols = 3
     nrows = math.ceil(len(series) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 3.6 * nrows), squeeze=False)
-    colours = {"ours": "#1f77b4", "peer": "#ff7f0e", "bare": "#7f7f7f", "zmq": "#2ca02c", "pty": "#2ca02c"}
+    colours = {
+        "ours": "#1f77b4",
+        "peer": "#ff7f0e",
+        "bare": "#7f7f7f",
+        "zmq": "#2ca02c",
+        "pty": "#2ca02c",
+        "gateway": "#2ca02c",
+    }
     for ax, (title, unit, per) in zip(axes.flat, series):
-        names = [n for n in ("ours", "peer", "bare", "zmq", "pty") if per.get(n)]
+        names = [n for n in ("ours", "peer", "bare", "zmq", "pty", "gateway") if per.get(n)]
         parts = ax.boxplot([per[n] for n in names], whis=(1, 99), showfliers=False, patch_artist=True)
         ax.set_xticks(range(1, len(names) + 1), [LABELS[n] for n in names], fontsize=8)
         for patch, name in zip(parts["boxes"], names):

@@ -6,10 +6,18 @@ ceiling in :mod:`bench.bare_tornado`).  They get equivalent settings: a
 token, no browser, 127.0.0.1, a root folder of their own, the bench
 sandbox's jupyter folders.  A server is ready when ``GET /api/status`` with
 the token answers 200; the time from spawn to that answer is its cold start.
+
+For the gateway workload, :func:`gateway_target` is a Jupyter Kernel Gateway
+(this environment's ``jupyter_kernel_gateway``, ready when its
+``/api/kernelspecs`` answers) and :func:`in_gateway_mode` turns ``ours`` or
+``peer`` into the same server with its kernels on that gateway
+(``--GatewayClient.url`` and ``--GatewayClient.auth_token``, the same options
+for both).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import os
@@ -35,10 +43,23 @@ class Target:
     python: str
     module: str  # run as ``python -m module``
     extra: tuple[str, ...] = ()  # more command-line arguments (a variant of the same server)
+    ready_path: str = "/api/status"  # answers 200 (with the token) once the server serves
 
     def argv(self, port: int, token: str, root: Path) -> list[str]:
         if self.name == "bare":
             return [self.python, "-m", self.module, f"--port={port}", f"--token={token}"]
+        if self.name == "gateway":
+            return [
+                self.python,
+                "-m",
+                self.module,
+                "--KernelGatewayApp.ip=127.0.0.1",
+                f"--KernelGatewayApp.port={port}",
+                "--KernelGatewayApp.port_retries=0",
+                f"--KernelGatewayApp.auth_token={token}",
+                "--JupyterWebsocketPersonality.list_kernels=True",  # both servers refresh from the list
+                *self.extra,
+            ]
         args = [
             self.python,
             "-m",
@@ -63,6 +84,17 @@ def make_targets(peer_python: str | None) -> dict[str, Target]:
     if peer_python:
         targets["peer"] = Target("peer", peer_python, "jupyter_server")
     return targets
+
+
+def gateway_target() -> Target:
+    """A Jupyter Kernel Gateway from this environment (the test extra's ``jupyter_kernel_gateway``)."""
+    return Target("gateway", sys.executable, "kernel_gateway", ready_path="/api/kernelspecs")
+
+
+def in_gateway_mode(target: Target, gateway: Server) -> Target:
+    """``target`` (ours or the peer) with its kernels and kernelspecs on ``gateway``."""
+    options = (f"--GatewayClient.url={gateway.base}", f"--GatewayClient.auth_token={gateway.token}")
+    return dataclasses.replace(target, extra=(*target.extra, *options))
 
 
 @dataclass
@@ -111,10 +143,10 @@ class Server:
                 self.proc.wait(10)
 
 
-def _ready(port: int, token: str) -> bool:
+def _ready(port: int, token: str, path: str) -> bool:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        conn.request("GET", "/api/status", headers={"Authorization": f"token {token}"})
+        conn.request("GET", path, headers={"Authorization": f"token {token}"})
         resp = conn.getresponse()
         resp.read()
         return resp.status == 200
@@ -131,7 +163,7 @@ def start_server(
     env: dict[str, str] | None = None,
     cpus: frozenset[int] | None = None,
 ) -> Server:
-    """Spawn ``target`` and wait for its first 200 from ``/api/status``.
+    """Spawn ``target`` and wait for its first 200 from ``target.ready_path`` (``/api/status``).
 
     ``startup_s`` is measured from just before the spawn to that answer,
     polled every millisecond over fresh connections.  ``cpus`` pins the
@@ -154,7 +186,7 @@ def start_server(
     log.close()
     deadline = t0 + READY_TIMEOUT
     while True:
-        if _ready(port, token):
+        if _ready(port, token, target.ready_path):
             break
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace")[-800:]

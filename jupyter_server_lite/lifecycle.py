@@ -4,7 +4,8 @@
 server, bound port, runtime file and idle watch -- made by
 ``ServerApp.start_server()`` and closed by ``stop_server()``::
 
-    start  identity provider starts -> bind -> runtime file -> warm pool opens
+    start  identity provider starts -> bind -> runtime file -> the kernel manager
+           starts serving (warm pool; in gateway mode, a check that the gateway answers)
            -> start-up lines -> hooks ``server_started``
     stop   hooks ``server_stopping`` -> identity provider stops -> close sockets
            -> session store closes -> kernels shut down -> runtime file removed
@@ -69,7 +70,7 @@ class Serving:
         self.runtime_file = runtime_file_path(self.port, runtime_dir=app.runtime_dir)
         write_runtime_file(app.server_info(), self.runtime_file)
         app.activity = Activity(app.kernel_activity)  # "started" is when serving began, not when first asked
-        app.kernel_manager.pool.open()
+        app.kernel_manager.start_serving()
         if app.shutdown_no_activity_timeout > 0:
             self.idle_watch = IdleWatch(app.shutdown_no_activity_timeout, self.is_idle, app.request_stop, app.log)
         app.log.info(

@@ -72,6 +72,7 @@ from .web.logs import add_redaction_to_logging_config, install_redaction
 if TYPE_CHECKING:
     from .bundled.contents.base import ContentsManager
     from .bundled.events.logger import EventLogger
+    from .gateway.client import GatewayClient
 
 
 class ServerApp(JupyterApp):
@@ -97,6 +98,26 @@ class ServerApp(JupyterApp):
         KernelWebsocketManager,
         SessionManager,
     ]
+    #: The configurable classes of the modes configuration turns on (gateway mode), by import
+    #: string: imported for --help-all, --generate-config, the configuration reference and
+    #: ``migrate``, and when the mode is on -- never on the start-up path otherwise.  (The
+    #: classes these name by default, such as gateway mode's managers, come with them.)
+    mode_classes = ("jupyter_server_lite.gateway.client.GatewayClient",)
+
+    def _with_mode_classes(self) -> None:
+        from traitlets.utils.importstring import import_item
+
+        self.classes = [*self.classes, *(c for c in map(import_item, self.mode_classes) if c not in self.classes)]
+
+    def emit_help(self, classes: bool = False) -> Any:
+        """traitlets' help, gateway mode's settings (``--gateway-url``'s class) included."""
+        self._with_mode_classes()
+        return super().emit_help(classes)
+
+    def generate_config_file(self, classes: Any = None) -> str:
+        """traitlets' config file, with gateway mode's settings too."""
+        self._with_mode_classes()
+        return super().generate_config_file(classes)
 
     # -- logging ---------------------------------------------------------------
     # Declared again here with the server's defaults as static values, so that
@@ -333,16 +354,55 @@ class ServerApp(JupyterApp):
 
     identity_provider = Instance(IdentityProvider)
 
-    kernel_spec_manager_class = Type(
-        "jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
-        klass="jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
-        help="The kernelspec manager class: finds the installed kernels (a subclass of the default).",
+    kernel_spec_manager_class = computed_default(
+        Type(
+            "jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
+            klass="jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager",
+            help="""The kernelspec manager class: finds the installed kernels (a subclass of
+            jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager). In gateway
+            mode (GatewayClient.url set) GatewayClient.kernel_spec_manager_class.""",
+        ),
+        "jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager; "
+        "GatewayClient.kernel_spec_manager_class when GatewayClient.url is set",
     ).tag(config=True)
-    kernel_manager_class = Type(
-        "jupyter_server_lite.services.kernels.manager.MappingKernelManager",
-        klass="jupyter_server_lite.services.kernels.manager.MappingKernelManager",
-        help="The kernel manager class: starts, tracks and stops kernels (a subclass of the default).",
+    kernel_manager_class = computed_default(
+        Type(
+            "jupyter_server_lite.services.kernels.manager.MappingKernelManager",
+            klass="jupyter_server_lite.services.kernels.manager.MappingKernelManager",
+            help="""The kernel manager class: starts, tracks and stops kernels (a subclass of
+            jupyter_server_lite.services.kernels.manager.MappingKernelManager). In gateway
+            mode (GatewayClient.url set) GatewayClient.kernel_manager_class.""",
+        ),
+        "jupyter_server_lite.services.kernels.manager.MappingKernelManager; "
+        "GatewayClient.kernel_manager_class when GatewayClient.url is set",
     ).tag(config=True)
+
+    @default("kernel_spec_manager_class")
+    def _default_kernel_spec_manager_class(self) -> Any:
+        gateway = self.gateway_client
+        if gateway is not None:
+            return gateway.kernel_spec_manager_class
+        return "jupyter_server_lite.services.kernelspecs.manager.KernelSpecManager"
+
+    @default("kernel_manager_class")
+    def _default_kernel_manager_class(self) -> Any:
+        gateway = self.gateway_client
+        if gateway is not None:
+            return gateway.kernel_manager_class
+        return "jupyter_server_lite.services.kernels.manager.MappingKernelManager"
+
+    _gateway_client: Any = None
+
+    @property
+    def gateway_client(self) -> GatewayClient | None:
+        """The gateway's settings when gateway mode is on (``GatewayClient.url`` or
+        ``JUPYTER_GATEWAY_URL`` set), else None; the gateway package is imported only then."""
+        if self._gateway_client is None and _gateway_url(self.config):
+            from .gateway.client import GatewayClient  # gateway mode only: nothing of it is loaded otherwise
+
+            self._gateway_client = GatewayClient(parent=self, log=self.log)
+        return cast("GatewayClient | None", self._gateway_client)
+
     session_manager_class = Type(
         "jupyter_server_lite.services.sessions.manager.SessionManager",
         klass="jupyter_server_lite.services.sessions.manager.SessionManager",
@@ -679,6 +739,16 @@ class ServerApp(JupyterApp):
     def extension_links(self) -> list[tuple[str, str]]:
         """(name, URL) of each loaded extension's landing page, for the landing page."""
         return [(name, url_path_join(self.base_url, url)) for name, url in self.extension_manager.links()]
+
+
+def _gateway_url(config: Config) -> str:
+    """``GatewayClient.url`` from ``config``, else the environment variable that trait reads:
+    whether gateway mode is on, found without importing the gateway package."""
+    section = config.get("GatewayClient", {}) if "GatewayClient" in config else {}
+    value = section.get("url") if "url" in section else None
+    if value is None:
+        return os.environ.get("JUPYTER_GATEWAY_URL", "")
+    return str(value)  # a command-line value is a DeferredConfigString: a str
 
 
 _T = TypeVar("_T")

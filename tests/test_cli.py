@@ -289,12 +289,26 @@ def test_python_m_help(cli):
     assert "jupyter server-lite list" in result.stdout  # the examples
 
 
+def test_help_all_lists_gateway_mode_settings(cli):
+    """GatewayClient is not imported at start-up, yet --help-all shows its traits (--gateway-url's class)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "jupyter_server_lite", "--help-all"],
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert result.returncode == 0
+    assert "--GatewayClient.url=<Unicode>" in result.stdout and "--GatewayClient.request_timeout" in result.stdout
+
+
 def test_generate_config_writes_a_loadable_file(cli):
     result = cli.run("server-lite", "--generate-config")
     assert result.returncode == 0
     path = cli.config_dir / "jupyter_server_lite_config.py"
     text = path.read_text()
     assert "# c.ServerApp.port = 8888" in text and "# c.IdentityProvider.token" in text
+    assert "# c.GatewayClient.url = None" in text, "gateway mode's settings are in it, though it is off"
     server = cli.start()  # the generated (all commented) file loads
     server.proc.send_signal(signal.SIGTERM)
     assert server.wait() == 0

@@ -146,3 +146,18 @@ def test_the_bundled_services_traits_carry_over(jsl_dirs, capsys, jsl_server_fac
     app = jsl_server_factory(start=False)
     assert app.config.TerminalManager.cull_inactive_timeout == 600
     assert app.jpserver_extensions["jupyter_server_lite.bundled.terminals"] is False
+
+
+def test_gateway_client_traits_carry_over(jsl_dirs, capsys, jsl_server_factory):
+    """jupyter_server's GatewayClient settings are gateway mode's here, under the same names."""
+    jsl_dirs.write_config(
+        "user",
+        "jupyter_server_config.json",
+        {"GatewayClient": {"url": "http://127.0.0.1:9", "request_timeout": 90.0, "accept_cookies": True}},
+    )
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "GatewayClient.url = 'http://127.0.0.1:9'" in out and "GatewayClient.request_timeout = 90.0" in out
+    assert "GatewayClient.accept_cookies: GatewayClient has no trait accept_cookies here" in out
+    app = jsl_server_factory(start=False)
+    assert app.gateway_client is not None and app.gateway_client.request_timeout == 90.0

@@ -17,6 +17,7 @@ ORDER = [
     "kernel_pool",
     "kernel_ws",
     "kernel_parallel",
+    "gateway",
     "terminal_ws",
     "contents",
     "frontends",

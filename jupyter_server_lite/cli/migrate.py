@@ -125,7 +125,9 @@ def known_classes() -> dict[str, type]:
 
     from ..serverapp import ServerApp
 
-    classes = list(ServerApp()._classes_inc_parents())
+    server = ServerApp()
+    modes = [import_item(name) for name in server.mode_classes]  # GatewayClient.* carries over too
+    classes = list(server._classes_inc_parents([*server.classes, *modes]))
     for app in bundled_apps():  # TerminalManager.* and the like carry over too
         classes += [c for c in (app, *getattr(app, "classes", [])) if c not in classes]
     queue = list(classes)

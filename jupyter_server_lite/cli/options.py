@@ -32,6 +32,7 @@ aliases.update(
         "keyfile": "ServerApp.keyfile",
         "token": "IdentityProvider.token",
         "browser": "ServerApp.browser",
+        "gateway-url": "GatewayClient.url",
     }
 )
 

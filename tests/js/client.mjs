@@ -3,7 +3,9 @@
 // started, listed, patched (path, name, type, kernel) and shut down.
 //
 // Input (environment): JSL_BASE_URL (http://host:port/<base_url>/),
-// JSL_WS_URL (ws://host:port/<base_url>/), JSL_TOKEN.
+// JSL_WS_URL (ws://host:port/<base_url>/), JSL_TOKEN; JSL_WS_PROTOCOL=json
+// makes the kernel websockets offer no subprotocol (the default JSON protocol)
+// instead of the library's v1.kernel.websocket.jupyter.org.
 // Output: one JSON object on stdout, which tests/test_jupyterlab_services.py
 // asserts; on failure {"error": ...} and exit status 1.
 import services from '@jupyterlab/services';
@@ -11,6 +13,14 @@ import WebSocket from 'ws';
 
 const { KernelManager, KernelSpecManager, ServerConnection, SessionManager } = services;
 const TIMEOUT_MS = Number(process.env.JSL_CLIENT_TIMEOUT_MS || 90000);
+
+// The library offers its subprotocols to the server; this socket offers none.
+class JsonProtocolWebSocket extends WebSocket {
+  constructor(url, _protocols, ...rest) {
+    super(url, [], ...rest);
+  }
+}
+const ClientWebSocket = process.env.JSL_WS_PROTOCOL === 'json' ? JsonProtocolWebSocket : WebSocket;
 
 function withTimeout(promise, what, ms = 30000) {
   let timer;
@@ -42,7 +52,7 @@ async function main() {
     baseUrl: process.env.JSL_BASE_URL,
     wsUrl: process.env.JSL_WS_URL,
     token: process.env.JSL_TOKEN,
-    WebSocket
+    WebSocket: ClientWebSocket
   });
   const out = {};
 
@@ -60,6 +70,7 @@ async function main() {
   // Resolves once the websocket is connected and the kernel answered kernel_info.
   const info = await withTimeout(kernel.info, 'kernel_info over the websocket');
   out.kernel_info = { status: info.status, implementation: info.implementation };
+  out.ws_protocol = kernel._selectedProtocol; // the subprotocol the server chose ('' for the JSON one)
   out.execute = await execute(kernel, '1+1');
 
   const sessionManager = new SessionManager({ kernelManager, serverSettings });

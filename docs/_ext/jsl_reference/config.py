@@ -1,8 +1,8 @@
 """The configuration reference: every configurable trait the server knows, from the classes.
 
-The classes are found, not listed: ``ServerApp``, its ``classes``, the
-classes its ``*_class`` traits name by default or by a flag of its command
-line (the swappable parts -- ``--hub``'s identity provider too -- and what
+The classes are found, not listed: ``ServerApp``, its ``classes`` and
+``mode_classes``, the classes its ``*_class`` traits name by default or by a
+flag of its command line (the swappable parts -- ``--hub``'s identity provider too -- and what
 they name in turn), and the app of every bundled extension.  A trait
 added to any of them appears here with its ``help=``, its type and its real
 default -- the sentence of :func:`jupyter_server_lite.traitdoc.computed_default`
@@ -67,7 +67,8 @@ def documented_classes() -> list[type[Configurable]]:
     from jupyter_server_lite.serverapp import ServerApp
 
     found: list[type[Configurable]] = []
-    queue: list[type[Configurable]] = [ServerApp, *ServerApp.classes, *flag_classes(ServerApp.flags)]
+    modes = [import_item(name) for name in ServerApp.mode_classes]  # gateway mode's GatewayClient
+    queue: list[type[Configurable]] = [ServerApp, *ServerApp.classes, *flag_classes(ServerApp.flags), *modes]
     for app in bundled_apps():
         queue += [app, *getattr(app, "classes", [])]
     while queue:

@@ -37,7 +37,7 @@ from .replay import ReplayLog
 from .wire import KernelMessage, Parts, WireError
 
 if TYPE_CHECKING:
-    from .kernel import ServerKernelManager
+    from .kernel import KernelLink
     from .websocket import KernelWebsocketManager
 
 #: Absent sessions kept per kernel (each costs a cursor and a timer; their messages are shared).
@@ -69,11 +69,11 @@ class Absent:
 class KernelChannels:
     """The websocket side of one kernel (see the module docstring)."""
 
-    def __init__(self, owner: KernelWebsocketManager, km: ServerKernelManager) -> None:
+    def __init__(self, owner: KernelWebsocketManager, km: KernelLink) -> None:
         self.owner = owner
         self.log = owner.log
         self.km = km
-        self.kernel_id: str = km.kernel_id
+        self.kernel_id = str(km.kernel_id)
         self.attached: dict[str, Client] = {}
         self.absent: dict[str, Absent] = {}
         self.replay = ReplayLog(owner.replay_buffer_bytes, owner.replay_buffer_seconds)
@@ -210,6 +210,8 @@ class KernelChannels:
         absent = self.absent.pop(session_id, None)
         self.attached[session_id] = client
         if absent is None:
+            if len(self.attached) == 1 and not self.absent:
+                self.km.channels_in_use(True)
             return
         absent.expiry.cancel()
         if not self.replay.complete_since(absent.cursor):
@@ -255,24 +257,41 @@ class KernelChannels:
         absent = self.absent.pop(session_id)
         absent.expiry.cancel()
         self._trim()
+        if not self.absent and not self.attached:
+            self.km.channels_in_use(False)
 
     def _trim(self) -> None:
         """Drop replay messages no absent session needs any more."""
         self.replay.trim(min((a.cursor for a in self.absent.values()), default=None))
 
     def close(self, reason: str | None = None) -> None:
-        """Close every websocket with ``reason`` (code 1000) and forget every session."""
+        """Close every websocket with ``reason`` (code 1000) and forget every session.
+
+        A kernel that names its own end (``end_code``, ``end_reason``: a
+        gateway lost) closes them with those instead.
+        """
         if self.closed:
             return
         self.closed = True
-        if self.km.receiver is self:
-            self.km.receiver = None
+        km = self.km
+        if km.receiver is self:
+            km.receiver = None
+        if self.attached or self.absent:
+            km.channels_in_use(False)
+        code, reason = km.end_code or 1000, _close_reason(km.end_reason or reason)
         for absent in self.absent.values():
             absent.expiry.cancel()
         self.absent.clear()
         self.replay.trim(None)
         clients, self.attached = list(self.attached.values()), {}
         for client in clients:
-            client.close(1000, reason)
+            client.close(code, reason)
         self._held.clear()
         self._pending.clear()
+
+
+def _close_reason(reason: str | None) -> str | None:
+    """``reason`` cut to the 123 bytes a websocket close frame has room for (at a character boundary)."""
+    if reason is None or len(reason.encode()) <= 123:
+        return reason
+    return reason.encode()[:120].decode("utf-8", "ignore") + "..."

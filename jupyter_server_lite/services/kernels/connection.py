@@ -25,16 +25,23 @@ kernel (a kernel's ROUTER silently drops what it sends to a peer it has not
 met yet: an ``input_request`` right after start-up, say), and nothing piles
 up for a kernel that is not there.
 
-Requests the server makes itself (:meth:`request`) get their reply as a
-future; their ``msg_id`` is the server's own, so no client ever sees those
-replies.  The iopub messages they cause (``busy``/``idle``) go to every
-client, as any iopub message does.
+Requests the server makes itself (:meth:`~BaseKernelConnection.request`)
+get their reply as a future; their ``msg_id`` is the server's own, so no
+client ever sees those replies.  The iopub messages they cause
+(``busy``/``idle``) go to every client, as any iopub message does.
+
+:class:`BaseKernelConnection` is what the rest of the server relies on --
+send a message, make a request, wait until connected, close -- so a kernel
+reached some other way (a Kernel Gateway's websocket, see
+:mod:`jupyter_server_lite.gateway.connection`) plugs in under the same
+channels, replay and readiness code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
@@ -63,7 +70,73 @@ class Socket(zmq.backend.Socket):
     setsockopt = zmq.backend.Socket.set
 
 
-class KernelConnection:
+class BaseKernelConnection(ABC):
+    """The server's one link to one kernel, however the kernel is reached.
+
+    Subclasses carry messages (:meth:`send`) and hand every message from the
+    kernel to :meth:`_deliver`, which resolves the server's own requests and
+    passes everything else to ``on_message``.  ``session`` builds the
+    server's requests (and, for a direct ZMQ link, signs every message).
+    """
+
+    def __init__(self, kernel_id: str, log: Any, session: Session, on_message: Callable[[KernelMessage], None]) -> None:
+        self.kernel_id = kernel_id
+        self.log = log
+        self.session = session
+        self.on_message = on_message
+        self.closed = False
+        self._waiters: dict[str, asyncio.Future[KernelMessage]] = {}
+
+    @abstractmethod
+    def send(self, channel: str, parts: Parts) -> bool:
+        """Send ``parts`` (header, parent, metadata, content, buffers...) on ``channel``.
+
+        Never blocks: False when the message cannot go now (closed, not
+        connected, the kernel not reading); it is then dropped.
+        """
+
+    @abstractmethod
+    async def wait_connected(self) -> None:
+        """Return once messages reach the kernel (however long); CancelledError once closed."""
+
+    def request(
+        self, channel: str, msg_type: str, content: dict[str, Any] | None = None
+    ) -> tuple[str, asyncio.Future[KernelMessage]]:
+        """Send a request of the server's own: its ``msg_id``, and a future that gets its reply.
+
+        The future is cancelled when the connection closes first; one that
+        cannot be sent fails with ``ConnectionError``.
+        """
+        msg = self.session.msg(msg_type, content=content or {})
+        pack = self.session.pack
+        parts = [pack(msg["header"]), pack(msg["parent_header"]), pack(msg["metadata"]), pack(msg["content"])]
+        future: asyncio.Future[KernelMessage] = asyncio.get_running_loop().create_future()
+        msg_id = msg["header"]["msg_id"]
+        self._waiters[msg_id] = future
+        future.add_done_callback(lambda _f: self._waiters.pop(msg_id, None))
+        if not self.send(channel, parts):
+            future.set_exception(ConnectionError(f"kernel {self.kernel_id}: cannot send {msg_type} on {channel}"))
+        return msg_id, future
+
+    def _deliver(self, message: KernelMessage) -> None:
+        """A message from the kernel: the reply to one of :meth:`request`, or one for ``on_message``."""
+        if message.channel != "iopub" and self._waiters:
+            waiter = self._waiters.pop(message.parent_msg_id, None)
+            if waiter is not None:
+                if not waiter.done():
+                    waiter.set_result(message)
+                return
+        self.on_message(message)
+
+    def close(self) -> None:
+        """Stop carrying messages; cancel the pending requests (subclasses close their transport first)."""
+        self.closed = True
+        for waiter in list(self._waiters.values()):
+            waiter.cancel()
+        self._waiters.clear()
+
+
+class KernelConnection(BaseKernelConnection):
     """Shell, control, stdin and iopub sockets to one kernel process (see the module docstring).
 
     ``km`` is the kernel's jupyter_client manager (ports, transport, key,
@@ -72,14 +145,9 @@ class KernelConnection:
     """
 
     def __init__(self, km: Any, on_message: Callable[[KernelMessage], None]) -> None:
-        self.kernel_id: str = km.kernel_id
-        self.log = km.log
-        self.session: Session = km.session
-        self.on_message = on_message
+        super().__init__(km.kernel_id, km.log, km.session, on_message)
         self.identity = uuid.uuid4().hex.encode()
-        self.closed = False
         self.loop = IOLoop.current()
-        self._waiters: dict[str, asyncio.Future[KernelMessage]] = {}
         self._draining: set[str] = set()
         self.sockets: dict[str, Socket] = {}
         self._fds: dict[str, int] = {}
@@ -156,24 +224,13 @@ class KernelConnection:
                 "Kernel %s sent a malformed %s message (%d frames); dropped", self.kernel_id, channel, len(frames)
             )
             return
-        message = KernelMessage(channel, frames[start:], frames[start - 1])
-        if channel != "iopub" and self._waiters:
-            waiter = self._waiters.pop(message.parent_msg_id, None)
-            if waiter is not None:
-                if not waiter.done():
-                    waiter.set_result(message)
-                return
-        self.on_message(message)
+        self._deliver(KernelMessage(channel, frames[start:], frames[start - 1]))
 
     # -- sending -------------------------------------------------------------
 
     def send(self, channel: str, parts: Parts) -> bool:
-        """Sign and send ``parts`` (header, parent, metadata, content, buffers...).
-
-        Never blocks: False when the socket is closed, not connected, or the
-        kernel has not been reading (ZMQ's high-water mark is reached); the
-        message is then dropped.
-        """
+        """Sign and send ``parts``; False when the socket is closed, not connected, or the
+        kernel has not been reading (ZMQ's high-water mark is reached)."""
         sock = self.sockets.get(channel)
         if sock is None or self.closed:
             return False
@@ -188,36 +245,14 @@ class KernelConnection:
         self._events(channel)  # the send may have taken the read edge
         return True
 
-    def request(
-        self, channel: str, msg_type: str, content: dict[str, Any] | None = None
-    ) -> tuple[str, asyncio.Future[KernelMessage]]:
-        """Send a request of the server's own: its ``msg_id``, and a future that gets its reply.
-
-        The future is cancelled when the connection closes first; one that
-        cannot be sent fails with ``ConnectionError``.
-        """
-        msg = self.session.msg(msg_type, content=content or {})
-        pack = self.session.pack
-        parts = [pack(msg["header"]), pack(msg["parent_header"]), pack(msg["metadata"]), pack(msg["content"])]
-        future: asyncio.Future[KernelMessage] = asyncio.get_running_loop().create_future()
-        msg_id = msg["header"]["msg_id"]
-        self._waiters[msg_id] = future
-        future.add_done_callback(lambda _f: self._waiters.pop(msg_id, None))
-        if not self.send(channel, parts):
-            future.set_exception(ConnectionError(f"kernel {self.kernel_id}: cannot send {msg_type} on {channel}"))
-        return msg_id, future
-
     # -- closing -------------------------------------------------------------
 
     def close(self) -> None:
         """Close the four sockets (pending messages are dropped); cancel pending requests."""
         if self.closed:
             return
-        self.closed = True
         for channel, sock in self.sockets.items():
             self.loop.remove_handler(self._fds[channel])
             sock.close(linger=0)  # a no-op if the context was destroyed first
         self.sockets = {}
-        for waiter in list(self._waiters.values()):
-            waiter.cancel()
-        self._waiters.clear()
+        super().close()

@@ -1,11 +1,19 @@
-"""One kernel as the server holds it: jupyter_client's manager plus its connection and state.
+"""One kernel as the server holds it: its connection, the state its messages show, and who runs it.
 
-:class:`ServerKernelManager` owns the kernel process's one
+:class:`KernelLink` is what the websocket side (:mod:`.channels`), the
+multi-kernel manager's models and culling rely on, whoever runs the
+kernel: its one connection (a :class:`~.connection.BaseKernelConnection`),
+the ``receiver`` of client-bound messages, whether client messages may go
+to the kernel yet, and the state read from its messages -- every message
+refreshes ``last_activity``, every authentic ``status`` message sets
+``execution_state``.
+
+:class:`ServerKernelManager` is a local kernel: jupyter_client's manager
+plus that link.  It owns the kernel process's one
 :class:`~.connection.KernelConnection` (opened by the multi-kernel manager
-when a process starts, replaced when it restarts) and reads the kernel's
-state from it: every message refreshes ``last_activity``, every ``status``
-message (signature checked) sets ``execution_state``.  Messages for clients
-go on to its ``receiver``, the websocket side of the kernel, once one exists.
+when a process starts, replaced when it restarts); status messages count
+when their signature checks out.  A kernel on a Kernel Gateway is another
+kind of link (:mod:`jupyter_server_lite.gateway.kernel`).
 
 :meth:`ServerKernelManager.wait_until_ready` is the readiness probe the
 multi-kernel manager and the warm pool share: ``kernel_info``, then the
@@ -26,7 +34,7 @@ from jupyter_client.ioloop.manager import AsyncIOLoopKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalPortCache
 from traitlets import Unicode
 
-from .connection import KernelConnection
+from .connection import BaseKernelConnection, KernelConnection
 from .wire import KernelMessage
 
 #: The connection-info attributes holding a kernel's TCP ports.
@@ -47,34 +55,35 @@ class KernelReceiver(Protocol):
         """Held client messages may go to the kernel now."""
 
 
-class ServerKernelManager(AsyncIOLoopKernelManager):
-    """One kernel: jupyter_client's manager plus its connection and the state its REST model shows.
+class KernelLink:
+    """What the server holds for one kernel's messages, whoever runs the kernel (see the module docstring).
 
-    Both a REST restart and jupyter_client's autorestarter go through
-    :meth:`restart_kernel`, so it is the one place that tells the server a
-    new kernel process exists (``on_restarted``).
+    A plain mixin: the kernel classes give it ``kernel_id``, ``kernel_name``,
+    ``log`` and ``session`` (the latter builds the server's own messages).
     """
 
-    execution_state = Unicode("starting", help="The kernel's last reported execution state.")
-    #: The folder the kernel works in (restarts start there again).
-    cwd = ""
-    #: The kernel's one connection while a process runs.
-    connection: KernelConnection | None = None
+    kernel_id: str | None
+    kernel_name: str
+    log: Any
+    session: Any
+    execution_state: str = "starting"
+    #: The kernel's one connection while it can be reached.
+    connection: BaseKernelConnection | None = None
     #: The websocket side of this kernel, once a client connected.
     receiver: KernelReceiver | None = None
     #: Whether client messages go straight to the kernel (it answered, or waiting for it timed out).
     #: (jupyter_client's own ``ready`` is the future of the launch.)
     ready_for_clients = False
-    #: The kernelspec a pooled kernel was started from (the pool compares it at hand-out).
-    spec_snapshot: Any = None
-    on_restarted: Callable[[], None] | None = None
-    #: Done when the restart under way (requested or automatic) has finished.
-    restart_done: asyncio.Future[None] | None = None
+    #: Close code and reason for the kernel's websockets when it goes away; the
+    #: websocket side's own (1000, "Kernel shut down") when unset.
+    end_code: int | None = None
+    end_reason = ""
+    _last_seen = 0.0
+    _idle_waiters: dict[str, asyncio.Future[None]]
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def _init_link(self) -> None:
         self._last_seen = time.time()
-        self._idle_waiters: dict[str, asyncio.Future[None]] = {}
+        self._idle_waiters = {}
 
     @property
     def last_activity(self) -> datetime:
@@ -85,19 +94,14 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
     def last_activity(self, moment: datetime) -> None:
         self._last_seen = moment.timestamp()
 
-    # -- the connection ------------------------------------------------------
+    def channels_in_use(self, in_use: bool) -> None:
+        """The websocket side has client sessions (attached or away) or none any more.
 
-    def open_connection(self) -> KernelConnection:
-        """Connect to the current process's ports (closing any previous connection)."""
-        self.close_connection()
-        self.connection = KernelConnection(self, self._from_kernel)
-        return self.connection
+        A local kernel's connection is always open, so this does nothing; a
+        gateway kernel opens its websocket to the gateway only while clients use it.
+        """
 
-    def close_connection(self) -> None:
-        self.ready_for_clients = False
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
+    # -- messages from the kernel -----------------------------------------------
 
     def _from_kernel(self, message: KernelMessage) -> None:
         self._last_seen = time.time()
@@ -106,9 +110,13 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
         if self.receiver is not None:
             self.receiver.from_kernel(message)
 
+    def _authentic(self, message: KernelMessage) -> bool:
+        """Whether a status message may set the state (every message, unless a subclass checks)."""
+        return True
+
     def _track_status(self, message: KernelMessage) -> None:
-        """Take the state from a status message whose signature checks out."""
-        if not hmac.compare_digest(self.session.sign(message.parts[:4]), message.signature):
+        """Take the state from an authentic status message."""
+        if not self._authentic(message):
             self.log.warning("Kernel %s sent a status message with a bad signature; ignored", self.kernel_id)
             return
         try:
@@ -128,6 +136,55 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
         waiter = self._idle_waiters[msg_id] = asyncio.get_running_loop().create_future()
         waiter.add_done_callback(lambda _f: self._idle_waiters.pop(msg_id, None))
         return waiter
+
+    def set_ready_for_clients(self) -> None:
+        """Let held client messages through (the kernel answered, or waiting for it timed out)."""
+        if not self.ready_for_clients:
+            self.ready_for_clients = True
+            if self.receiver is not None:
+                self.receiver.kernel_ready()
+
+
+class ServerKernelManager(KernelLink, AsyncIOLoopKernelManager):
+    """One local kernel: jupyter_client's manager plus its connection and the state its REST model shows.
+
+    Both a REST restart and jupyter_client's autorestarter go through
+    :meth:`restart_kernel`, so it is the one place that tells the server a
+    new kernel process exists (``on_restarted``).
+    """
+
+    execution_state = Unicode("starting", help="The kernel's last reported execution state.")
+    #: The folder the kernel works in (restarts start there again).
+    cwd = ""
+    #: The kernel's one connection while a process runs.
+    connection: KernelConnection | None = None
+    #: The kernelspec a pooled kernel was started from (the pool compares it at hand-out).
+    spec_snapshot: Any = None
+    on_restarted: Callable[[], None] | None = None
+    #: Done when the restart under way (requested or automatic) has finished.
+    restart_done: asyncio.Future[None] | None = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._init_link()
+
+    # -- the connection ------------------------------------------------------
+
+    def open_connection(self) -> KernelConnection:
+        """Connect to the current process's ports (closing any previous connection)."""
+        self.close_connection()
+        self.connection = KernelConnection(self, self._from_kernel)
+        return self.connection
+
+    def close_connection(self) -> None:
+        self.ready_for_clients = False
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def _authentic(self, message: KernelMessage) -> bool:
+        """A local kernel's status message counts when its signature checks out."""
+        return hmac.compare_digest(self.session.sign(message.parts[:4]), message.signature)
 
     # -- restarts --------------------------------------------------------------
 
@@ -204,13 +261,6 @@ class ServerKernelManager(AsyncIOLoopKernelManager):
         if self.execution_state in STARTING_STATES:
             self.execution_state = "idle"  # it answered: it cannot still be starting
         self.set_ready_for_clients()
-
-    def set_ready_for_clients(self) -> None:
-        """Let held client messages through (the kernel answered, or waiting for it timed out)."""
-        if not self.ready_for_clients:
-            self.ready_for_clients = True
-            if self.receiver is not None:
-                self.receiver.kernel_ready()
 
 
 def _consume(future: asyncio.Future[Any]) -> None:

@@ -43,7 +43,7 @@ from traitlets import Bool, Dict, DottedObjectName, Float, Integer, Unicode
 
 from ...activity import isoformat, utcnow
 from ..kernelspecs.manager import KernelSpecManager
-from .kernel import STARTING_STATES, ServerKernelManager
+from .kernel import STARTING_STATES, KernelLink, ServerKernelManager
 from .pool import KernelPool
 
 __all__ = ["KERNEL_EVENTS", "MappingKernelManager", "ServerKernelManager"]
@@ -110,6 +110,10 @@ class MappingKernelManager(AsyncMultiKernelManager):
         """The server's kernelspec manager (ServerApp gives ours, a subclass of jupyter_client's)."""
         return cast(KernelSpecManager, self.kernel_spec_manager)
 
+    def start_serving(self) -> None:
+        """The server listens: start filling the warm pool (the server calls this once)."""
+        self.pool.open()
+
     # -- the contract used by handlers, sessions and the websocket --------------
 
     def check_kernel_id(self, kernel_id: str) -> None:
@@ -117,7 +121,13 @@ class MappingKernelManager(AsyncMultiKernelManager):
         if kernel_id not in self._kernels:
             raise web.HTTPError(404, f"Kernel does not exist: {kernel_id}")
 
-    def get_kernel(self, kernel_id: str) -> ServerKernelManager:
+    def get_kernel(self, kernel_id: str) -> KernelLink:  # type: ignore[override]  # a gateway kernel is no jupyter_client KernelManager
+        """The kernel of ``kernel_id`` (KeyError if there is none): what the websockets,
+        models and hooks use, whoever runs it."""
+        return cast(KernelLink, super().get_kernel(kernel_id))
+
+    def _local(self, kernel_id: str) -> ServerKernelManager:
+        """The local kernel of ``kernel_id`` (this manager's kernel_manager_class)."""
         return cast(ServerKernelManager, super().get_kernel(kernel_id))
 
     def kernel_model(self, kernel_id: str) -> dict[str, Any]:
@@ -139,7 +149,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
     @property
     def last_activity(self) -> datetime | None:
         """The latest message of any listed kernel (None without kernels); pooled ones do not count."""
-        seen = [cast(ServerKernelManager, km)._last_seen for km in self._kernels.values()]
+        seen = [cast(KernelLink, km)._last_seen for km in self._kernels.values()]
         return datetime.fromtimestamp(max(seen), timezone.utc) if seen else None
 
     async def start_kernel(self, kernel_name: str | None = None, path: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]
@@ -173,7 +183,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
             raise web.HTTPError(500, f"Kernel {name!r} failed to start: {err}") from err
         finally:
             self._launching.pop(kernel_id, None)
-        km = self.get_kernel(kernel_id)
+        km = self._local(kernel_id)
         km.cwd = cwd
         self._watch(kernel_id, km)
         self._unannounced.add(kernel_id)
@@ -230,7 +240,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
         await asyncio.shield(task)
 
     async def _shutdown(self, kernel_id: str, now: bool, restart: bool) -> None:
-        km = self.get_kernel(kernel_id)
+        km = self._local(kernel_id)
         if km.restart_done is not None:
             await km.restart_done  # else the restart would start a process nobody stops
         self._detach(kernel_id, km)
@@ -248,7 +258,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
         kernel that cannot be started again is reported ``dead`` and removed.
         """
         self.check_kernel_id(kernel_id)
-        km = self.get_kernel(kernel_id)
+        km = self._local(kernel_id)
         km.execution_state = "restarting"
         self._detach(kernel_id, km)
         self._notify("restarting", kernel_id)
@@ -265,7 +275,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
     async def interrupt_kernel(self, kernel_id: str) -> None:  # type: ignore[override]
         """Interrupt what the kernel is running (SIGINT or an interrupt_request, per its spec)."""
         self.check_kernel_id(kernel_id)
-        await self.get_kernel(kernel_id).interrupt_kernel()
+        await self._local(kernel_id).interrupt_kernel()
         self.log.info("Kernel interrupted: %s", kernel_id)
 
     async def shutdown_all(self, now: bool = False) -> None:  # type: ignore[override]
@@ -356,7 +366,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
         Called after a start and after every restart: a restart may move the
         kernel to new ports, so the previous connection is replaced.
         """
-        km = self.get_kernel(kernel_id)
+        km = self._local(kernel_id)
         self._detach(kernel_id, km)
         km.open_connection()
         probe = self._probes[kernel_id] = asyncio.ensure_future(self._announce_when_ready(kernel_id, km, event))

@@ -118,6 +118,10 @@ class KernelMessage:
     def forget_encodings(self) -> None:
         self._json = self._v1 = None
 
+    def keep_json_encoding(self, payload: bytes, binary: bool) -> None:
+        """Use ``payload`` as this message's default-protocol frame (it came as one, from a gateway)."""
+        self._json = (payload, binary)
+
 
 def _object_or_empty(data: bytes) -> dict[str, Any]:
     try:
@@ -326,3 +330,39 @@ def _parts_of(msg: Any, buffers: list[bytes]) -> ClientMessage:
     except RecursionError as err:
         raise WireError("message is nested too deeply") from err
     return channel, parts + buffers, header
+
+
+# -- a kernel's messages in the default protocol (from a Kernel Gateway) ---------
+# A gateway's websocket speaks the default JSON protocol from the kernel's
+# side: the same frames, with iopub among the channels.
+
+
+def decode_kernel_json(data: str | bytes) -> KernelMessage:
+    """A kernel message from a default-protocol frame (text, or binary with buffers).
+
+    The parts are serialized again (strict JSON); the frame itself is kept
+    as the message's default-protocol encoding, so clients of that protocol
+    get it as it came.  Raises :class:`WireError` for anything else.
+    """
+    if isinstance(data, str):
+        payload, binary = data.encode("utf-8"), False
+        msg, buffers = _loads(data, "frame"), []
+    else:
+        chunks = unframe_binary(data)
+        payload, binary = data, True
+        msg, buffers = _loads(chunks[0], "binary frame's JSON part"), chunks[1:]
+    if not isinstance(msg, dict):
+        raise WireError(f"message is a {type(msg).__name__}, not a JSON object")
+    channel = msg.get("channel")
+    if not isinstance(channel, str) or channel not in CHANNELS:
+        raise WireError(f"unknown channel {channel!r}")
+    header = msg.get("header")
+    _check_header(header)
+    try:
+        parts = [_pack(header), *(_pack(msg.get(name) or {}) for name in ("parent_header", "metadata", "content"))]
+    except ValueError as err:
+        raise WireError(f"message is not strict JSON: {err}") from err
+    message = KernelMessage(channel, parts + buffers)
+    message._header = header
+    message.keep_json_encoding(payload, binary)
+    return message

@@ -3,17 +3,23 @@
 The JSON models follow the Jupyter Server REST API: a spec is
 ``{"name", "spec", "resources"}`` where ``resources`` maps ``kernel.js``,
 ``kernel.css`` and ``logo-*`` keys to URLs of the resource route.  The
-resource route serves files of the spec's own folder and nothing else.
+resource route serves the spec's own files and nothing else.
+
+The handlers only shape answers: what the kernelspecs are and what a
+resource holds comes from the kernelspec manager's coroutines
+(:meth:`~.manager.KernelSpecManager.fetch_specs`,
+:meth:`~.manager.KernelSpecManager.fetch_resource`), whether the specs are
+installed here or on a Kernel Gateway.
 """
 
 from __future__ import annotations
 
-import os
+import email.utils
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tornado import web
-
-from ...web.handlers import APIHandler, JupyterHandler, url_path_join
+from ...web.handlers import APIHandler, url_path_join
+from .manager import find_in
 
 if TYPE_CHECKING:
     from .manager import KernelSpecManager
@@ -29,79 +35,80 @@ def kernelspec_model(base_url: str, name: str, entry: dict[str, Any]) -> dict[st
     return {"name": name, "spec": entry["spec"], "resources": resources}
 
 
-def find_spec(ksm: KernelSpecManager, kernel_name: str) -> tuple[str, dict[str, Any]]:
-    """``(name, entry)`` of a spec, its name matched case-insensitively; an
-    unknown name is a 404 that lists the installed ones."""
-    name = kernel_name.lower()
-    entry = ksm.get_all_specs().get(name)
-    if entry is None:
-        raise web.HTTPError(
-            404, f"No kernelspec named {kernel_name!r}; available: {', '.join(ksm.kernel_names()) or 'none'}"
-        )
-    return name, entry
+class KernelSpecsAPIHandler(APIHandler):
+    @property
+    def kernel_spec_manager(self) -> KernelSpecManager:
+        return self.serverapp.kernel_spec_manager
 
 
-class KernelSpecsHandler(APIHandler):
-    """``GET /api/kernelspecs``: the default kernel name and every installed spec."""
+class KernelSpecsHandler(KernelSpecsAPIHandler):
+    """``GET /api/kernelspecs``: the default kernel name and every spec."""
 
-    def get(self) -> None:
-        specs = self.serverapp.kernel_spec_manager.get_all_specs()
+    async def get(self) -> None:
+        listing = await self.kernel_spec_manager.fetch_specs()
         self.finish_json(
             {
-                "default": self.serverapp.kernel_manager.default_kernel_name,
-                "kernelspecs": {name: kernelspec_model(self.base_url, name, entry) for name, entry in specs.items()},
+                "default": listing.default or self.serverapp.kernel_manager.default_kernel_name,
+                "kernelspecs": {
+                    name: kernelspec_model(self.base_url, name, entry) for name, entry in listing.specs.items()
+                },
             }
         )
 
 
-class KernelSpecHandler(APIHandler):
+class KernelSpecHandler(KernelSpecsAPIHandler):
     """``GET /api/kernelspecs/<name>``: one spec; an unknown name is a JSON 404."""
 
-    def get(self, kernel_name: str) -> None:
-        name, entry = find_spec(self.serverapp.kernel_spec_manager, kernel_name)
+    async def get(self, kernel_name: str) -> None:
+        listing = await self.kernel_spec_manager.fetch_specs()
+        name, entry = find_in(listing.specs, kernel_name)
         self.finish_json(kernelspec_model(self.base_url, name, entry))
 
 
-class KernelSpecResourceHandler(APIHandler, web.StaticFileHandler):
-    """``GET /kernelspecs/<name>/<file>``: a file of the spec's folder (logos, kernel.js).
+class KernelSpecResourceHandler(KernelSpecsAPIHandler):
+    """``GET|HEAD /kernelspecs/<name>/<file>``: a file of the spec (logos, kernel.js).
 
-    Served like static files (ETag, Last-Modified, 304 on revalidation).  The
-    path is resolved with symlinks followed and must stay inside the spec's
-    folder; anything else, ``../`` included, is a 404.
-
-    Its callers are API clients and ``<img>`` tags, for whom a login page is
-    no answer, so it is an :class:`APIHandler`: an anonymous request is a
-    JSON 403 and every error a JSON ``{"message", "reason"}``.
+    Revalidation works as for static files: the answer carries an ``Etag``
+    (tornado's, from the body) and, when the source knows it,
+    ``Last-Modified``; a matching ``If-None-Match`` or a current
+    ``If-Modified-Since`` is a 304.  Its callers are API clients and
+    ``<img>`` tags, for whom a login page is no answer, so it is an
+    :class:`APIHandler`: an anonymous request is a JSON 403 and every error
+    a JSON ``{"message", "reason"}``.
     """
 
     SUPPORTED_METHODS = ("GET", "HEAD", "OPTIONS")
 
-    def initialize(self) -> None:  # type: ignore[override]
-        web.StaticFileHandler.initialize(self, path="")
-
     def set_default_headers(self) -> None:
-        """The page headers only: a file keeps the static handler's Content-Type
-        and caching (an error still gets its JSON Content-Type from write_error)."""
-        JupyterHandler.set_default_headers(self)
+        """The page headers only: the file sets its own Content-Type (an error still
+        gets its JSON one from write_error), and may be cached and revalidated."""
+        super().set_default_headers()
+        self.clear_header("Content-Type")
+        self.clear_header("Cache-Control")
 
-    async def get(self, kernel_name: str, path: str, include_body: bool = True) -> None:  # type: ignore[override]
-        _, entry = find_spec(self.serverapp.kernel_spec_manager, kernel_name)
-        self.root = os.path.realpath(entry["resource_dir"])
-        await web.StaticFileHandler.get(self, path, include_body)
+    async def get(self, kernel_name: str, path: str) -> None:
+        resource = await self.kernel_spec_manager.fetch_resource(kernel_name, path)
+        self.set_header("Content-Type", resource.content_type)
+        if resource.modified is not None:
+            self.set_header("Last-Modified", resource.modified)
+            since = _http_date(self.request.headers.get("If-Modified-Since"))
+            if since is not None and "If-None-Match" not in self.request.headers and since >= resource.modified:
+                self.set_status(304)
+                self.finish()
+                return
+        self.finish(resource.body)
 
-    async def head(self, kernel_name: str, path: str) -> None:  # type: ignore[override]
-        await self.get(kernel_name, path, include_body=False)
+    async def head(self, kernel_name: str, path: str) -> None:
+        await self.get(kernel_name, path)  # tornado sends the headers (length, Etag) without the body
 
-    @classmethod
-    def get_absolute_path(cls, root: str, path: str) -> str:
-        return os.path.realpath(os.path.join(root, path))
 
-    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
-        if not absolute_path.startswith(root + os.sep) or not os.path.isfile(absolute_path):
-            raise web.HTTPError(
-                404, f"No resource {self.path_kwargs['path']!r} in kernelspec {self.path_kwargs['kernel_name']!r}"
-            )
-        return absolute_path
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP date header as an aware datetime; None when absent or malformed."""
+    try:
+        when = email.utils.parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+    return when if when is not None and when.tzinfo is not None else None
 
 
 default_handlers = [

@@ -6,21 +6,52 @@ such as JupyterLab asks ``GET /api/kernelspecs`` often, so this subclass keeps
 the result and re-reads only when a cheap check says something changed: the
 modification times of the kernels folders, of each kernelspec folder and of
 its ``kernel.json``, looked at no more than once per ``cache_check_interval``.
+
+The HTTP handlers ask through two coroutines, :meth:`KernelSpecManager.fetch_specs`
+and :meth:`KernelSpecManager.fetch_resource`, so a manager whose kernelspecs
+live elsewhere (a Kernel Gateway's, :mod:`jupyter_server_lite.gateway.managers`)
+answers the same routes.
 """
 
 from __future__ import annotations
 
 import glob
+import mimetypes
 import os
 import time
 import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from jupyter_client import kernelspec
+from tornado import web
 from traitlets import Float
 
 #: Files of a kernelspec folder that are advertised as its resources (plus ``logo-*``).
 RESOURCE_FILES = ("kernel.js", "kernel.css")
+#: The largest resource file served (logos and kernel.js are kilobytes).
+MAX_RESOURCE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class SpecResource:
+    """One file of a kernelspec, as the resource route sends it."""
+
+    body: bytes
+    content_type: str
+    modified: datetime | None = None
+
+
+@dataclass
+class SpecListing:
+    """What ``GET /api/kernelspecs`` shows: ``specs`` by name (entries as in
+    :meth:`KernelSpecManager.get_all_specs`) and the default kernel's name, when
+    the kernelspecs' source names one (a gateway does; locally it is the kernel
+    manager's ``default_kernel_name``)."""
+
+    specs: dict[str, dict[str, Any]]
+    default: str | None = None
 
 
 class KernelSpecManager(kernelspec.KernelSpecManager):
@@ -88,6 +119,42 @@ class KernelSpecManager(kernelspec.KernelSpecManager):
         """The installed kernel names, sorted (for error messages and checks)."""
         return sorted(self.get_all_specs())
 
+    # -- what the HTTP handlers ask -------------------------------------------------
+
+    async def fetch_specs(self) -> SpecListing:
+        """The kernelspecs as ``GET /api/kernelspecs`` shows them (errors are ``HTTPError``)."""
+        return SpecListing(self.get_all_specs())
+
+    async def fetch_resource(self, kernel_name: str, path: str) -> SpecResource:
+        """The file ``path`` of kernelspec ``kernel_name``'s folder.
+
+        Resolved with symbolic links followed, it must stay inside that
+        folder and be a file no larger than :data:`MAX_RESOURCE_BYTES`;
+        anything else is a 404 naming the file (an unknown kernelspec, one
+        naming the installed ones).
+        """
+        entry = self.find_spec(kernel_name)[1]
+        root = os.path.realpath(entry["resource_dir"])
+        target = os.path.realpath(os.path.join(root, path))
+        missing = web.HTTPError(404, f"No resource {path!r} in kernelspec {kernel_name!r}")
+        if not target.startswith(root + os.sep) or not os.path.isfile(target):
+            raise missing
+        try:
+            info = os.stat(target)
+            if info.st_size > MAX_RESOURCE_BYTES:
+                raise missing
+            with open(target, "rb") as f:
+                body = f.read(MAX_RESOURCE_BYTES + 1)
+        except OSError as err:
+            raise missing from err
+        content_type = mimetypes.guess_type(target)[0] or "application/octet-stream"
+        return SpecResource(body, content_type, datetime.fromtimestamp(int(info.st_mtime), timezone.utc))
+
+    def find_spec(self, kernel_name: str) -> tuple[str, dict[str, Any]]:
+        """``(name, entry)`` of an installed spec, its name matched case-insensitively;
+        an unknown name is a 404 that lists the installed ones."""
+        return find_in(self.get_all_specs(), kernel_name)
+
     def _folders_signature(self) -> tuple[Any, ...]:
         """Modification times that change when a kernelspec is added, removed or edited."""
         parts: list[Any] = []
@@ -118,3 +185,14 @@ def resource_files(resource_dir: str) -> dict[str, str]:
         name = os.path.basename(path)
         found[os.path.splitext(name)[0]] = name
     return found
+
+
+def find_in(specs: dict[str, dict[str, Any]], kernel_name: str) -> tuple[str, dict[str, Any]]:
+    """``(name, entry)`` of ``kernel_name`` in ``specs`` (names are lower case); else a 404 listing them."""
+    name = kernel_name.lower()
+    entry = specs.get(name)
+    if entry is None:
+        raise web.HTTPError(
+            404, f"No kernelspec named {kernel_name!r}; available: {', '.join(sorted(specs)) or 'none'}"
+        )
+    return name, entry
