@@ -168,7 +168,7 @@ class ServerApp(JupyterApp):
         return config
 
     @property
-    def config_file_name(self) -> str:  # type: ignore[override]
+    def config_file_name(self) -> str:  # type: ignore[override]  # an attribute in JupyterApp, fixed here
         return "jupyter_server_lite_config"
 
     # -- network ----------------------------------------------------------
@@ -557,7 +557,7 @@ class ServerApp(JupyterApp):
             self.update_config(imposed)
             self.update_config(cl_config)
 
-    def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]
+    def load_config_file(self, suppress_errors: bool = True) -> None:  # type: ignore[override]  # JupyterApp's signature, not traitlets Application's
         """Load every config file; a malformed one stops the start, naming the file."""
         self.loaded_config = load_config_files(
             self.config_file_paths, extra_file=self.config_file or None, log=self.log

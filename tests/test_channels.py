@@ -168,7 +168,7 @@ async def test_unclaimed_session_is_closed_after_the_age_limit(start_kernel, con
     jsl_serverapp.kernel_websocket_manager.replay_buffer_seconds = 0.5
     expired: list[str] = []
     handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: expired.append(record.getMessage())  # type: ignore[method-assign]
+    handler.emit = lambda record: expired.append(record.getMessage())  # type: ignore[method-assign]  # the records captured as text
     jsl_serverapp.log.addHandler(handler)
     try:
         kernel_id = await start_kernel()

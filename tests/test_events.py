@@ -144,7 +144,7 @@ def test_emit_validates_every_time_with_draft_7_semantics():
     with pytest.raises(EventError, match=r"unknown event schema 'urn:nope' \(registered: https://"):
         logger.emit(schema_id="urn:nope", data={})
     with pytest.raises(EventError, match="event data must be a JSON object, not list"):
-        logger.emit(schema_id=schema_id, data=[])  # type: ignore[arg-type]
+        logger.emit(schema_id=schema_id, data=[])  # type: ignore[arg-type]  # the wrong type is the point
 
 
 def test_remote_references_are_refused_not_fetched():
@@ -201,7 +201,7 @@ async def test_listeners_sync_and_async_and_their_failures(jsl_serverapp, jsl_ex
     await logger.gather_listeners()
     assert len(heard) == 2
     with pytest.raises(TypeError, match="must be callable"):
-        logger.add_listener(listener="not a function")  # type: ignore[arg-type]
+        logger.add_listener(listener="not a function")  # type: ignore[arg-type]  # the wrong type is the point
 
 
 def test_the_event_logger_needs_the_events_service(jsl_server_factory):

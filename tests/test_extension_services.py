@@ -374,7 +374,7 @@ def test_a_mount_prefix_is_a_literal_path(prefix):
 
 def test_a_mount_needs_a_list_of_routes():
     with pytest.raises(MountError, match="routes must be a list"):
-        Mount("lab", "nope")  # type: ignore[arg-type]
+        Mount("lab", "nope")  # type: ignore[arg-type]  # the wrong type is the point
     assert Mount("/lab/api/", []).prefix == "lab/api"
 
 

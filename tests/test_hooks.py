@@ -236,7 +236,7 @@ def test_tracing_logs_every_call(jsl_server_factory, monkeypatch):
     app = jsl_server_factory(extensions=["ext_func"], start=False)
     lines: list[str] = []
     handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]  # the records captured as text
     app.log.addHandler(handler)
     try:
         app.call_hook("status_fields")

@@ -115,7 +115,7 @@ def test_defaults_are_the_ones_the_server_uses(key, shown):
 def test_default_log_settings_are_what_a_server_runs_with(jsl_server_factory):
     app = jsl_server_factory(start=False)
     formatter = next(h.formatter for h in app.log.handlers if h.formatter is not None)
-    assert formatter._fmt == ServerApp.class_traits()["log_format"].default_value  # type: ignore[attr-defined]
+    assert formatter._fmt == ServerApp.class_traits()["log_format"].default_value  # type: ignore[attr-defined]  # logging.Formatter's private format string
     assert ServerApp().log_level == 20  # "INFO", as shown
 
 

@@ -46,7 +46,7 @@ class _ExtensionBound:
 
     def __init__(self, application: web.Application, request: httputil.HTTPServerRequest, **kwargs: Any) -> None:
         self.extension_app = kwargs.pop("extension_app")
-        super().__init__(application, request, **kwargs)  # type: ignore[call-arg]
+        super().__init__(application, request, **kwargs)  # type: ignore[call-arg]  # a mixin: the JupyterHandler it is mixed into has it
 
     @property
     def extension_name(self) -> str:
@@ -72,12 +72,12 @@ class _ExtensionBound:
         app = self.extension_app
         version = app.static_version(path)
         if not version:
-            return super().static_url(path, include_host, **kwargs)  # type: ignore[misc]
+            return super().static_url(path, include_host, **kwargs)  # type: ignore[misc]  # a mixin: the JupyterHandler it is mixed into has it
         url = url_path_join(self.base_url, "static", app.name, path) + f"?v={version}"
         if include_host is None:
             include_host = getattr(self, "include_host", False)
         if include_host:
-            request = self.request  # type: ignore[attr-defined]
+            request = self.request  # type: ignore[attr-defined]  # a mixin: the JupyterHandler it is mixed into has it
             url = f"{request.protocol}://{request.host}{url}"
         return url
 
@@ -91,8 +91,8 @@ class _ExtensionBound:
         env = app.jinja2_env or self.settings["jinja2_env"]
         namespace = {
             "base_url": self.base_url,
-            "xsrf_form_html": self.xsrf_form_html,  # type: ignore[attr-defined]
-            "version": self.serverapp.version,  # type: ignore[attr-defined]
+            "xsrf_form_html": self.xsrf_form_html,  # type: ignore[attr-defined]  # a mixin: the JupyterHandler it is mixed into has it
+            "version": self.serverapp.version,  # type: ignore[attr-defined]  # a mixin: the JupyterHandler it is mixed into has it
             "static_url": self.static_url,
             "url_for": self.url_for,
             "extension_name": app.name,

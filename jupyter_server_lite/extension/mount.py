@@ -449,7 +449,7 @@ class ExtensionStaticHandler(JupyterHandler, web.StaticFileHandler):
 
     allow_unauthenticated = True
 
-    def initialize(self, roots: list[str]) -> None:  # type: ignore[override]
+    def initialize(self, roots: list[str]) -> None:  # type: ignore[override]  # route kwargs of this handler, not StaticFileHandler's
         self.roots = roots
         super().initialize(path=roots[0])
 

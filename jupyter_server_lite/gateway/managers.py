@@ -171,7 +171,7 @@ class GatewayMappingKernelManager(MappingKernelManager):
         env["KERNEL_LAUNCH_TIMEOUT"] = str(self.gateway.start_timeout()[1])
         return env
 
-    async def start_kernel(self, kernel_name: str | None = None, path: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]
+    async def start_kernel(self, kernel_name: str | None = None, path: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         """Start a kernel on the gateway and return its id.
 
         ``kernel_name`` None starts the gateway's default kernel; ``path``
@@ -332,7 +332,7 @@ class GatewayMappingKernelManager(MappingKernelManager):
         self.log.info("Kernel shut down on the gateway: %s", kernel_id)
         self._forget(kernel_id)
 
-    async def restart_kernel(self, kernel_id: str, now: bool = False) -> None:  # type: ignore[override]
+    async def restart_kernel(self, kernel_id: str, now: bool = False) -> None:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         """Restart the kernel on the gateway (which waits until it answers)."""
         km = self._gateway_kernel(kernel_id)
         km.execution_state = "restarting"
@@ -352,12 +352,12 @@ class GatewayMappingKernelManager(MappingKernelManager):
         km.reconnect()
         self._notify("restarted", kernel_id)
 
-    async def interrupt_kernel(self, kernel_id: str) -> None:  # type: ignore[override]
+    async def interrupt_kernel(self, kernel_id: str) -> None:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         self._gateway_kernel(kernel_id)
         await self.gateway.fetch(self._kernel_url(kernel_id, "interrupt"), "POST", {})
         self.log.info("Kernel interrupted: %s", kernel_id)
 
-    async def shutdown_all(self, now: bool = False) -> None:  # type: ignore[override]
+    async def shutdown_all(self, now: bool = False) -> None:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         """Delete every kernel of this server on the gateway; no new ones start meanwhile."""
         self._closing = True
         self._stop_culler()

@@ -115,7 +115,7 @@ class _LazyJinjaEnv:
 
 def make_jinja_env(extra_paths: Iterable[str] = ()) -> jinja2.Environment:
     """A jinja2 environment: ``extra_paths`` first, the core templates as fallback (built on first use)."""
-    return _LazyJinjaEnv([*extra_paths, CORE_TEMPLATE_PATH])  # type: ignore[return-value]
+    return _LazyJinjaEnv([*extra_paths, CORE_TEMPLATE_PATH])  # type: ignore[return-value]  # a proxy that builds the Environment on first use
 
 
 def make_application(

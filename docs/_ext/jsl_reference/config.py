@@ -104,7 +104,7 @@ def documented_traits(cls: type[Configurable]) -> dict[str, TraitType[Any, Any]]
 
 
 def _has_computed_default(cls: type, name: str, trait: TraitType[Any, Any]) -> bool:
-    generator = cls._all_trait_default_generators.get(name)  # type: ignore[attr-defined]
+    generator = cls._all_trait_default_generators.get(name)  # type: ignore[attr-defined]  # traitlets' private table of dynamic defaults
     return generator is not None and getattr(generator, "__self__", None) is not trait
 
 

@@ -32,7 +32,7 @@ class AssetFilesHandler(ExtensionHandler, web.StaticFileHandler):
 
     allow_unauthenticated = True
 
-    def initialize(self, locate: Locator) -> None:  # type: ignore[override]
+    def initialize(self, locate: Locator) -> None:  # type: ignore[override]  # route kwargs of this handler, not StaticFileHandler's
         self.locate = locate
         super().initialize(path=os.sep)
 
@@ -62,8 +62,8 @@ def themes_locator(app: object) -> Locator:
     """Locate a theme file in prebuilt extensions' ``themes/`` folders, then the application's."""
 
     def locate(path: str) -> tuple[str, str] | None:
-        roots = [os.path.join(e.path, "themes") for e in app.labextensions.all().values()]  # type: ignore[attr-defined]
-        roots.append(os.path.join(app.app_dir, "themes"))  # type: ignore[attr-defined]
+        roots = [os.path.join(e.path, "themes") for e in app.labextensions.all().values()]  # type: ignore[attr-defined]  # LabApp's
+        roots.append(os.path.join(app.app_dir, "themes"))  # type: ignore[attr-defined]  # LabApp's
         return locate_static([r for r in roots if os.path.isdir(r)], path)
 
     return locate

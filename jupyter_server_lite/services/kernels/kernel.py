@@ -188,7 +188,7 @@ class ServerKernelManager(KernelLink, AsyncIOLoopKernelManager):
 
     # -- restarts --------------------------------------------------------------
 
-    async def restart_kernel(self, now: bool = False, newports: bool = False, **kw: Any) -> None:  # type: ignore[override]
+    async def restart_kernel(self, now: bool = False, newports: bool = False, **kw: Any) -> None:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         done = self.restart_done = asyncio.get_running_loop().create_future()
         if self.cwd:
             kw.setdefault("cwd", self.cwd)  # a pooled kernel was launched elsewhere

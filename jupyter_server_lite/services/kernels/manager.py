@@ -152,7 +152,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
         seen = [cast(KernelLink, km)._last_seen for km in self._kernels.values()]
         return datetime.fromtimestamp(max(seen), timezone.utc) if seen else None
 
-    async def start_kernel(self, kernel_name: str | None = None, path: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]
+    async def start_kernel(self, kernel_name: str | None = None, path: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         """Start a kernel in ``root_dir``/``path`` and return its id.
 
         ``path`` is relative to ``root_dir`` (a file's path means its folder; a
@@ -230,7 +230,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
             except Exception as err:
                 self.log.warning("Cleaning up after kernel %s failed to start: %s", kernel_id, err)
 
-    async def shutdown_kernel(self, kernel_id: str, now: bool = False, restart: bool = False) -> None:  # type: ignore[override]
+    async def shutdown_kernel(self, kernel_id: str, now: bool = False, restart: bool = False) -> None:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         """Shut a kernel down and forget it; a second call waits for the first."""
         task = self._shutdowns.get(kernel_id)
         if task is None:
@@ -251,7 +251,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
             self._connections.pop(kernel_id, None)
             self._notify("shutdown", kernel_id)
 
-    async def restart_kernel(self, kernel_id: str, now: bool = False) -> None:  # type: ignore[override]
+    async def restart_kernel(self, kernel_id: str, now: bool = False) -> None:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         """Restart a kernel and wait until it answers again.
 
         Listeners get ``restarting`` now and ``restarted`` once it answers; a
@@ -272,13 +272,13 @@ class MappingKernelManager(AsyncMultiKernelManager):
         if probe is not None:
             await asyncio.wait({probe})  # cancelled if the kernel is shut down meanwhile
 
-    async def interrupt_kernel(self, kernel_id: str) -> None:  # type: ignore[override]
+    async def interrupt_kernel(self, kernel_id: str) -> None:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         """Interrupt what the kernel is running (SIGINT or an interrupt_request, per its spec)."""
         self.check_kernel_id(kernel_id)
         await self._local(kernel_id).interrupt_kernel()
         self.log.info("Kernel interrupted: %s", kernel_id)
 
-    async def shutdown_all(self, now: bool = False) -> None:  # type: ignore[override]
+    async def shutdown_all(self, now: bool = False) -> None:  # type: ignore[override]  # async, where jupyter_client declares the run_sync wrapper's signature
         """Shut down every kernel, those still starting and the pooled ones included; no new ones start."""
         self._closing = True
         self._stop_culler()
