@@ -7,6 +7,7 @@ cheap: the web stack is only paid for by whoever actually builds a server.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -44,6 +45,5 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'jupyter_server_lite' has no attribute {name!r}")
-    import importlib
 
     return getattr(importlib.import_module(module), name)

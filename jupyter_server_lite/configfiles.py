@@ -69,6 +69,8 @@ from jupyter_core import paths as jupyter_paths
 from traitlets.config import Config
 from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
+from . import bundled
+
 if TYPE_CHECKING:
     from .extension.plan import PlannedExtension
 
@@ -160,8 +162,6 @@ def bundled_enablers() -> dict[str, list[EnablerSource]]:
     the list; read at call time, so a program (or a test) that changes the
     list is obeyed.
     """
-    from . import bundled
-
     path = os.path.abspath(bundled.__file__ or "")
     return {module: [EnablerSource(True, path, BUNDLED_LEVEL)] for module in bundled.BUNDLED_EXTENSIONS}
 
@@ -222,8 +222,6 @@ def _extensions_of(data: Any, path: str) -> dict[str, bool]:
 def with_switches(names: dict[str, bool], section: Any) -> dict[str, bool]:
     """``names`` plus the bundled extensions a ``ServerApp`` ``section`` switches with one of
     jupyter_server's traits (``terminals_enabled``, see ``bundled.SWITCHES``); disabling wins."""
-    from . import bundled
-
     for trait, module in bundled.SWITCHES.items():
         switch = section.get(trait)
         if isinstance(switch, bool):
@@ -388,7 +386,7 @@ def enabler_view(paths: Sequence[str] | None = None) -> dict[str, PlannedExtensi
     :class:`ConfigFileError` for a malformed main config file, as a server
     start would; a malformed enabler file shows up as the entry's ``broken``.
     """
-    from .extension.plan import read_plan
+    from .extension.plan import read_plan  # cycle: configfiles <-> extension.plan
 
     return {entry.module: entry for entry in read_plan(paths).extensions}
 

@@ -31,7 +31,7 @@ def import_jsonschema() -> ModuleType:
     if refuse:
         sys.modules[SLOW_OPTIONAL] = None  # type: ignore[assignment]  # None makes "import" raise ImportError
     try:
-        import jsonschema
+        import jsonschema  # start-up cost: jsonschema, imported here on first use (see the module docstring)
     finally:
         if refuse and sys.modules.get(SLOW_OPTIONAL, ...) is None:
             del sys.modules[SLOW_OPTIONAL]

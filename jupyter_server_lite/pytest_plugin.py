@@ -195,6 +195,7 @@ def jsl_server_factory(
     the app directly (ExtensionApp classes or instances, or modules), without
     any conf.d file.  Every server is stopped at teardown, kernels included.
     """
+    # start-up cost: serverapp (tornado, zmq, jupyter_client): pytest loads this plugin in every session
     from .serverapp import ServerApp
 
     apps: list[ServerApp] = []

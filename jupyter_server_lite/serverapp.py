@@ -47,6 +47,7 @@ from traitlets import (
     validate,
 )
 from traitlets.config import Config
+from traitlets.utils.importstring import import_item
 
 from . import addresses
 from ._version import __version__
@@ -105,8 +106,6 @@ class ServerApp(JupyterApp):
     mode_classes = ("jupyter_server_lite.gateway.client.GatewayClient",)
 
     def _with_mode_classes(self) -> None:
-        from traitlets.utils.importstring import import_item
-
         self.classes = [*self.classes, *(c for c in map(import_item, self.mode_classes) if c not in self.classes)]
 
     def emit_help(self, classes: bool = False) -> Any:
@@ -398,7 +397,7 @@ class ServerApp(JupyterApp):
         """The gateway's settings when gateway mode is on (``GatewayClient.url`` or
         ``JUPYTER_GATEWAY_URL`` set), else None; the gateway package is imported only then."""
         if self._gateway_client is None and _gateway_url(self.config):
-            from .gateway.client import GatewayClient  # gateway mode only: nothing of it is loaded otherwise
+            from .gateway.client import GatewayClient  # start-up cost: gateway mode's package, loaded in that mode only
 
             self._gateway_client = GatewayClient(parent=self, log=self.log)
         return cast("GatewayClient | None", self._gateway_client)

@@ -52,6 +52,8 @@ from traitlets.config import Config
 
 from ..listen import StartupError
 from ..traitdoc import computed_default
+from . import hub_pages
+from .hub_activity import ActivityReporter
 from .identity import Identity, IdentityProvider, User
 
 if TYPE_CHECKING:
@@ -151,7 +153,7 @@ class HubIdentityProvider(IdentityProvider):
 
     @default("hub_auth")
     def _default_hub_auth(self) -> Any:
-        # Heavy (sqlalchemy, aiohttp): only a Hub-mode server builds this provider.
+        # start-up cost: jupyterhub (sqlalchemy, aiohttp), imported when a Hub-mode server builds this client
         from jupyterhub.services.auth import HubOAuth
 
         base_url = getattr(self.parent, "base_url", None)  # the server's, from JUPYTERHUB_SERVICE_PREFIX
@@ -176,8 +178,6 @@ class HubIdentityProvider(IdentityProvider):
         return hub_environment_config(os.environ)
 
     def routes(self) -> list[Route]:
-        from . import hub_pages
-
         return list(hub_pages.default_handlers)
 
     # -- who is calling ---------------------------------------------------------
@@ -260,6 +260,7 @@ class HubIdentityProvider(IdentityProvider):
         """Keep a Hub token in the signed cookie HubOAuth names for this server
         (its OAuth client id), below base_url, ``HttpOnly``, ``SameSite=Lax``,
         ``Secure`` when the browser speaks https; ``JUPYTERHUB_COOKIE_OPTIONS`` on top."""
+        # start-up cost: jupyterhub (sqlalchemy, aiohttp), as for hub_auth
         from jupyterhub.utils import get_browser_protocol
 
         hub_auth = self.hub_auth
@@ -281,6 +282,7 @@ class HubIdentityProvider(IdentityProvider):
 
     def ssl_options(self) -> Any:
         """The TLS context for requests to the Hub (internal_ssl), or None."""
+        # start-up cost: jupyterhub (sqlalchemy, aiohttp), as for hub_auth
         from jupyterhub.utils import make_ssl_context
 
         hub_auth = self.hub_auth
@@ -294,6 +296,7 @@ class HubIdentityProvider(IdentityProvider):
                 "JupyterHub mode: no access scopes (JUPYTERHUB_OAUTH_ACCESS_SCOPES is empty), so nobody could use this server"
             )
         version = await self._hub_version()
+        # start-up cost: jupyterhub (sqlalchemy, aiohttp), as for hub_auth
         from jupyterhub._version import __version__ as client_version
 
         # The Hub warns about a server whose answers do not say the jupyterhub it was built with.
@@ -310,7 +313,6 @@ class HubIdentityProvider(IdentityProvider):
         if not (self.activity_url and self.activity_interval):
             self.log.info("Not reporting activity to JupyterHub (no activity_url, or activity_interval 0)")
             return
-        from .hub_activity import ActivityReporter
 
         self._reporter = ActivityReporter(
             url=self.activity_url,
@@ -346,6 +348,7 @@ class HubIdentityProvider(IdentityProvider):
             await self._reporter.stop(timeout=STOP_REPORT_TIMEOUT)
             self._reporter = None
         if self.trait_has_value("hub_auth"):
+            # start-up cost: jupyterhub (sqlalchemy, aiohttp), as for hub_auth
             from jupyterhub.httpclient import JupyterHubHTTPClient
 
             await JupyterHubHTTPClient.loop_instance().close()  # else aiohttp logs an unclosed session at exit

@@ -47,6 +47,7 @@ from traitlets.config import Config, LoggingConfigurable
 
 from ..listen import StartupError
 from ..traitdoc import computed_default
+from .login import default_handlers
 from .security import passwd_check
 from .throttle import LoginThrottle
 
@@ -225,8 +226,6 @@ class IdentityProvider(LoggingConfigurable):
         They are core routes (registered first; their first segments are
         reserved names, see ``extension/mount.py``).
         """
-        from .login import default_handlers  # login builds on the web handlers, which name this module
-
         return list(default_handlers)
 
     @classmethod

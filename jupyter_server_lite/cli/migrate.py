@@ -38,8 +38,10 @@ permissions and never printed.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import glob
+import importlib
 import importlib.util
 import json
 import os
@@ -50,9 +52,17 @@ from typing import Any
 from jupyter_core.application import JupyterApp, NoStart, base_flags
 from jupyter_core.paths import jupyter_config_path
 from traitlets import Bool
+from traitlets.config import Configurable
+from traitlets.config.loader import PyFileConfigLoader
+from traitlets.utils.importstring import import_item
 
+from .. import bundled
 from .._version import __version__
 from ..configfiles import CONF_D_NAME, EXTENSIONS_KEY, SERVER_CONFIG_NAME, ConfigFileError, level_name, read_json_file
+from ..extension.discovery import find_installed
+from ..extension.manager import check_extension
+from ..serverapp import ServerApp
+from . import fail
 
 SOURCE_NAME = "jupyter_server_config"
 
@@ -120,11 +130,6 @@ def known_classes() -> dict[str, type]:
     and jupyter_client's ``KernelManager`` above it), and the bundled
     extensions' apps.
     """
-    from traitlets.config import Configurable
-    from traitlets.utils.importstring import import_item
-
-    from ..serverapp import ServerApp
-
     server = ServerApp()
     modes = [import_item(name) for name in server.mode_classes]  # GatewayClient.* carries over too
     classes = list(server._classes_inc_parents([*server.classes, *modes]))
@@ -150,10 +155,6 @@ def known_classes() -> dict[str, type]:
 
 def bundled_apps() -> list[type]:
     """The ExtensionApp classes of the bundled extensions (importing them imports no service yet)."""
-    import importlib
-
-    from .. import bundled
-
     apps: list[type] = []
     for module in bundled.BUNDLED_EXTENSIONS:
         points: list[dict[str, Any]] = importlib.import_module(module)._jupyter_server_extension_points()
@@ -173,10 +174,6 @@ def extension_here(name: str, enabled: bool) -> tuple[str | None, str]:
         if enabled:
             return None, f"nothing to do: the bundled {bundled} is on by default"
         return bundled, f"disables the bundled {bundled}, its equivalent here"
-    import contextlib
-
-    from ..extension.discovery import find_installed
-    from ..extension.manager import check_extension
 
     with contextlib.redirect_stdout(sys.stderr):  # an imported module's prints stay off the report
         record = check_extension(name)
@@ -252,8 +249,6 @@ def _harmless(node: ast.stmt) -> bool:
 
 def read_py_by_running(path: str) -> dict[str, dict[str, Any]]:
     """A .py config file as traitlets' loader makes it: by running it (``--run-py``)."""
-    from traitlets.config.loader import PyFileConfigLoader
-
     directory, filename = os.path.split(path)
     try:
         config = PyFileConfigLoader(filename, path=directory).load_config()
@@ -381,8 +376,6 @@ class MigrateApp(JupyterApp):
         self.parse_command_line(argv)  # no config file of its own
 
     def start(self) -> None:
-        from . import fail
-
         if self.extra_args:
             fail(f"migrate takes no positional argument, not {self.extra_args[0]!r} (see --help)")
         paths = jupyter_config_path()

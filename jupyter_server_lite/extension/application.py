@@ -35,6 +35,7 @@ machinery): every enabled extension imports it while the server starts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Mapping
@@ -44,6 +45,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Dict, List, Unicode, default
 from traitlets.config import Config
+
+from ..cli import main
+from ..configfiles import load_config_files
+from .urls import unknown_name
 
 if TYPE_CHECKING:
     import jinja2
@@ -128,6 +133,7 @@ class ExtensionApp(JupyterApp):
 
     def initialize_templates(self) -> None:
         """Build ``self.jinja2_env``: ``template_paths`` first, the core's templates as fallback."""
+        # start-up cost: tornado.web and the core's handlers: importing the extension API stays cheap
         from ..web.application import make_jinja_env
 
         self.jinja2_env = make_jinja_env(self.resolved_paths(self.template_paths))
@@ -189,8 +195,6 @@ class ExtensionApp(JupyterApp):
         """
         route = self._route_urls.get(name)
         if route is None:
-            from .urls import unknown_name
-
             raise unknown_name(self.name, name, dict(self._route_urls))
         return route.build(*args)
 
@@ -198,6 +202,7 @@ class ExtensionApp(JupyterApp):
         """A short content hash of static file ``path`` (cached), ``""`` when absent."""
         cache = self.__dict__.setdefault("_static_versions", {})
         if path not in cache:
+            # start-up cost: tornado.web (extension.mount): importing the extension API stays cheap
             from .mount import locate_static
 
             located = locate_static(self.resolved_paths(self.static_paths), path)
@@ -208,8 +213,6 @@ class ExtensionApp(JupyterApp):
 
     def configure(self, serverapp: ServerApp) -> None:
         """Bind to ``serverapp`` and apply config: own files, then the server's config."""
-        from ..configfiles import load_config_files
-
         self.serverapp = serverapp
         own = load_config_files(
             serverapp.config_file_paths, base_name=f"jupyter_{self.name}_config", conf_d=False, log=self.log
@@ -228,7 +231,7 @@ class ExtensionApp(JupyterApp):
         ``serverapp_config`` becomes the server's ``starter_defaults``: below
         the config files, so that they and the command line win.
         """
-        from ..serverapp import ServerApp
+        from ..serverapp import ServerApp  # cycle: extension.application <-> serverapp
 
         serverapp = ServerApp.instance(**kwargs)
         serverapp.starter_defaults = Config({"ServerApp": dict(cls.serverapp_config)})
@@ -246,14 +249,10 @@ class ExtensionApp(JupyterApp):
         ...) plus ``--<Class>.<trait>=value`` for any configurable, this
         extension's included.
         """
-        from ..cli import main
-
         main(argv, serverapp=cls.make_serverapp(**kwargs))
 
 
 def _file_hash(path: str) -> str:
-    import hashlib
-
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 16), b""):

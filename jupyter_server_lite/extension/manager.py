@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 from .application import ExtensionApp
 from .claims import settle_claims
 from .hooks import PROJECT_NAME
+from .mount import exclude_nested, mount_handlers
 from .ordering import load_order
 from .plan import CONFIG, STARTER
 from .points import LOAD_FUNCTION
@@ -303,8 +304,6 @@ class ExtensionManager:
         with record.timed("load"):
             step = "load"
             try:
-                from .mount import mount_handlers
-
                 rules: list[Rule] = []
                 routes: list[str] = []
                 for point in record.points:
@@ -346,8 +345,6 @@ class ExtensionManager:
 
     def _nest_prefixes(self, rules: list[Rule]) -> None:
         """The longest-prefix rule, applied once every extension is loaded (see :func:`.mount.exclude_nested`)."""
-        from .mount import exclude_nested
-
         exclude_nested(rules, self.base_url)
 
     def _landing_page(self) -> str:

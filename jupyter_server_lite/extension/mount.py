@@ -53,10 +53,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tornado import web
+from tornado.escape import url_unescape
 from tornado.httputil import HTTPServerRequest
 from tornado.routing import Matcher, Rule
 
+from ..web.application import core_routes
 from ..web.handlers import JupyterHandler, url_path_join
+from .handler import ExtensionAPIHandler, ExtensionHandler
 from .services import SERVICES, service_at, service_paths, top_level_services
 from .urls import RouteURL, route_urls
 
@@ -97,8 +100,6 @@ class MountError(ValueError):
 
 def core_names() -> frozenset[str]:
     """First path segments of every core route, plus :data:`RESERVED_NAMES`."""
-    from ..web.application import core_routes
-
     names = set(RESERVED_NAMES)
     for route in core_routes():
         first = route[0].lstrip("/").split("/", 1)[0]
@@ -130,8 +131,6 @@ def check_name(name: Any, what: str = "extension name") -> str:
 
 def route_kind(handler: Any) -> str:
     """``"api"`` or ``"page"`` from the handler's base class; :class:`MountError` otherwise."""
-    from .handler import ExtensionAPIHandler, ExtensionHandler
-
     if isinstance(handler, type) and issubclass(handler, ExtensionAPIHandler):
         return "api"
     if isinstance(handler, type) and issubclass(handler, ExtensionHandler):
@@ -342,8 +341,6 @@ class NamespaceMatcher(Matcher):
 
 
 def _unquote(value: str | None) -> str | None:
-    from tornado.escape import url_unescape
-
     return None if value is None else url_unescape(value, encoding=None, plus=False).decode()
 
 

@@ -41,6 +41,8 @@ import types
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from jupyter_core.paths import jupyter_config_path
+
 from ..configfiles import EnablerSource, EnablerTypo, LoadedConfig, load_config_files, quiet_log, with_switches
 from .points import declaring_module
 
@@ -185,8 +187,6 @@ def read_plan(paths: Sequence[str] | None = None) -> ExtensionPlan:
     :class:`~jupyter_server_lite.configfiles.ConfigFileError` for a malformed
     main config file, as a server start would.
     """
-    from jupyter_core.paths import jupyter_config_path
-
     return build_plan(load_config_files(jupyter_config_path() if paths is None else paths, log=quiet_log()))
 
 

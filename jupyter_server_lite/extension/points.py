@@ -25,6 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .application import ExtensionApp
+from .mount import Mount, check_mount, check_name, named_routes, split_route
+from .services import check_provides
 
 POINTS_FUNCTION = "_jupyter_server_extension_points"
 LOAD_FUNCTION = "_load_jupyter_server_extension"
@@ -87,9 +89,6 @@ def point_from_dict(module: types.ModuleType, item: Any) -> ExtensionPoint:
 
 def validate_point(point: ExtensionPoint) -> None:
     """Check what the app class declares: name, requires, provides, page prefixes, routes and their names."""
-    from .mount import Mount, check_mount, check_name, named_routes, split_route
-    from .services import check_provides
-
     cls = point.app_class
     if cls is None:
         return

@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import bundled as _bundled
+from .mount import url_prefixes
 from .points import ExtensionPoint, points_of, validate_point, version_of
 
 if TYPE_CHECKING:
@@ -214,8 +215,6 @@ def check_extension(module: str) -> ExtensionRecord:
 
 def import_extension(record: ExtensionRecord, obj: Any = None) -> None:
     """Import ``record.module`` (or take ``obj``), resolve and validate its points."""
-    from .mount import url_prefixes
-
     with record.timed("import"):
         try:
             points = points_of(obj if obj is not None else importlib.import_module(record.module))

@@ -56,7 +56,7 @@ def check_provides(provides: Any, owner: str) -> tuple[str, ...]:
 
     ``owner`` names the class in the message.
     """
-    from .mount import MountError
+    from .mount import MountError  # cycle: extension.services <-> extension.mount
 
     if isinstance(provides, str) or not isinstance(provides, (tuple, list)):
         raise MountError(f"{owner}.provides must be a tuple of service names, not {provides!r}")

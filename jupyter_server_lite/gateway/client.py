@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tornado import web
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from traitlets import Bool, DottedObjectName, Float, Integer, TraitError, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
@@ -366,8 +367,6 @@ class GatewayClient(LoggingConfigurable):
         return self._request(_join(self.ws_url or "", path), "GET", None, self.request_timeout)
 
     def _request(self, url: str, method: str, body: bytes | None, timeout: float) -> Any:
-        from tornado.httpclient import HTTPRequest  # only gateway mode talks HTTP to another server
-
         headers = self.request_headers()
         if body is not None:
             headers.setdefault("Content-Type", "application/json")
@@ -403,8 +402,6 @@ class GatewayClient(LoggingConfigurable):
 
     def _client(self) -> Any:
         """This loop's HTTP client (tornado's clients belong to one event loop)."""
-        from tornado.httpclient import AsyncHTTPClient  # gateway mode only
-
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop:
             self._http = AsyncHTTPClient(force_instance=True, max_clients=MAX_CLIENTS, max_body_size=MAX_BODY_BYTES)
@@ -429,8 +426,6 @@ class GatewayClient(LoggingConfigurable):
 
         Raises ``tornado.web.HTTPError`` as the module docstring says.
         """
-        from tornado.httpclient import HTTPClientError  # gateway mode only
-
         payload = None if body is None else json.dumps(body).encode()
         if payload is None and method in ("POST", "PUT", "PATCH"):
             payload = b"{}"

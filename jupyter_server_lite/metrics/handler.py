@@ -34,7 +34,7 @@ class MetricsHandler(APIHandler):
             registry = metrics.registry(self.serverapp)
         except ImportError as err:  # installed, but broken
             raise web.HTTPError(503, f"{MISSING} (importing prometheus_client failed: {err})") from err
-        from .exposition import render  # imported by registry() already
+        from .exposition import render  # start-up cost: prometheus_client (imported by registry() already)
 
         body, content_type = render(registry, self.request.headers.get("Accept"))
         self.set_header("Content-Type", content_type)

@@ -107,7 +107,8 @@ class ServerMetrics:
         kernel_manager.add_kernel_listener(self.count_kernel_event)
         if contents_manager is None:
             return
-        from ..bundled.contents.base import ACTIONS, ContentsManager  # loaded already by any provider built on it
+        # cycle: metrics.recorder <-> bundled.contents (through extension.mount and web.application)
+        from ..bundled.contents.base import ACTIONS, ContentsManager
 
         if isinstance(contents_manager, ContentsManager):
             self.contents_operations = dict.fromkeys((*ACTIONS, "other"), 0)
@@ -151,7 +152,8 @@ class ServerMetrics:
         """This server's own prometheus_client registry (never the global one), built at
         the first scrape: importing prometheus_client happens here, not at start."""
         if self._registry is None:
-            from .exposition import build_registry  # prometheus_client: tens of ms, paid by the first scrape
+            # start-up cost: prometheus_client, tens of ms, paid by the first scrape
+            from .exposition import build_registry
 
             self._registry = build_registry(serverapp, self)
         return self._registry

@@ -33,7 +33,8 @@ def class_label(cls: type) -> str:
 
 def rule_label(matcher: Matcher, base_url: str) -> str | None:
     """A rule's pattern below ``base_url`` (the tornado ``$`` dropped); ``None`` for a matcher with no pattern."""
-    from ..extension.mount import NamespaceMatcher  # at the first request: importing serverapp need not load it
+    # cycle: metrics.routes <-> extension.mount (through web.application)
+    from ..extension.mount import NamespaceMatcher
 
     if isinstance(matcher, NamespaceMatcher):  # an extension's route: its prefix holds base_url, as mounted
         return matcher.prefix[len(base_url) - 1 :] + matcher.regex.pattern

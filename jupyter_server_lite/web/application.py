@@ -98,7 +98,7 @@ class _LazyJinjaEnv:
 
     def _build(self) -> jinja2.Environment:
         if self._env is None:
-            import jinja2
+            import jinja2  # start-up cost: jinja2, on the first page rendered
 
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(self._paths), autoescape=jinja2.select_autoescape(["html", "xml"])

@@ -30,8 +30,10 @@ from traitlets import Type, default
 
 from ...extension.application import ExtensionApp
 from ...extension.hooks import hookimpl
+from ...extension.mount import Mount
 from .base import ContentsManager
 from .filemanager import FileContentsManager
+from .handlers import ROUTES
 
 
 class ContentsApp(ExtensionApp):
@@ -59,9 +61,6 @@ class ContentsApp(ExtensionApp):
         self.contents_manager.add_listener(self._follow_renames)
 
     def initialize_handlers(self) -> None:
-        from ...extension.mount import Mount
-        from .handlers import ROUTES
-
         self.handlers.append(Mount("api/contents", ROUTES))
 
     def _follow_renames(self, event: dict[str, str]) -> None:

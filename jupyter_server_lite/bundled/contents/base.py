@@ -37,6 +37,7 @@ from traitlets import Bool, Enum, Integer, List, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
 from . import paths
+from .notebooks import new_notebook
 
 #: ``callback(event)`` with ``event = {"action", "path"[, "source_path"]}``.
 ContentsListener = Callable[[dict[str, str]], None]
@@ -256,8 +257,6 @@ class ContentsManager(LoggingConfigurable):
         model = dict(model or {})
         model.setdefault("type", "notebook" if path.endswith(".ipynb") else "file")
         if "content" not in model and model["type"] == "notebook":
-            from .notebooks import new_notebook
-
             model.update(content=new_notebook(), format="json")
         elif "content" not in model and model["type"] == "file":
             model.update(content="", format="text")

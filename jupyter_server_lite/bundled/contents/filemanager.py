@@ -31,6 +31,7 @@ from traitlets import Unicode, default
 from ...activity import isoformat
 from . import checkpoints, fileio, paths
 from .base import ContentsManager, FileInfo
+from .notebooks import parse, serialize
 from .uploads import Uploads
 
 EPOCH = "1970-01-01T00:00:00Z"
@@ -175,8 +176,6 @@ class FileContentsManager(ContentsManager):
             with fileio.http_errors(path, "read"):
                 data = fileio.read_bytes(os_path)
             if kind == "notebook":
-                from .notebooks import parse
-
                 nb, message = parse(data, path)
                 model.update(content=nb, format="json")
                 if message:
@@ -296,8 +295,6 @@ class FileContentsManager(ContentsManager):
             if os.path.isdir(os_path):
                 raise web.HTTPError(400, f"{path!r} is a directory: cannot save a {kind} over it")
             if kind == "notebook":
-                from .notebooks import serialize
-
                 fileio.write_bytes(os_path, serialize(model["content"], path))
                 if not checkpoints.listing(os_path):
                     checkpoints.create(os_path, path)  # one checkpoint always exists, as in Jupyter Server

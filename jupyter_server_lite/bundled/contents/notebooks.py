@@ -32,7 +32,7 @@ def _nbformat() -> ModuleType:
     """nbformat, imported on first use (see the module docstring), jsonschema
     under it without its slow optional grammar (see :mod:`jupyter_server_lite.deferred`)."""
     import_jsonschema()
-    import nbformat
+    import nbformat  # start-up cost: nbformat and jsonschema (see the module docstring)
 
     return nbformat
 

@@ -32,6 +32,8 @@ from traitlets import Float, Instance, Integer, default
 
 from ...extension.application import ExtensionApp
 from ...extension.hooks import hookimpl
+from ...extension.mount import Mount
+from .handlers import ROUTES
 from .logger import EventLogger
 from .schema import EventError, EventSchema
 
@@ -122,9 +124,6 @@ class EventsApp(ExtensionApp):
                 self.event_logger.remove_listener(listener=self._broadcast)
 
     def initialize_handlers(self) -> None:
-        from ...extension.mount import Mount
-        from .handlers import ROUTES
-
         self.handlers.append(Mount("api/events", ROUTES))
 
     def _broadcast(self, *, logger: EventLogger, schema_id: str, data: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 from traitlets import default
 
 from ...extension.application import ExtensionApp
+from ...extension.mount import Mount
+from .handlers import ROUTES
 
 
 class FilesApp(ExtensionApp):
@@ -27,9 +29,6 @@ class FilesApp(ExtensionApp):
         return ""  # no landing page
 
     def initialize_handlers(self) -> None:
-        from ...extension.mount import Mount
-        from .handlers import ROUTES
-
         self.handlers.append(Mount("files", ROUTES))
 
 

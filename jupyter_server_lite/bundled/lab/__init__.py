@@ -142,7 +142,7 @@ class LabApp(ExtensionApp):
     def render_asset_template(self, name: str, **namespace: Any) -> str:
         """Render a jinja2 template of the JupyterLab build (its ``static/index.html``)."""
         if self._asset_env is None:
-            import jinja2  # on the first page, not at start-up
+            import jinja2  # start-up cost: jinja2, on the first page
 
             self._asset_env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(os.path.join(self.app_dir, "static")),

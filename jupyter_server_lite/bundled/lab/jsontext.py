@@ -20,7 +20,7 @@ def loads(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         pass
-    import json5  # imported on first use: only text that is not plain JSON needs it
+    import json5  # start-up cost: json5, only for text that is not plain JSON
 
     try:
         return json5.loads(text)
@@ -37,7 +37,7 @@ def schema_problem(schema: dict[str, Any], instance: Any) -> str:
     schema that is itself invalid is reported the same way, as a problem of
     the schema.
     """
-    import jsonschema  # imported on first validation: over a second to import here
+    import jsonschema  # start-up cost: jsonschema (over a second to import here), on the first validation
 
     try:
         jsonschema.Draft7Validator.check_schema(schema)

@@ -21,6 +21,7 @@ code is its name (``fr_FR``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import locale as _locale
 import os
@@ -51,8 +52,6 @@ def is_locale(code: str) -> bool:
 
 def _entry_point_dirs(group: str) -> dict[str, str]:
     """Name -> package folder of each entry point of ``group`` (the module is imported to find it)."""
-    import importlib.util
-
     found: dict[str, str] = {}
     for point in entry_points(group=group):
         spec = importlib.util.find_spec(point.value.split(":", 1)[0])

@@ -24,7 +24,9 @@ from typing import Any
 from traitlets import default
 
 from ...extension.application import ExtensionApp
+from ...extension.mount import Mount
 from . import convert
+from .handlers import API_ROUTES, CONVERT_ROUTES
 
 _DESCRIPTION = (
     "The nbconvert service: notebooks exported to HTML, scripts, PDF... (/api/nbconvert, /nbconvert/<format>/<path>)."
@@ -46,9 +48,6 @@ class NbconvertApp(ExtensionApp):
         return ""  # no landing page
 
     def initialize_handlers(self) -> None:
-        from ...extension.mount import Mount
-        from .handlers import API_ROUTES, CONVERT_ROUTES
-
         self.handlers.extend([Mount("api/nbconvert", API_ROUTES), Mount("nbconvert", CONVERT_ROUTES)])
 
     async def export_formats(self) -> dict[str, str]:

@@ -17,7 +17,9 @@ it: nbconvert would otherwise import any dotted name it is given
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
+import zipfile
 from typing import Any
 
 from ...deferred import import_jsonschema
@@ -48,7 +50,7 @@ def require_nbconvert() -> None:
         raise NbconvertMissing(f"nbconvert is not installed: the nbconvert service needs it ({INSTALL_HINT})")
     try:
         import_jsonschema()  # under nbformat: without its slow optional grammar
-        import nbconvert  # noqa: F401  (optional and slow: see the module docstring)
+        import nbconvert  # noqa: F401  # start-up cost: nbconvert (2-4 s, see the module docstring)
     except ImportError as err:
         raise NbconvertMissing(f"nbconvert is installed but cannot be imported: {err} ({INSTALL_HINT})") from err
 
@@ -61,6 +63,7 @@ def export_formats(log: Any) -> dict[str, str]:
     with one WARNING line, rather than taking the whole list down.
     """
     require_nbconvert()
+    # start-up cost: nbconvert (see the module docstring)
     from nbconvert.exporters.base import ExporterDisabledError, get_export_names, get_exporter
 
     formats = {}
@@ -76,7 +79,7 @@ def export_formats(log: Any) -> dict[str, str]:
 
 def make_exporter(format: str, config: Any, log: Any, sanitize_html: bool | None) -> Any:
     """An exporter for ``format`` (one of :func:`export_formats`) with the server's ``config``."""
-    from nbconvert.exporters.base import get_exporter
+    from nbconvert.exporters.base import get_exporter  # start-up cost: nbconvert (see the module docstring)
 
     exporter = get_exporter(format)(config=config, log=log)
     if sanitize_html is not None and hasattr(exporter, "sanitize_html"):
@@ -90,8 +93,8 @@ def notebook_node(content: Any) -> Any:
     A notebook as stored on disk (lines as lists of strings) or from an
     older nbformat reads the same as JupyterLab's in-memory model.
     """
-    import nbformat
-    from nbformat.v4.rwbase import rejoin_lines
+    import nbformat  # start-up cost: nbformat and jsonschema
+    from nbformat.v4.rwbase import rejoin_lines  # start-up cost: nbformat and jsonschema
 
     if not isinstance(content, dict):
         raise NotebookInvalid(f"a notebook is a JSON object, not {type(content).__name__}")
@@ -121,8 +124,6 @@ def zip_outputs(name: str, output: str | bytes, resources: dict[str, Any]) -> by
     outputs = resources.get("outputs") or {}
     if not outputs:
         return None
-    import io
-    import zipfile  # only for exports with files: the server's start imports neither
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:

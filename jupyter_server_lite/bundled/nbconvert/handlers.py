@@ -41,6 +41,7 @@ from tornado import web
 
 from ...extension.handler import ExtensionAPIHandler
 from ...web.handlers import url_path_join
+from ..contents.filemanager import FileContentsManager
 from ..files.handlers import attachment
 from . import convert
 
@@ -155,8 +156,6 @@ class ConvertPostHandler(NbconvertHandler):
 
 def _folder_on_disk(contents: Any, path: str) -> str | None:
     """The folder of ``path`` on disk, when the contents live on this disk (the bundled manager)."""
-    from ..contents.filemanager import FileContentsManager
-
     if not isinstance(contents, FileContentsManager):
         return None
     return os.path.dirname(contents.root.os_path(path))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, cast
 
 from traitlets import Bool, default
@@ -89,8 +90,6 @@ class NotebookApp(ExtensionApp):
     def frontend_version(self) -> str:
         """notebook-frontend's version (read from its metadata on the first page)."""
         if self._frontend_version is None:
-            from importlib.metadata import PackageNotFoundError, version
-
             try:
                 self._frontend_version = version("notebook-frontend")
             except PackageNotFoundError:
@@ -110,7 +109,7 @@ class NotebookApp(ExtensionApp):
     def render_asset_template(self, name: str, **namespace: Any) -> str:
         """Render a notebook_frontend template (ours, which extend theirs, first)."""
         if self._asset_env is None:
-            import jinja2  # on the first page, not at start-up
+            import jinja2  # start-up cost: jinja2, on the first page
 
             self._asset_env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(

@@ -104,7 +104,7 @@ class TerminalManager(LoggingConfigurable):
     def ptys(self) -> NamedPtys:
         """terminado's manager, built (and terminado imported) on first use."""
         if self._ptys is None:
-            from .ptys import NamedPtys  # terminado and ptyprocess: only once a terminal is wanted
+            from .ptys import NamedPtys  # start-up cost: terminado and ptyprocess, only once a terminal is wanted
 
             self._ptys = NamedPtys(on_closed=self._closed, shell_command=self.command)
         return self._ptys
