@@ -57,3 +57,15 @@ def test_a_notebook_read_goes_through_it():
         """
     )
     assert out == {"message": None, "nbformat": 4, "grammar_loaded": False}
+
+
+def test_a_lab_settings_check_goes_through_it():
+    out = run(
+        """
+        import json, sys
+        from jupyter_server_lite.bundled.lab import jsontext
+        problem = jsontext.schema_problem({"type": "object", "properties": {"n": {"type": "integer"}}}, {"n": "x"})
+        print(json.dumps({"problem": problem, "grammar_loaded": "rfc3987_syntax" in sys.modules}))
+        """
+    )
+    assert out == {"problem": "'x' is not of type 'integer' (at n)", "grammar_loaded": False}

@@ -303,7 +303,7 @@ class SettingsHandler(ExtensionAPIHandler):
         raw = body.get("raw")
         if not isinstance(raw, str):
             raise web.HTTPError(400, 'The body must be {"raw": "<the settings as JSON5 text>"}')
-        # In a thread: the first check imports jsonschema (over a second), which must not stall the loop.
+        # In a thread: the first check imports jsonschema (about 0.1 s), which must not stall the loop.
         await IOLoop.current().run_in_executor(None, self.store.save, plugin_id, raw)
         self.set_status(204)
         self.finish()
