@@ -165,15 +165,15 @@ def bundled_apps() -> list[type]:
 def extension_here(name: str, enabled: bool) -> tuple[str | None, str]:
     """``(module to enable here, note)``, or ``(None, why not)``, for a Jupyter Server enabler."""
     if name in BUNDLED:
-        bundled = f"jupyter_server_lite.bundled.{BUNDLED[name]}"
-        if importlib.util.find_spec(bundled) is None:
+        module = f"jupyter_server_lite.bundled.{BUNDLED[name]}"
+        if importlib.util.find_spec(module) is None:
             return (
                 None,
                 f"provided here by the bundled {BUNDLED[name]!r} frontend, which this installation does not have",
             )
         if enabled:
-            return None, f"nothing to do: the bundled {bundled} is on by default"
-        return bundled, f"disables the bundled {bundled}, its equivalent here"
+            return None, f"nothing to do: the bundled {module} is on by default"
+        return module, f"disables the bundled {module}, its equivalent here"
 
     with contextlib.redirect_stdout(sys.stderr):  # an imported module's prints stay off the report
         record = check_extension(name)
