@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jupyter_client.provisioning.factory import KernelProvisionerFactory
 from kernel_ws_client import connect
 
 __all__ = ["connect"]  # a fixture, imported to be found by pytest
@@ -33,13 +35,22 @@ def provisioned_spec(folder: Path, record: Path, provisioner: str = "jsl-recordi
 
 
 @pytest.fixture
-def record(jsl_dirs, monkeypatch) -> Path:
-    """The provisioner installed (on sys.path) and a kernelspec ``recorded`` that names it."""
+def record(jsl_dirs, monkeypatch) -> Iterator[Path]:
+    """The provisioner installed (on sys.path) and a kernelspec ``recorded`` that names it.
+
+    jupyter_client's provisioner factory is a process-wide singleton that reads
+    the entry points when it is made; it is made afresh here, as it would be
+    in a server started after the package was installed, and dropped after.
+    (Its lookup of a name it missed indexes the entry points, which Python
+    3.11 deprecates -- an error under this suite's warning filter.)
+    """
     monkeypatch.syspath_prepend(str(PROVISIONER_DIR))
+    KernelProvisionerFactory.clear_instance()
     path = jsl_dirs.root.parent / "launches.jsonl"
     provisioned_spec(jsl_dirs.data / "kernels" / "recorded", path)
     provisioned_spec(jsl_dirs.data / "kernels" / "unavailable", path, provisioner="no-such-provisioner")
-    return path
+    yield path
+    KernelProvisionerFactory.clear_instance()
 
 
 def launches(record: Path) -> list[dict]:
