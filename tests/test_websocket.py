@@ -406,7 +406,8 @@ for _ in range(20):
         sys.stdout.write(chunk)
         sys.stdout.flush()
     input()
-print("done")
+sys.stdout.write("done\\n")  # one write: print() writes the text and the newline apart (maybe two messages)
+sys.stdout.flush()
 """
 
 
