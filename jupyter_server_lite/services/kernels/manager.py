@@ -39,12 +39,14 @@ from typing import Any, cast
 from jupyter_client.multikernelmanager import AsyncMultiKernelManager
 from tornado import web
 from tornado.ioloop import PeriodicCallback
-from traitlets import Bool, Dict, DottedObjectName, Float, Integer, Unicode
+from traitlets import Bool, Dict, DottedObjectName, Float, Integer, List, TraitError, Unicode, default, validate
 
 from ...activity import isoformat, utcnow
+from ...traitdoc import computed_default
 from ..kernelspecs.manager import KernelSpecManager
 from .kernel import STARTING_STATES, KernelLink, ServerKernelManager
 from .pool import KernelPool
+from .ports import default_port_range, use_port_range
 
 __all__ = ["KERNEL_EVENTS", "MappingKernelManager", "ServerKernelManager"]
 
@@ -90,6 +92,30 @@ class MappingKernelManager(AsyncMultiKernelManager):
         its folder, and the pool refills in the background. Empty (the default): no pool.""",
     ).tag(config=True)
 
+    kernel_port_range = computed_default(
+        List(
+            Integer(min=1, max=65535),
+            help="""The TCP ports local kernels listen on are drawn from [low, high]; [] leaves
+            the pick to jupyter_client (ports the OS hands out). The default range lies below
+            the OS's ephemeral ports, which the OS also gives to outgoing connections -- this
+            server's own, to the kernels it starts -- so a port picked for a starting kernel
+            cannot be taken in the moment before the kernel binds it. Applies to the whole
+            process (jupyter_client's port cache is one per process).""",
+        ),
+        "[10000, the first ephemeral port - 1] on Linux (from /proc/sys/net/ipv4/ip_local_port_range); [] elsewhere",
+    ).tag(config=True)
+
+    @default("kernel_port_range")
+    def _default_kernel_port_range(self) -> list[int]:
+        return default_port_range()
+
+    @validate("kernel_port_range")
+    def _validate_kernel_port_range(self, proposal: Any) -> list[int]:
+        value = list(proposal["value"])
+        if value and (len(value) != 2 or value[0] > value[1]):
+            raise TraitError(f"MappingKernelManager.kernel_port_range: {value!r} is not [low, high] with low <= high")
+        return value
+
     root_dir = Unicode(help="The folder kernels start in, with a request's path below it (from ServerApp.root_dir).")
 
     def __init__(self, **kwargs: Any) -> None:
@@ -104,6 +130,7 @@ class MappingKernelManager(AsyncMultiKernelManager):
         self._culler: PeriodicCallback | None = None
         self._closing = False
         self.pool = KernelPool(self)
+        use_port_range(self.kernel_port_range)
 
     @property
     def kernelspecs(self) -> KernelSpecManager:
