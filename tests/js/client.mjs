@@ -11,8 +11,9 @@
 import services from '@jupyterlab/services';
 import WebSocket from 'ws';
 
-const { KernelManager, KernelSpecManager, ServerConnection, SessionManager } = services;
-const TIMEOUT_MS = Number(process.env.JSL_CLIENT_TIMEOUT_MS || 90000);
+import { run, settingsFromEnv, withTimeout } from './harness.mjs';
+
+const { KernelManager, KernelSpecManager, SessionManager } = services;
 
 // The library offers its subprotocols to the server; this socket offers none.
 class JsonProtocolWebSocket extends WebSocket {
@@ -21,14 +22,6 @@ class JsonProtocolWebSocket extends WebSocket {
   }
 }
 const ClientWebSocket = process.env.JSL_WS_PROTOCOL === 'json' ? JsonProtocolWebSocket : WebSocket;
-
-function withTimeout(promise, what, ms = 30000) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 // The text/plain of the execute_result of `code`, and the reply's status.
 async function execute(kernel, code) {
@@ -48,12 +41,7 @@ function sessionSummary(model) {
 }
 
 async function main() {
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: process.env.JSL_BASE_URL,
-    wsUrl: process.env.JSL_WS_URL,
-    token: process.env.JSL_TOKEN,
-    WebSocket: ClientWebSocket
-  });
+  const serverSettings = settingsFromEnv(ClientWebSocket);
   const out = {};
 
   const specManager = new KernelSpecManager({ serverSettings });
@@ -111,20 +99,4 @@ async function main() {
   return out;
 }
 
-const guard = setTimeout(() => {
-  process.stdout.write(JSON.stringify({ error: `client gave up after ${TIMEOUT_MS} ms` }) + '\n');
-  process.exit(1);
-}, TIMEOUT_MS);
-
-main().then(
-  out => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify(out) + '\n');
-    process.exit(0);
-  },
-  err => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify({ error: String(err && err.stack ? err.stack : err) }) + '\n');
-    process.exit(1);
-  }
-);
+run(main);

@@ -6,26 +6,13 @@
 // Output: one JSON object on stdout, which tests/test_jupyterlab_services.py
 // asserts; on failure {"error": ...} and exit status 1.
 import services from '@jupyterlab/services';
-import WebSocket from 'ws';
 
-const { ConfigSection, ConfigSectionManager, ConfigWithDefaults, ServerConnection } = services;
-const TIMEOUT_MS = Number(process.env.JSL_CLIENT_TIMEOUT_MS || 90000);
+import { run, settingsFromEnv, withTimeout } from './harness.mjs';
 
-function withTimeout(promise, what, ms = 30000) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const { ConfigSection, ConfigSectionManager, ConfigWithDefaults } = services;
 
 async function main() {
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: process.env.JSL_BASE_URL,
-    wsUrl: process.env.JSL_WS_URL,
-    token: process.env.JSL_TOKEN,
-    WebSocket
-  });
+  const serverSettings = settingsFromEnv();
   const out = {};
   const manager = new ConfigSectionManager({ serverSettings });
 
@@ -54,20 +41,4 @@ async function main() {
   return out;
 }
 
-const guard = setTimeout(() => {
-  process.stdout.write(JSON.stringify({ error: `client gave up after ${TIMEOUT_MS} ms` }) + '\n');
-  process.exit(1);
-}, TIMEOUT_MS);
-
-main().then(
-  out => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify(out) + '\n');
-    process.exit(0);
-  },
-  err => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify({ error: String(err && err.stack ? err.stack : err) }) + '\n');
-    process.exit(1);
-  }
-);
+run(main);

@@ -7,10 +7,10 @@
 // Output: one JSON object on stdout, which tests/test_jupyterlab_services.py
 // asserts; on failure {"error": ...} and exit status 1.
 import services from '@jupyterlab/services';
-import WebSocket from 'ws';
+
+import { run, settingsFromEnv } from './harness.mjs';
 
 const { ContentsManager, ServerConnection } = services;
-const TIMEOUT_MS = Number(process.env.JSL_CLIENT_TIMEOUT_MS || 90000);
 
 function names(model) {
   return model.content.map(child => `${child.type}:${child.name}`).sort();
@@ -26,12 +26,7 @@ function notebook(source) {
 }
 
 async function main() {
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: process.env.JSL_BASE_URL,
-    wsUrl: process.env.JSL_WS_URL,
-    token: process.env.JSL_TOKEN,
-    WebSocket
-  });
+  const serverSettings = settingsFromEnv();
   const contents = new ContentsManager({ serverSettings });
   const changes = [];
   contents.fileChanged.connect((_sender, change) => changes.push(change.type));
@@ -87,20 +82,4 @@ async function main() {
   return out;
 }
 
-const guard = setTimeout(() => {
-  process.stdout.write(JSON.stringify({ error: `client gave up after ${TIMEOUT_MS} ms` }) + '\n');
-  process.exit(1);
-}, TIMEOUT_MS);
-
-main().then(
-  out => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify(out) + '\n');
-    process.exit(0);
-  },
-  err => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify({ error: String(err && err.stack ? err.stack : err) }) + '\n');
-    process.exit(1);
-  }
-);
+run(main);

@@ -9,8 +9,9 @@
 import services from '@jupyterlab/services';
 import WebSocket from 'ws';
 
-const { ContentsManager, EventManager, ServerConnection } = services;
-const TIMEOUT_MS = Number(process.env.JSL_CLIENT_TIMEOUT_MS || 90000);
+import { run, settingsFromEnv, withTimeout } from './harness.mjs';
+
+const { ContentsManager, EventManager } = services;
 const CONTENTS_SCHEMA = 'https://events.jupyter.org/jupyter_server/contents_service/v1';
 
 // Count the sockets the EventManager opens: one, if the server keeps it open.
@@ -22,23 +23,10 @@ class CountingWebSocket extends WebSocket {
   }
 }
 
-function withTimeout(promise, what, ms = 30000) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 
 async function main() {
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: process.env.JSL_BASE_URL,
-    wsUrl: process.env.JSL_WS_URL,
-    token: process.env.JSL_TOKEN,
-    WebSocket: CountingWebSocket
-  });
+  const serverSettings = settingsFromEnv(CountingWebSocket);
   const out = {};
   const events = new EventManager({ serverSettings, standby: 'never' });
   const received = [];
@@ -93,20 +81,4 @@ async function main() {
   return out;
 }
 
-const guard = setTimeout(() => {
-  process.stdout.write(JSON.stringify({ error: `client gave up after ${TIMEOUT_MS} ms` }) + '\n');
-  process.exit(1);
-}, TIMEOUT_MS);
-
-main().then(
-  out => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify(out) + '\n');
-    process.exit(0);
-  },
-  err => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify({ error: String(err && err.stack ? err.stack : err) }) + '\n');
-    process.exit(1);
-  }
-);
+run(main);

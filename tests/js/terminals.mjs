@@ -7,19 +7,11 @@
 // asserts; on failure {"error": ...} and exit status 1.
 import coreutils from '@jupyterlab/coreutils';
 import services from '@jupyterlab/services';
-import WebSocket from 'ws';
+
+import { run, settingsFromEnv, withTimeout } from './harness.mjs';
 
 const { PageConfig } = coreutils;
-const { ServerConnection, TerminalManager } = services;
-const TIMEOUT_MS = Number(process.env.JSL_CLIENT_TIMEOUT_MS || 90000);
-
-function withTimeout(promise, what, ms = 30000) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const { TerminalManager } = services;
 
 // Resolves with the terminal's output once `pattern` matches it.
 function outputMatching(terminal, pattern) {
@@ -41,12 +33,7 @@ function outputMatching(terminal, pattern) {
 async function main() {
   // A page served by the server says whether terminals exist; here the client says it.
   PageConfig.setOption('terminalsAvailable', 'true');
-  const serverSettings = ServerConnection.makeSettings({
-    baseUrl: process.env.JSL_BASE_URL,
-    wsUrl: process.env.JSL_WS_URL,
-    token: process.env.JSL_TOKEN,
-    WebSocket
-  });
+  const serverSettings = settingsFromEnv();
   const out = {};
   const manager = new TerminalManager({ serverSettings });
   out.available = manager.isAvailable();
@@ -69,20 +56,4 @@ async function main() {
   return out;
 }
 
-const guard = setTimeout(() => {
-  process.stdout.write(JSON.stringify({ error: `client gave up after ${TIMEOUT_MS} ms` }) + '\n');
-  process.exit(1);
-}, TIMEOUT_MS);
-
-main().then(
-  out => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify(out) + '\n');
-    process.exit(0);
-  },
-  err => {
-    clearTimeout(guard);
-    process.stdout.write(JSON.stringify({ error: String(err && err.stack ? err.stack : err) }) + '\n');
-    process.exit(1);
-  }
-);
+run(main);
