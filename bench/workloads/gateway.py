@@ -35,7 +35,7 @@ from ..core import Bench, Check, Row, subsample
 from ..kernelclient import WebsocketKernel
 from ..stats import percentile, ratio, summary
 from ..targets import Server, gateway_target, in_gateway_mode, start_server
-from .kernel_parallel import BATCH, KERNELS
+from .kernel_parallel import BATCH, KERNELS, all_at_once, parallel_data
 from .kernel_start import delete_kernel, post_kernel, ready_kernel
 
 WARMUP = 20
@@ -139,32 +139,12 @@ async def _parallel(bench: Bench, servers: dict[str, Server], gateway: Server) -
         for group in clients.values():  # warm every kernel up
             await asyncio.gather(*(c.execute() for c in group))
 
-        async def loop(client) -> list[float]:
-            return [await client.execute() for _ in range(per_kernel)]
-
-        async def trial(name: str, _round: int) -> dict:
-            start = time.perf_counter()
-            rtts = await asyncio.gather(*(loop(c) for c in clients[name]))
-            elapsed = time.perf_counter() - start
-            for client in clients[name]:
-                client.tally.check()
-            return {"rate": len(clients[name]) * per_kernel / elapsed, "rtts": [r for rs in rtts for r in rs]}
-
         bench.log(f"gateway: {kernels} kernels at once, {per_kernel} executes each per round")
-        results = await bench.ainterleave([n for n in servers if n in clients], trial, label="gateway parallel")
+        names = [n for n in servers if n in clients]
+        results = await bench.ainterleave(names, all_at_once(clients, per_kernel), label="gateway parallel")
     finally:
         await _release(servers, ids, clients)
-    data = {}
-    for name, trials in results.items():
-        if trials:
-            rtts = [r for t in trials for r in t["rtts"]]
-            data[name] = {
-                "rate": [t["rate"] for t in trials],
-                "p50_ms": percentile(rtts, 50) * 1000,
-                "rtt_ms": subsample([r * 1000 for r in rtts]),
-                "kernels": kernels,
-            }
-    return data
+    return parallel_data(results, kernels)
 
 
 def run(bench: Bench) -> dict:

@@ -52,19 +52,8 @@ async def _run(bench: Bench) -> dict:
             await asyncio.gather(*(c.execute() for c in group))
         names = [n for n in (*servers, "zmq") if n in clients]
 
-        async def loop(client) -> list[float]:
-            return [await client.execute() for _ in range(per_kernel)]
-
-        async def trial(name: str, _round: int) -> dict:
-            start = time.perf_counter()
-            rtts = await asyncio.gather(*(loop(c) for c in clients[name]))
-            elapsed = time.perf_counter() - start
-            for client in clients[name]:
-                client.tally.check()
-            return {"rate": len(clients[name]) * per_kernel / elapsed, "rtts": [r for rs in rtts for r in rs]}
-
         bench.log(f"{kernels} kernels at once, {per_kernel} executes each per round")
-        results = await bench.ainterleave(names, trial, label="kernel_parallel")
+        results = await bench.ainterleave(names, all_at_once(clients, per_kernel), label="kernel_parallel")
     finally:
         for name, group in clients.items():
             if name == "zmq":
@@ -73,6 +62,29 @@ async def _run(bench: Bench) -> dict:
                 for c in group:
                     c.close()
                 await asyncio.gather(*(delete_kernel(servers[name], kid) for kid in kernel_ids[name]))
+    return parallel_data(results, kernels)
+
+
+def all_at_once(clients: dict[str, list], per_kernel: int):
+    """The trial of a target: each of its kernels' clients runs ``per_kernel`` executes back
+    to back, all kernels at once; the rate is every request over the wall time."""
+
+    async def loop(client) -> list[float]:
+        return [await client.execute() for _ in range(per_kernel)]
+
+    async def trial(name: str, _round: int) -> dict:
+        start = time.perf_counter()
+        rtts = await asyncio.gather(*(loop(c) for c in clients[name]))
+        elapsed = time.perf_counter() - start
+        for client in clients[name]:
+            client.tally.check()
+        return {"rate": len(clients[name]) * per_kernel / elapsed, "rtts": [r for rs in rtts for r in rs]}
+
+    return trial
+
+
+def parallel_data(results: dict[str, list], kernels: int) -> dict:
+    """Per target: the trials' rates, round trip p50/p99 over all samples, a subsample for the chart."""
     data = {}
     for name, trials in results.items():
         if trials:
