@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from jupyter_core.application import JupyterApp
+
     from ..serverapp import ServerApp
 
 
@@ -22,6 +25,26 @@ def fail(message: str, status: int = 1) -> NoReturn:
     """Print ``message`` on stderr and exit with ``status``: how every command reports a problem."""
     print(message, file=sys.stderr)
     sys.exit(status)
+
+
+def run_in_process(app_class: type[JupyterApp], argv: list[str] | None, singletons: Iterable[type] = ()) -> int:
+    """Run the command ``app_class`` is with ``argv`` (default: ``sys.argv[1:]``) in this
+    process and return its exit status; its singletons (``app_class`` and ``singletons``)
+    are cleared after, so a program or a test can run several commands in a row."""
+    from jupyter_core.application import NoStart  # start-up cost: jupyter_core.application (traitlets.config)
+
+    try:
+        app = app_class.instance()
+        app.initialize(sys.argv[1:] if argv is None else argv)
+        app.start()
+    except NoStart:
+        pass
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    finally:
+        for cls in (app_class, *singletons):
+            cls.clear_instance()  # type: ignore[attr-defined]  # the command's SingletonConfigurables
+    return 0
 
 
 def unknown_word(word: str, commands: list[str], program: str) -> str:

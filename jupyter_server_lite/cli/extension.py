@@ -34,7 +34,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from jupyter_core.application import JupyterApp, NoStart, base_flags
+from jupyter_core.application import JupyterApp, base_flags
 from jupyter_core.paths import jupyter_config_path
 from traitlets import Bool, Enum, Unicode
 
@@ -53,7 +53,7 @@ from ..extension.claims import settle_claims
 from ..extension.discovery import ENTRY_POINT_GROUP, InstalledExtension, find_installed, installed_extensions
 from ..extension.plan import ExtensionPlan, PlannedExtension, read_plan
 from ..extension.record import ExtensionRecord, check_extension, record_for
-from . import fail, unknown_word
+from . import fail, run_in_process, unknown_word
 from .enablers import EnablerWrite, overridden_by, write_enabler
 
 _flags_debug = {"debug": base_flags["debug"]}
@@ -489,16 +489,5 @@ def main(argv: list[str] | None = None) -> int:
     Each call gets fresh application objects, so a program (or a test) can
     run several commands in a row.
     """
-    classes = (ExtensionCommandApp, ListExtensionsApp, EnableExtensionApp, DisableExtensionApp, InstallExtensionApp)
-    try:
-        app = ExtensionCommandApp.instance()
-        app.initialize(sys.argv[1:] if argv is None else argv)
-        app.start()
-    except NoStart:
-        pass
-    except SystemExit as exit:
-        return exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-    finally:
-        for cls in classes:
-            cls.clear_instance()
-    return 0
+    subcommands = (ListExtensionsApp, EnableExtensionApp, DisableExtensionApp, InstallExtensionApp)
+    return run_in_process(ExtensionCommandApp, argv, subcommands)

@@ -49,7 +49,7 @@ import stat
 import sys
 from typing import Any
 
-from jupyter_core.application import JupyterApp, NoStart, base_flags
+from jupyter_core.application import JupyterApp, base_flags
 from jupyter_core.paths import jupyter_config_path
 from traitlets import Bool
 from traitlets.config import Configurable
@@ -62,7 +62,7 @@ from ..configfiles import CONF_D_NAME, EXTENSIONS_KEY, SERVER_CONFIG_NAME, Confi
 from ..extension.discovery import find_installed
 from ..extension.manager import check_extension
 from ..serverapp import ServerApp
-from . import fail
+from . import fail, run_in_process
 
 SOURCE_NAME = "jupyter_server_config"
 
@@ -418,14 +418,4 @@ class MigrateApp(JupyterApp):
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``migrate <argv>`` in-process and return its exit status (for tests and programs)."""
-    try:
-        app = MigrateApp.instance()
-        app.initialize(sys.argv[1:] if argv is None else argv)
-        app.start()
-    except NoStart:
-        pass
-    except SystemExit as exit:
-        return exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-    finally:
-        MigrateApp.clear_instance()
-    return 0
+    return run_in_process(MigrateApp, argv)
