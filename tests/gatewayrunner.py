@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from support import free_port
 
 WAIT = 60.0  # seconds: the longest a gateway start or stop may take on a loaded machine
 PROVISIONER_DIR = Path(__file__).parent / "provisioner"
@@ -41,12 +42,6 @@ c.JupyterWebsocketPersonality.env_whitelist = {env_whitelist!r}
 
 class GatewayTestError(AssertionError):
     """The gateway did not start, answer or stop as the test needed (the message says what)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,13 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval
             return result
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a peer process the test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def process_running(pid: int) -> bool:

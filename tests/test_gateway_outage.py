@@ -18,8 +18,9 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from gatewayrunner import Gateway, free_port, start_gateway
+from gatewayrunner import Gateway, start_gateway
 from kernel_ws_client import Client, is_idle_after, wait_for
+from support import free_port
 from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hubrunner import Browser, Hub, free_port, start_hub
+from hubrunner import Browser, Hub, start_hub
 from kernel_ws_client import Client, of_type
-from support import capture_logs, process_running, wait_for
+from support import capture_logs, free_port, process_running, wait_for
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httpserver import HTTPServer
