@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from support import free_port
+from support import free_port, stop_process
 
 WAIT = 60.0  # seconds: the longest a gateway start or stop may take on a loaded machine
 PROVISIONER_DIR = Path(__file__).parent / "provisioner"
@@ -83,13 +82,7 @@ class Gateway:
         return self.process.poll() is None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=WAIT)
+        stop_process(self.process, WAIT)
 
 
 def start_gateway(

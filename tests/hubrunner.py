@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support import free_port
+from support import free_port, stop_process
 
 HUB_DIR = Path(__file__).parent / "hub"
 STAMP = HUB_DIR / "node_modules" / ".jsl-install-stamp"
@@ -156,13 +155,7 @@ class Hub:
 
     def stop(self) -> None:
         """SIGTERM: the Hub stops every server it spawned and its proxy, then exits."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=WAIT)
+        stop_process(self.process, WAIT)
 
 
 HUB_CONFIG = """\
